@@ -1,0 +1,24 @@
+// `npm test`: dependencies, the Temporal CLI (built once into ~/.cache/gated-lanes), then vitest.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { checkNode, ensureDeps } from './ensure-deps.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+checkNode();
+ensureDeps(root);
+const { provisionTemporalCli } = createRequire(import.meta.url)('../src/server/provision-temporal.js');
+const cli = await provisionTemporalCli().catch((err) => {
+  console.error(`error: ${err.message}`);
+  process.exit(1);
+});
+const env = { ...process.env };
+if (cli.kind === 'existing-path') env.TEMPORAL_CLI = cli.path;
+const args = process.argv.slice(2);
+if (args[0] === '--record-histories') {
+  env.RECORD_HISTORIES = '1';
+  args.splice(0, 1, 'test/lanes');
+}
+const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], { cwd: root, env, stdio: 'inherit' });
+process.exit(r.status ?? 1);

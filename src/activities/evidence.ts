@@ -1,0 +1,40 @@
+/**
+ * Writes an evidence packet: files under `<lanesHome>/evidence/<changeId>/<workflowId>/`, plus a MANIFEST whose
+ * sha256 is the tree hash (src/domain/tree-hash.ts). Written to a temporary sibling and renamed into place, so a
+ * crash leaves either the previous packet or the complete new one, never half of one; a retried activity
+ * produces the same packet again.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
+import type { EvidenceRef } from '../domain/lane-status';
+
+export function evidenceDir(lanesHome: string, changeId: string, workflowId: string): string {
+  return join(lanesHome, 'evidence', safeSegment(changeId), safeSegment(workflowId));
+}
+
+export async function writeEvidencePacket(dir: string, files: Record<string, string | Uint8Array>): Promise<EvidenceRef> {
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  const entries: TreeEntry[] = [];
+  for (const [rel, content] of Object.entries(files)) {
+    if (rel === MANIFEST_FILE || rel.startsWith('/') || rel.split('/').includes('..')) {
+      throw new Error(`evidence file name ${JSON.stringify(rel)} is not a plain relative path`);
+    }
+    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+    await mkdir(dirname(join(staging, rel)), { recursive: true });
+    await writeFile(join(staging, rel), bytes);
+    entries.push({ path: rel, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
+  }
+  await writeFile(join(staging, MANIFEST_FILE), manifestText(entries));
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dirname(dir), { recursive: true });
+  await rename(staging, dir);
+  return { dir, treeHash: treeHash(entries), files: entries.length };
+}
+
+/** Workflow ids may hold ':' and '/'; keep each one a single, portable path segment. */
+function safeSegment(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_');
+}

@@ -1,0 +1,111 @@
+/**
+ * `lanes dev` (what `npm start` runs): the embedded stack on one machine. Starts a persisted Temporal dev server
+ * with the Web UI (unless TEMPORAL_ADDRESS points at one), prepares the namespace, makes a development trust root
+ * if none is configured, runs the lane worker, and stops everything on Ctrl-C.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startDevServer } from '../../server/dev-server';
+import { ensureDevTrustRoot } from '../../server/dev-trust-root';
+import { ensureRetention, ensureSearchAttributes } from '../../server/namespace-setup';
+import { createLaneWorker } from '../../worker/lane-worker';
+import { configFromEnv } from '../../worker/config';
+import { bold } from '../output';
+import type { Command } from './types';
+
+const help = `lanes dev
+
+Runs Gated Lanes on its embedded defaults: a Temporal dev server persisted to .lanes/temporal.db, the Web UI on
+http://localhost:8233, and the lane worker. Set TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE to use an existing
+cluster instead, LANES_TRUST_ROOT to use your own trust root. Ctrl-C stops everything.`;
+
+const log = (m: string): void => void process.stderr.write(`[lanes dev] ${m}\n`);
+
+export const dev: Command = {
+  summary: 'run the embedded stack: dev server, Web UI, worker (npm start)',
+  help,
+  options: {},
+  async run() {
+    const cfg = configFromEnv();
+    mkdirSync(cfg.lanesHome, { recursive: true });
+    // The banner below is what a person needs; the SDK's INFO lines (bundler output) would bury it.
+    Runtime.install({ logger: new DefaultLogger((process.env.LANES_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+    let server: TestWorkflowEnvironment | undefined;
+    let address = cfg.address;
+    let uiUrl = cfg.uiUrl;
+    if (!process.env.TEMPORAL_ADDRESS) {
+      log('starting the Temporal dev server…');
+      server = await startDevServer({ dbFilename: join(cfg.lanesHome, 'temporal.db'), port: 7233, uiPort: 8233, namespace: cfg.namespace, log });
+      address = server.address;
+      uiUrl = 'http://localhost:8233';
+    }
+    const stops: (() => Promise<void>)[] = [];
+    const stopAll = async (): Promise<void> => {
+      for (const stop of stops.reverse()) await stop().catch((e) => log(`while stopping: ${(e as Error).message}`));
+    };
+    if (server) stops.push(() => server!.teardown());
+    try {
+      const connection = await Connection.connect({ address });
+      stops.push(() => connection.close());
+      const added = await ensureSearchAttributes(connection, cfg.namespace);
+      if (added.length > 0) log(`registered search attributes: ${added.join(', ')}`);
+      await ensureRetention(connection, cfg.namespace);
+
+      let trustRootPath = cfg.trustRootPath;
+      let keys: { owner: string; operator: string } | undefined;
+      if (!trustRootPath) {
+        const devRoot = ensureDevTrustRoot(cfg.lanesHome);
+        trustRootPath = devRoot.trustRootPath;
+        keys = { owner: relative(process.cwd(), devRoot.ownerKeyPath), operator: relative(process.cwd(), devRoot.operatorKeyPath) };
+        log(`${devRoot.created ? 'created' : 'using'} the DEVELOPMENT trust root ${relative(process.cwd(), trustRootPath)} — its keys are for trying things out, never for production`);
+      }
+
+      log('bundling workflows and starting the worker…');
+      const nativeConnection = await NativeConnection.connect({ address });
+      stops.push(() => nativeConnection.close());
+      const worker = await createLaneWorker({
+        connection: nativeConnection,
+        namespace: cfg.namespace,
+        taskQueue: cfg.taskQueue,
+        activities: { trustRootPath, lanesHome: cfg.lanesHome },
+      });
+      const running = worker.run();
+      stops.unshift(async () => {
+        // The SDK already shuts the worker down on SIGINT/SIGTERM; only ask when it is still running.
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      });
+
+      const example = 'examples/demo/change.json';
+      process.stdout.write(
+        [
+          '',
+          bold('Gated Lanes is running.'),
+          `  Temporal Web UI:  ${uiUrl}`,
+          `  Temporal server:  ${address} (namespace ${cfg.namespace})`,
+          `  Task queue:       ${cfg.taskQueue}`,
+          '',
+          'Try it (in another terminal):',
+          `  npx lanes start rehearsal --change ${example} --key ${keys?.operator ?? '<operator key>'}`,
+          '  npx lanes status <workflowId>',
+          `  npx lanes grant <workflowId> AUTHORIZE_REHEARSAL --key ${keys?.owner ?? '<owner key>'}`,
+          '',
+          'Press Ctrl-C to stop.',
+          '',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve, reject) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+        running.catch(reject);
+      });
+      log('stopping…');
+    } finally {
+      await stopAll();
+    }
+    return 0;
+  },
+};

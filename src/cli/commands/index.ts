@@ -1,0 +1,33 @@
+import { changeValidate } from './change';
+import { dev } from './dev';
+import { grant, hold } from './grant';
+import { keysNew } from './keys';
+import { start } from './start';
+import { status } from './status';
+import { trustCheck, trustShow } from './trust';
+import type { Command } from './types';
+import { worker } from './worker';
+
+export const COMMANDS: Record<string, Command> = {
+  dev,
+  worker,
+  'keys new': keysNew,
+  'trust show': trustShow,
+  'trust check': trustCheck,
+  'change validate': changeValidate,
+  start,
+  status,
+  grant,
+  hold,
+};
+
+export function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  lanes ${name.padEnd(16)} ${c.summary}`);
+  return `Gated Lanes — risky production changes through owner-gated lanes.
+
+Usage:
+${rows.join('\n')}
+
+Every command takes --help. Exit codes: 0 ok, 1 refused or failed, 2 usage error.
+`;
+}

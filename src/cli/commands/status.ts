@@ -1,0 +1,56 @@
+import { connectClient, describeLane, queryStatus } from '../lane-client';
+import { bold, printJson, table } from '../output';
+import type { LaneStatus } from '../../domain/lane-status';
+import { configFromEnv, workflowUiLink } from '../../worker/config';
+import { JSON_FLAG, positional, type Command } from './types';
+
+const help = `lanes status <workflowId> [--json]
+
+State, grants present and missing, rejected envelopes with reasons, evidence. Needs a running worker for the
+full picture; without one it shows what the search attributes say.`;
+
+export function renderStatus(s: LaneStatus, ui: string): string {
+  const lines = [
+    `${bold(s.state)}  ${s.lane} lane ${s.workflowId}`,
+    table([
+      ['change', s.changeId],
+      ['started by', s.startedBy ? `${s.startedBy.name} (${s.startedBy.keyId})` : '-'],
+      ['trust root', s.trustRootFingerprint ?? '-'],
+      ['grants missing', s.grantsMissing.join(', ') || 'none'],
+      ...(s.deadline ? [['HOLD at', s.deadline]] : []),
+      ...(s.holdReason ? [['hold', s.holdReason]] : []),
+      ...(s.failure ? [['failure', s.failure]] : []),
+      ...(s.evidence ? [['evidence', `${s.evidence.treeHash} (${s.evidence.files} files) ${s.evidence.dir}`]] : []),
+      ['ui', ui],
+    ]),
+  ];
+  if (s.grantsPresent.length > 0) {
+    lines.push('', 'grants present:', table([['ACTION', 'SIGNER', 'EXPIRES', 'ID'], ...s.grantsPresent.map((g) => [g.action, g.signer.name, g.expiresAt, g.id.slice(0, 16)])]));
+  }
+  if (s.rejected.length > 0) {
+    lines.push('', 'rejected envelopes:', table([['RECEIVED', 'CODE', 'REASON'], ...s.rejected.map((r) => [r.receivedAt, r.code, r.reason])]));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export const status: Command = {
+  summary: 'show a lane: state, grants, rejections, evidence',
+  help,
+  options: { ...JSON_FLAG },
+  async run(flags, positionals) {
+    const workflowId = positional(positionals, 0, 'workflowId', help);
+    const cfg = configFromEnv();
+    const client = await connectClient(cfg);
+    const identity = await describeLane(client, workflowId);
+    const s = await queryStatus(client, workflowId);
+    const ui = workflowUiLink(cfg, workflowId);
+    if (!s) {
+      if (flags.json) printJson({ ...identity, ui, source: 'search-attributes', note: 'no worker answered the status query' });
+      else process.stdout.write(`${identity.state ?? identity.temporalStatus}  ${identity.lane} lane ${workflowId}\n  grants missing: ${identity.grantsMissing?.join(', ') || '-'}\n  (no worker answered the status query: this is what the search attributes say)\n  ui: ${ui}\n`);
+      return 0;
+    }
+    if (flags.json) printJson({ ...s, ui });
+    else process.stdout.write(renderStatus(s, ui));
+    return 0;
+  },
+};

@@ -1,0 +1,44 @@
+/**
+ * `lanes`: the whole product for operators and owners. Exit codes: 0 ok, 1 refused or failed, 2 usage error.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UserError } from './user-error';
+import { COMMANDS, usage } from './commands';
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const sub = rest[0] && !rest[0].startsWith('-') ? `${name} ${rest[0]}` : undefined;
+  const command = (sub && COMMANDS[sub]) || COMMANDS[name];
+  const args = sub && COMMANDS[sub] ? rest.slice(1) : rest;
+  try {
+    if (!command) throw new UserError(`unknown command "${[name, rest[0]].filter(Boolean).join(' ')}"\n\n${usage()}`, 2);
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(`${command.help}\n`);
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args, options: command.options, allowPositionals: true, strict: true } as ParseArgsConfig);
+    } catch (err) {
+      throw new UserError(`${(err as Error).message}\n\n${command.help}`, 2);
+    }
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

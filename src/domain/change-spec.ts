@@ -1,0 +1,45 @@
+/**
+ * The change spec (DESIGN.md §Words): one planned production change, as the operator declares it.
+ * Strict on purpose: a misspelt field is an error, not an ignored line, because what is not read is not gated.
+ * The Lane-engine and Targets issues extend this with targets, blockers and probes.
+ */
+import { z } from 'zod';
+import { CHANGE_ID } from './envelope';
+
+export const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
+
+const stepSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 chars of letters, digits, ".", "_" or "-"'),
+    action: z.enum(STEP_ACTIONS),
+    description: z.string().max(2000).optional(),
+    apply: z.string().min(1, 'apply SQL must not be empty'),
+    rollback: z.string().min(1, 'rollback SQL must not be empty'),
+  })
+  .strict();
+
+export const changeSpecSchema = z
+  .object({
+    v: z.literal(1),
+    id: z.string().regex(CHANGE_ID, 'must be 1-100 chars of letters, digits, ".", "_" or "-"'),
+    title: z.string().min(1).max(200),
+    description: z.string().max(10_000).optional(),
+    surface: z
+      .object({
+        tables: z.array(z.string().min(1)).default([]),
+        functions: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .optional(),
+    steps: z.array(stepSchema).default([]),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const seen = new Set<string>();
+    spec.steps.forEach((s, i) => {
+      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${s.id}"` });
+      seen.add(s.id);
+    });
+  });
+
+export type ChangeSpec = z.infer<typeof changeSpecSchema>;

@@ -1,0 +1,157 @@
+/**
+ * The rules a signed envelope must pass before it counts (DESIGN.md §Grants). Pure and deterministic: the
+ * workflow runs them with its own clock (workflow time) and a pure-JS signature check; the production worker's
+ * interceptor runs the same rules with a node:crypto check, so the two verifiers cannot drift apart.
+ *
+ * Every refusal carries a stable code (for tests, probes and audit) and a sentence a human can act on.
+ */
+import { canonicalBytes, CanonicalJsonError } from './canonical-json';
+import { canonicalSha256 } from './hashing';
+import {
+  envelopePayloadSchema,
+  signedEnvelopeSchema,
+  MAX_ENVELOPE_BYTES,
+  type EnvelopePayload,
+  type SignedAction,
+} from './envelope';
+import type { SignatureCheck } from './keys';
+import { findKey, type TrustRoot } from './trust-root';
+import type { LaneKind, Role } from './vocabulary';
+
+/** Allowance for clock skew between the signer's machine and workflow time. */
+export const CLOCK_SKEW_MS = 2 * 60 * 1000;
+
+export type RejectCode =
+  | 'MALFORMED'
+  | 'UNKNOWN_KEY'
+  | 'WRONG_ROLE'
+  | 'BAD_SIGNATURE'
+  | 'LANE_OPERATOR'
+  | 'OTHER_WORKFLOW'
+  | 'OTHER_CHANGE'
+  | 'OTHER_LANE'
+  | 'ACTION_NOT_HERE'
+  | 'NOT_YET_VALID'
+  | 'EXPIRED'
+  | 'REPLAYED';
+
+export interface VerifiedEnvelope {
+  /** sha256 of the canonical payload: the grant's identity for revocation and audit. */
+  id: string;
+  payload: EnvelopePayload;
+  signature: string;
+  signer: { keyId: string; name: string; role: Role };
+}
+
+export type Verdict =
+  | { ok: true; envelope: VerifiedEnvelope }
+  | { ok: false; code: RejectCode; reason: string; keyId?: string; action?: string };
+
+export interface EnvelopeContext {
+  trustRoot: TrustRoot;
+  workflowId: string;
+  changeId: string;
+  lane: LaneKind;
+  /** The actions this message may carry here (e.g. the grant signal of a rehearsal lane: AUTHORIZE_REHEARSAL). */
+  acceptedActions: readonly SignedAction[];
+  /** The key id of the operator who started this lane: never allowed to authorise anything on it. */
+  laneOperatorKeyId?: string;
+  nowMs: number;
+  /** Nonces already used; a replayed envelope is refused. */
+  usedNonces: ReadonlySet<string>;
+}
+
+/** Which role must sign each action. Operators start lanes; owners authorise and hold. */
+export function signerRoleFor(action: SignedAction): Role {
+  return action === 'START_LANE' ? 'operator' : 'owner';
+}
+
+export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignature: SignatureCheck): Verdict {
+  const reject = (code: RejectCode, reason: string, p?: Partial<EnvelopePayload>): Verdict => ({
+    ok: false,
+    code,
+    reason,
+    ...(typeof p?.keyId === 'string' ? { keyId: p.keyId } : {}),
+    ...(typeof p?.action === 'string' ? { action: p.action } : {}),
+  });
+
+  try {
+    const size = JSON.stringify(raw)?.length ?? 0;
+    if (size > MAX_ENVELOPE_BYTES) return reject('MALFORMED', `envelope is ${size} bytes; the limit is ${MAX_ENVELOPE_BYTES}`);
+  } catch {
+    return reject('MALFORMED', 'envelope is not JSON');
+  }
+  const shape = signedEnvelopeSchema.safeParse(raw);
+  if (!shape.success) return reject('MALFORMED', `envelope ${describeIssues(shape.error.issues)}`);
+  const parsed = envelopePayloadSchema.safeParse(shape.data.payload);
+  if (!parsed.success) return reject('MALFORMED', `payload ${describeIssues(parsed.error.issues)}`, shape.data.payload);
+  const payload = parsed.data;
+  let bytes: Uint8Array;
+  try {
+    // Canonicalise what was sent, not what the schema returned: the signature covers the sender's bytes.
+    bytes = canonicalBytes(shape.data.payload);
+  } catch (err) {
+    return reject('MALFORMED', `payload cannot be canonicalized: ${(err as CanonicalJsonError).message}`, payload);
+  }
+
+  const key = findKey(ctx.trustRoot, payload.keyId);
+  if (!key) return reject('UNKNOWN_KEY', `key ${payload.keyId} is not in the trust root (fingerprint ${ctx.trustRoot.fingerprint.slice(0, 16)})`, payload);
+  const role = signerRoleFor(payload.action);
+  if (key.role !== role) {
+    return reject('WRONG_ROLE', `${payload.action} must be signed by an ${role}; key ${key.keyId} (${key.name}) is an ${key.role}`, payload);
+  }
+  if (!checkSignature(key.publicKey, bytes, shape.data.signature)) {
+    return reject('BAD_SIGNATURE', `signature does not verify under key ${key.keyId} (${key.name})`, payload);
+  }
+  if (role === 'owner' && ctx.laneOperatorKeyId === key.keyId) {
+    return reject('LANE_OPERATOR', `key ${key.keyId} started this lane and may not authorise on it`, payload);
+  }
+  if (payload.workflowId !== ctx.workflowId) {
+    return reject('OTHER_WORKFLOW', `envelope is for workflow ${payload.workflowId}, not ${ctx.workflowId}`, payload);
+  }
+  if (payload.changeId !== ctx.changeId) {
+    return reject('OTHER_CHANGE', `envelope is for change ${payload.changeId}, not ${ctx.changeId}`, payload);
+  }
+  if (payload.lane !== ctx.lane) return reject('OTHER_LANE', `envelope is for a ${payload.lane} lane, not ${ctx.lane}`, payload);
+  if (!ctx.acceptedActions.includes(payload.action)) {
+    const allowed = ctx.acceptedActions.join(', ') || 'nothing';
+    return reject('ACTION_NOT_HERE', `${payload.action} is not accepted here; this ${ctx.lane} lane accepts ${allowed}`, payload);
+  }
+  const issued = Date.parse(payload.issuedAt);
+  const expires = Date.parse(payload.expiresAt);
+  if (issued > ctx.nowMs + CLOCK_SKEW_MS) {
+    return reject('NOT_YET_VALID', `issuedAt ${payload.issuedAt} is in the future (workflow time ${new Date(ctx.nowMs).toISOString()})`, payload);
+  }
+  if (expires <= issued) return reject('EXPIRED', `expiresAt ${payload.expiresAt} is not after issuedAt ${payload.issuedAt}`, payload);
+  if (expires <= ctx.nowMs) {
+    return reject('EXPIRED', `expired at ${payload.expiresAt} (workflow time ${new Date(ctx.nowMs).toISOString()})`, payload);
+  }
+  if (ctx.usedNonces.has(payload.nonce)) return reject('REPLAYED', `nonce ${payload.nonce} was already used`, payload);
+
+  return {
+    ok: true,
+    envelope: {
+      id: canonicalSha256(shape.data.payload),
+      payload,
+      signature: shape.data.signature,
+      signer: { keyId: key.keyId, name: key.name, role: key.role },
+    },
+  };
+}
+
+/** The id an envelope has (sha256 of its canonical payload), or undefined when it has no canonical payload. */
+export function envelopeIdOf(raw: unknown): string | undefined {
+  try {
+    const payload = (raw as { payload?: unknown } | null)?.payload;
+    return payload !== null && typeof payload === 'object' ? canonicalSha256(payload) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeIssues(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'} ${i.message}`)
+    .join('; ');
+}

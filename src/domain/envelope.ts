@@ -1,0 +1,49 @@
+/**
+ * Signed envelopes (DESIGN.md §Grants): an RFC 8785 canonical JSON payload plus an Ed25519 signature over it.
+ *
+ * One shape serves every signed message: owner grants and holds, and the operator's signed lane start. What a
+ * payload's `action` may be, and which role may sign it, is decided by the rules in envelope-rules.ts.
+ */
+import { z } from 'zod';
+import { GRANT_ACTIONS, LANE_KINDS } from './vocabulary';
+import { KEY_ID, SIGNATURE_HEX } from './keys';
+
+/** Actions that are signed but are not authorisations: they never satisfy a lane's required grants. */
+export const CONTROL_ACTIONS = ['HOLD', 'START_LANE'] as const;
+export const SIGNED_ACTIONS = [...GRANT_ACTIONS, ...CONTROL_ACTIONS] as const;
+export type SignedAction = (typeof SIGNED_ACTIONS)[number];
+
+export const CHANGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+const isoInstant = z
+  .string()
+  .regex(ISO_UTC, 'must be an ISO-8601 UTC instant like 2026-06-12T09:30:00Z')
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a real calendar instant');
+
+export const envelopePayloadSchema = z
+  .object({
+    v: z.literal(1),
+    changeId: z.string().regex(CHANGE_ID, 'must be 1-100 chars of letters, digits, ".", "_" or "-"'),
+    workflowId: z.string().min(1).max(255),
+    lane: z.enum(LANE_KINDS),
+    action: z.enum(SIGNED_ACTIONS),
+    evidenceTree: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex tree hash').optional(),
+    nonce: z.string().regex(/^[0-9a-f]{32,64}$/, 'must be 16-32 random bytes in lowercase hex'),
+    issuedAt: isoInstant,
+    expiresAt: isoInstant,
+    keyId: z.string().regex(KEY_ID, 'must be a 16-hex-char key id'),
+  })
+  .strict();
+export type EnvelopePayload = z.infer<typeof envelopePayloadSchema>;
+
+export const signedEnvelopeSchema = z
+  .object({
+    payload: z.record(z.string(), z.unknown()),
+    signature: z.string().regex(SIGNATURE_HEX, 'must be a 64-byte Ed25519 signature in lowercase hex'),
+  })
+  .strict();
+export type SignedEnvelope = { payload: EnvelopePayload; signature: string };
+
+/** Envelopes larger than this are refused before parsing: history and memory are not free. */
+export const MAX_ENVELOPE_BYTES = 4096;

@@ -1,0 +1,49 @@
+/** What the `status` query returns and a lane workflow returns when it ends. Plain data, safe for history. */
+import type { RejectCode } from './envelope-rules';
+import type { GrantAction, LaneKind, LaneState } from './vocabulary';
+
+export interface GrantRecord {
+  id: string;
+  action: GrantAction;
+  signer: { keyId: string; name: string };
+  issuedAt: string;
+  expiresAt: string;
+  receivedAt: string;
+}
+
+export interface RejectedEnvelope {
+  /** sha256 of the canonical payload, when it had one: lets the sender find its own verdict. */
+  id?: string;
+  receivedAt: string;
+  signal: string;
+  code: RejectCode;
+  reason: string;
+  keyId?: string;
+  action?: string;
+}
+
+export interface EvidenceRef {
+  dir: string;
+  treeHash: string;
+  files: number;
+}
+
+export interface LaneStatus {
+  workflowId: string;
+  changeId: string;
+  lane: LaneKind;
+  state: LaneState;
+  startedBy?: { keyId: string; name: string };
+  trustRootFingerprint?: string;
+  requiredGrants: GrantAction[];
+  grantsPresent: GrantRecord[];
+  grantsMissing: GrantAction[];
+  rejected: RejectedEnvelope[];
+  /** When the current wait for grants ends in HOLD. */
+  deadline?: string;
+  holdReason?: string;
+  /** The owner's signed HOLD that ended the lane, if one did (silence until the deadline leaves this empty). */
+  hold?: { id: string; by: { keyId: string; name: string }; receivedAt: string };
+  failure?: string;
+  evidence?: EvidenceRef;
+}

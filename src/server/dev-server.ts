@@ -1,0 +1,56 @@
+/**
+ * Starts a Temporal dev server (with the Web UI) from the provisioned CLI. Used by `lanes dev` with a persisted
+ * SQLite database and by the test suite's global setup with an in-memory one, so both run the same server.
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { cacheRoot, provisionTemporalCli } from './provision-temporal';
+
+export interface DevServerOptions {
+  /** Persist to this SQLite file (WAL); in-memory when absent. */
+  dbFilename?: string;
+  port?: number;
+  uiPort?: number;
+  namespace?: string;
+  log?: (msg: string) => void;
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
+  const cli = await provisionTemporalCli({ log: opts.log });
+  for (const port of [opts.port, opts.uiPort]) if (port !== undefined) await assertPortFree(port);
+  const executable =
+    cli.kind === 'existing-path'
+      ? ({ type: 'existing-path', path: cli.path } as const)
+      : ({ type: 'cached-download', downloadDir: join(cacheRoot(), 'sdk-download') } as const);
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable,
+      ip: '127.0.0.1',
+      namespace: opts.namespace ?? 'default',
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(opts.uiPort !== undefined ? { ui: true, uiPort: opts.uiPort } : { ui: false }),
+      ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
+      // WAL keeps the UI's reads from blocking the server's writes; NORMAL is durable against process crashes.
+      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL'],
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+}
+
+/** A clear message beats the server's own bind error buried in its log. */
+function assertPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} is already in use — is another \`npm start\` running? Stop it, or set TEMPORAL_ADDRESS to use the server that is already up.`
+            : `cannot use port ${port}: ${err.message}`,
+        ),
+      ),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}

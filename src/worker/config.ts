@@ -1,0 +1,35 @@
+/**
+ * Where a worker or the CLI connects and what it trusts, from the environment. One place so `lanes dev`,
+ * `lanes worker` and every CLI command agree on defaults.
+ */
+import { resolve } from 'node:path';
+
+export interface LanesConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** LANES_TRUST_ROOT; `lanes dev` fills in a development trust root when unset. */
+  trustRootPath?: string;
+  /** Local state: dev server database, dev keys, evidence. */
+  lanesHome: string;
+  /** Base URL of the Temporal Web UI, for the links the CLI prints. */
+  uiUrl: string;
+}
+
+export const DEFAULT_TASK_QUEUE = 'gated-lanes';
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LanesConfig {
+  const lanesHome = resolve(env.LANES_HOME ?? '.lanes');
+  return {
+    address: env.TEMPORAL_ADDRESS ?? 'localhost:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.LANES_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    trustRootPath: env.LANES_TRUST_ROOT ? resolve(env.LANES_TRUST_ROOT) : undefined,
+    lanesHome,
+    uiUrl: (env.LANES_UI_URL ?? 'http://localhost:8233').replace(/\/+$/, ''),
+  };
+}
+
+export function workflowUiLink(cfg: Pick<LanesConfig, 'uiUrl' | 'namespace'>, workflowId: string): string {
+  return `${cfg.uiUrl}/namespaces/${encodeURIComponent(cfg.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
