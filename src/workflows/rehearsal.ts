@@ -24,7 +24,8 @@ const { rehearseOnClone } = proxyActivities<LaneActivities>({
 
 export async function rehearsalLane(input: LaneInput): Promise<LaneStatus> {
   const lane = new LaneRuntime('rehearsal', input.change.id, LANE_REQUIRED_GRANTS.rehearsal);
-  lane.begin(await loadTrustRoot(), input.start);
+  const trustRoot = await loadTrustRoot().catch((err: Error) => lane.fail(`cannot load the trust root: ${(err.cause as Error | undefined)?.message ?? err.message}`));
+  lane.begin(trustRoot, input.start);
   if (!(await lane.awaitGrants(grantTimeoutMs(input)))) return lane.snapshot();
 
   lane.setState('RUNNING');

@@ -1,0 +1,156 @@
+/**
+ * Test support: real keys, a real trust root file, a real worker on a unique task queue, and history reading.
+ * Nothing here stands in for the system under test.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cli/key-files';
+import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
+import { createLaneWorker } from '../../src/worker/lane-worker';
+import { SA_CHANGE_ID, SA_LANE_KIND } from '../../src/domain/search-attributes';
+import { readChangeSpecForTest } from './fixtures';
+import type { LaneInput } from '../../src/workflows/lane-input';
+import type { ChangeSpec } from '../../src/domain/change-spec';
+import type { LaneKind } from '../../src/domain/vocabulary';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export interface Keys {
+  dir: string;
+  owner: PrivateKeyFile;
+  owner2: PrivateKeyFile;
+  operator: PrivateKeyFile;
+  /** A valid owner-role key that is NOT in the trust root. */
+  stranger: PrivateKeyFile;
+  trustRootPath: string;
+}
+
+export function makeKeys(): Keys {
+  const dir = mkdtempSync(join(tmpdir(), 'lanes-keys-'));
+  const load = (name: string, role: 'owner' | 'operator') => readPrivateKey(createKeyPair(dir, name, role).keyPath);
+  const owner = load('owner', 'owner');
+  const owner2 = load('owner2', 'owner');
+  const operator = load('operator', 'operator');
+  const stranger = load('stranger', 'owner');
+  const trustRootPath = join(dir, 'trust-root.json');
+  const keys = [owner, owner2, operator].map(({ name, role, keyId, publicKey }) => ({ name, role, keyId, publicKey }));
+  writeFileSync(trustRootPath, JSON.stringify({ v: 1, keys }));
+  return { dir, owner, owner2, operator, stranger, trustRootPath };
+}
+
+export interface Harness {
+  client: Client;
+  address: string;
+  taskQueue: string;
+  lanesHome: string;
+  startWorker(trustRootPath: string): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export async function harness(): Promise<Harness> {
+  quietRuntime();
+  const { address, namespace, bundlePath } = inject('temporal');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const taskQueue = `test-${randomUUID()}`;
+  const lanesHome = mkdtempSync(join(tmpdir(), 'lanes-home-'));
+  const native: NativeConnection[] = [];
+  return {
+    client,
+    address,
+    taskQueue,
+    lanesHome,
+    async startWorker(trustRootPath) {
+      const nc = await NativeConnection.connect({ address });
+      native.push(nc);
+      const worker = await createLaneWorker({
+        connection: nc,
+        namespace,
+        taskQueue,
+        activities: { trustRootPath, lanesHome },
+        workflowBundle: { codePath: bundlePath },
+      });
+      const running = worker.run();
+      return {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+        },
+      };
+    },
+    async close() {
+      for (const nc of native) await nc.close();
+      await connection.close();
+    },
+  };
+}
+
+/** Starts a lane the way `lanes start` does: operator-signed start, search attributes set at start. */
+export async function startLane(
+  h: Harness,
+  keys: Keys,
+  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest> } = {},
+): Promise<{ workflowId: string; change: ChangeSpec }> {
+  const lane = opts.lane ?? 'rehearsal';
+  const change = opts.change ?? readChangeSpecForTest();
+  const workflowId = `${change.id}.${lane}.${randomUUID()}`;
+  const start = makeEnvelope({
+    key: opts.startKey ?? keys.operator,
+    workflowId,
+    changeId: change.id,
+    lane,
+    action: 'START_LANE',
+    validForMs: 600_000,
+    ...opts.startOverrides,
+  });
+  const input: LaneInput = { change, start, ...(opts.grantTimeoutMs ? { grantTimeoutMs: opts.grantTimeoutMs } : {}) };
+  await h.client.workflow.start('rehearsalLane', {
+    workflowId,
+    taskQueue: h.taskQueue,
+    args: [input],
+    typedSearchAttributes: [
+      { key: SA_CHANGE_ID, value: change.id },
+      { key: SA_LANE_KIND, value: lane },
+    ],
+  });
+  return { workflowId, change };
+}
+
+export async function historyEvents(client: Client, workflowId: string): Promise<temporal.api.history.v1.IHistoryEvent[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return history.events ?? [];
+}
+
+/** Names of the activities scheduled so far, in order, read from the workflow's history. */
+export async function scheduledActivities(client: Client, workflowId: string): Promise<string[]> {
+  return (await historyEvents(client, workflowId))
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+    .filter((n): n is string => typeof n === 'string');
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
