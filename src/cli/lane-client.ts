@@ -99,8 +99,13 @@ export async function sendEnvelope(
   return { result: 'queued', reason: `the lane recorded no verdict within ${Math.round(waitMs / 1000)} s` };
 }
 
-/** gRPC DEADLINE_EXCEEDED (4): what a query gets when no worker picks it up before our deadline. */
+/**
+ * What a query gets when no worker picks it up in time: gRPC DEADLINE_EXCEEDED (4) from our deadline, or — seen
+ * under load — the server's own cut-off surfacing as CANCELLED (1) / UNAVAILABLE (14) or a "deadline" detail.
+ * Any other error is a real failure and is reported as one.
+ */
 function isDeadline(err: unknown): boolean {
-  const e = err as { code?: number; cause?: { code?: number } };
-  return e?.code === 4 || e?.cause?.code === 4;
+  const e = err as { code?: number; cause?: { code?: number; details?: string } };
+  const code = e?.cause?.code ?? e?.code;
+  return code === 4 || code === 1 || code === 14 || /deadline|context canceled/i.test(e?.cause?.details ?? '');
 }

@@ -32,7 +32,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    const cause = (err as { cause?: { code?: number; details?: string; message?: string } })?.cause;
+    const why = cause ? `\ncaused by: ${cause.details ?? cause.message ?? String(cause)}${cause.code !== undefined ? ` (gRPC code ${cause.code})` : ''}` : '';
+    process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}${why}\n`);
     return 1;
   }
 }

@@ -1,0 +1,196 @@
+/**
+ * The `lanes` CLI as a user runs it: child processes against the real dev server, a real worker in this process.
+ * Every bad input gets a clear message, the documented exit code, and nothing written or signalled.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { harness, historyEvents, makeKeys, type Harness, type Keys } from '../support/lanes';
+import { DEMO_CHANGE } from '../support/fixtures';
+
+const LANES = join(__dirname, '..', '..', 'bin', 'lanes.js');
+let h: Harness;
+let keys: Keys;
+let stop: () => Promise<void>;
+let dir: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function lanes(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [LANES, ...args],
+      {
+        env: { ...process.env, TEMPORAL_ADDRESS: h.address, LANES_TASK_QUEUE: h.taskQueue, LANES_HOME: h.lanesHome, NO_COLOR: '1', ...env },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A copy of the demo change with a unique id, so visibility queries see only this test's lanes. */
+function uniqueChange(): { path: string; id: string } {
+  const id = `cli-${randomUUID().slice(0, 8)}`;
+  const spec = JSON.parse(readFileSync(DEMO_CHANGE, 'utf8'));
+  const path = join(dir, `${id}.json`);
+  writeFileSync(path, JSON.stringify({ ...spec, id }));
+  return { path, id };
+}
+
+const keyPath = (name: string) => join(keys.dir, `${name}.key`);
+
+beforeAll(async () => {
+  h = await harness();
+  keys = makeKeys();
+  stop = (await h.startWorker(keys.trustRootPath)).stop;
+  dir = mkdtempSync(join(tmpdir(), 'lanes-cli-'));
+});
+afterAll(async () => {
+  await stop?.();
+  await h?.close();
+});
+
+describe('lanes CLI: usage', () => {
+  it('prints help with exit 0, and exits 2 on no command or an unknown one', async () => {
+    expect((await lanes(['--help'])).code).toBe(0);
+    const none = await lanes([]);
+    expect(none.code).toBe(2);
+    const unknown = await lanes(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    const grantHelp = await lanes(['grant', '--help']);
+    expect(grantHelp.code).toBe(0);
+    expect(grantHelp.stdout).toMatch(/lanes grant <workflowId> <ACTION> --key <owner key>/);
+  });
+});
+
+describe('lanes keys new', () => {
+  it('creates a private key with mode 0600 and never overwrites it', async () => {
+    const out = join(dir, 'keys');
+    const first = await lanes(['keys', 'new', '--role', 'owner', '--name', 'alice', '--out', out, '--json']);
+    expect(first.code).toBe(0);
+    const made = JSON.parse(first.stdout);
+    expect(statSync(made.keyPath).mode & 0o777).toBe(0o600);
+    const before = readFileSync(made.keyPath, 'utf8');
+    const again = await lanes(['keys', 'new', '--role', 'owner', '--name', 'alice', '--out', out]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/alice\.key already exists; keys are never overwritten/);
+    expect(readFileSync(made.keyPath, 'utf8')).toBe(before);
+  });
+
+  it('refuses an unknown role with a usage error', async () => {
+    const r = await lanes(['keys', 'new', '--role', 'admin', '--name', 'x', '--out', join(dir, 'k2')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--role must be owner or operator/);
+  });
+});
+
+describe('lanes change validate', () => {
+  it('accepts the demo change', async () => {
+    const r = await lanes(['change', 'validate', DEMO_CHANGE]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ok — change demo-birth-registry, 2 step/);
+  });
+
+  it('names a missing file, a JSON syntax error with its line, and a bad field with its line', async () => {
+    const missing = await lanes(['change', 'validate', join(dir, 'nope.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read change spec .*nope\.json: ENOENT/);
+
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{\n  "v": 1,\n  "id": "x"\n  "title": "t"\n}\n');
+    const syntax = await lanes(['change', 'validate', broken]);
+    expect(syntax.code).toBe(1);
+    expect(syntax.stderr).toMatch(/broken\.json:4:\d+: not valid JSON\/YAML/);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'v: 1\nid: bad-change\ntitle: t\nsteps:\n  - id: s1\n    action: DEPLOY\n    apply: "SELECT 1"\n    rollback: "SELECT 1"\n');
+    const field = await lanes(['change', 'validate', bad]);
+    expect(field.code).toBe(1);
+    expect(field.stderr).toMatch(/bad\.yaml:6: steps\.0\.action: /);
+  });
+});
+
+describe('lanes start / grant / status against the dev server', () => {
+  it('refuses an unknown lane (2), an unbuilt lane (1) and an owner key for start (1), starting nothing', async () => {
+    const { path, id } = uniqueChange();
+    expect((await lanes(['start', 'yolo', '--change', path, '--key', keyPath('operator')])).code).toBe(2);
+    const unbuilt = await lanes(['start', 'execution', '--change', path, '--key', keyPath('operator')]);
+    expect(unbuilt.code).toBe(1);
+    expect(unbuilt.stderr).toMatch(/execution lane is not available in this version yet/);
+    const owner = await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('owner')]);
+    expect(owner.code).toBe(1);
+    expect(owner.stderr).toMatch(/is an owner key \(owner\); starting a lane needs an operator key/);
+    const pub = await lanes(['start', 'rehearsal', '--change', path, '--key', join(keys.dir, 'operator.pub')]);
+    expect(pub.code).toBe(1);
+    expect(pub.stderr).toMatch(/this is a \.pub file; pass the \.key file/);
+    let count = 0;
+    for await (const _ of h.client.workflow.list({ query: `ChangeId = "${id}"` })) count++;
+    expect(count).toBe(0);
+  });
+
+  it('runs a lane: start → waiting → refused grants change nothing → owner grant accepted → completed', async () => {
+    const { path, id } = uniqueChange();
+    const started = await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('operator'), '--json']);
+    expect(started.code).toBe(0);
+    const { workflowId, ui } = JSON.parse(started.stdout);
+    expect(workflowId).toMatch(new RegExp(`^${id}\\.rehearsal\\.`));
+    expect(ui).toBe(`http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
+
+    const waiting = await lanes(['status', workflowId, '--json']);
+    expect(JSON.parse(waiting.stdout)).toMatchObject({ state: 'WAITING_FOR_GRANT', grantsMissing: ['AUTHORIZE_REHEARSAL'] });
+
+    // Refused locally: wrong role, unknown action, bad duration, unknown workflow. Nothing reaches the lane.
+    const wrongRole = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('operator')]);
+    expect(wrongRole.code).toBe(1);
+    expect(wrongRole.stderr).toMatch(/granting needs an owner key/);
+    expect((await lanes(['grant', workflowId, 'PLEASE', '--key', keyPath('owner')])).code).toBe(2);
+    expect((await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner'), '--expires', 'soon'])).code).toBe(2);
+    const unknown = await lanes(['grant', 'no-such-lane', 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no lane with workflow id "no-such-lane"/);
+    const signals = (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes);
+    expect(signals).toHaveLength(0);
+
+    // Refused by the lane: a key outside the trust root is signalled, judged and reported.
+    const stranger = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('stranger'), '--json']);
+    expect(stranger.code).toBe(1);
+    expect(JSON.parse(stranger.stdout)).toMatchObject({ result: 'rejected', reason: expect.stringMatching(/not in the trust root/) });
+
+    const granted = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner'), '--json']);
+    expect(granted.code).toBe(0);
+    expect(JSON.parse(granted.stdout)).toMatchObject({ result: 'accepted', reason: null });
+    await h.client.workflow.getHandle(workflowId).result();
+
+    const done = await lanes(['status', workflowId]);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/^COMPLETED {2}rehearsal lane /);
+    expect(done.stdout).toMatch(/UNKNOWN_KEY/);
+    const again = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/has ended \(COMPLETED/);
+  });
+
+  it('reports "queued" when no worker is running, and the lane judges the grant later', async () => {
+    const { path } = uniqueChange();
+    const queue = `no-worker-${randomUUID()}`;
+    const started = await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('operator'), '--json'], { LANES_TASK_QUEUE: queue });
+    const { workflowId } = JSON.parse(started.stdout);
+    const r = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner'), '--json'], { LANES_TASK_QUEUE: queue });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'queued', reason: expect.stringMatching(/no worker is running/) });
+    const signals = (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes);
+    expect(signals).toHaveLength(1);
+    await h.client.workflow.getHandle(workflowId).terminate('test cleanup');
+  });
+});
