@@ -4,10 +4,16 @@
  */
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
+import { randomBytes } from 'node:crypto';
 import type { LaneStatus } from '../domain/lane-status';
 import type { SignedEnvelope } from '../domain/envelope';
 import { envelopeIdOf } from '../domain/envelope-rules';
-import { LANE_KINDS, type LaneKind } from '../domain/vocabulary';
+import { LANE_KINDS, LANE_REQUIRED_GRANTS, type LaneKind } from '../domain/vocabulary';
+import type { ChangeSpec } from '../domain/change-spec';
+import { LANE_WORKFLOW_TYPES } from '../workflows/registry';
+import type { LaneInput } from '../workflows/lane-input';
+import { makeEnvelope } from './envelopes';
+import type { PrivateKeyFile } from './key-files';
 import { statusQuery } from '../workflows/messages';
 import type { LanesConfig } from '../worker/config';
 import { UserError } from './user-error';
@@ -21,6 +27,61 @@ export async function connectClient(cfg: LanesConfig): Promise<Client> {
       `cannot reach Temporal at ${cfg.address} (${(err as Error).message}). Start it with \`npm start\`, or set TEMPORAL_ADDRESS.`,
     );
   }
+}
+
+/** Readable, sortable and unique: <change>.<lane>.<UTC stamp>.<random>. */
+export function newWorkflowId(changeId: string, lane: LaneKind, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${changeId}.${lane}.${stamp}.${randomBytes(3).toString('hex')}`;
+}
+
+export interface LaneStart {
+  lane: LaneKind;
+  change: ChangeSpec;
+  /** The operator's key: the start is signed and bound to the new workflow id. */
+  operatorKey: PrivateKeyFile;
+  taskQueue: string;
+  grantTimeoutMs?: number;
+  workflowId?: string;
+  /** Tests only: sign the start envelope with other fields, to prove the lane refuses it. */
+  startEnvelopeOverrides?: Partial<Parameters<typeof makeEnvelope>[0]>;
+}
+
+/** Starts a lane workflow with its signed start, search attributes and the summary the Web UI shows. */
+export async function startLaneWorkflow(client: Client, req: LaneStart): Promise<string> {
+  const { lane, change, operatorKey: key } = req;
+  const workflowType = LANE_WORKFLOW_TYPES[lane];
+  if (!workflowType) {
+    throw new UserError(`the ${lane} lane is not available in this version yet; available: ${Object.keys(LANE_WORKFLOW_TYPES).join(', ')}`);
+  }
+  const workflowId = req.workflowId ?? newWorkflowId(change.id, lane);
+  const start = makeEnvelope({
+    key,
+    workflowId,
+    changeId: change.id,
+    lane,
+    action: 'START_LANE',
+    validForMs: 10 * 60_000,
+    ...req.startEnvelopeOverrides,
+  });
+  const input: LaneInput = { change, start, ...(req.grantTimeoutMs ? { grantTimeoutMs: req.grantTimeoutMs } : {}) };
+  await client.workflow.start(workflowType, {
+    workflowId,
+    taskQueue: req.taskQueue,
+    args: [input],
+    typedSearchAttributes: [
+      { key: SA_CHANGE_ID, value: change.id },
+      { key: SA_LANE_KIND, value: lane },
+      { key: SA_LANE_STATE, value: 'STARTING' },
+    ],
+    staticSummary: `${lane} lane — ${change.id}: ${change.title}`,
+    staticDetails: [
+      `**Change** ${change.id} — ${change.title}`,
+      `**Lane** ${lane}, started by operator ${key.name} (${key.keyId})`,
+      `**Needs owner grants** ${LANE_REQUIRED_GRANTS[lane].join(', ') || 'none'}; silence means HOLD.`,
+    ].join('\n\n'),
+  });
+  return workflowId;
 }
 
 /** What a lane is, from its search attributes: readable with no worker running. */

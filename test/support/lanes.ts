@@ -11,11 +11,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cli/key-files';
-import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
+import type { EnvelopeRequest } from '../../src/cli/envelopes';
+import { startLaneWorkflow } from '../../src/cli/lane-client';
 import { createLaneWorker } from '../../src/worker/lane-worker';
-import { SA_CHANGE_ID, SA_LANE_KIND } from '../../src/domain/search-attributes';
 import { readChangeSpecForTest } from './fixtures';
-import type { LaneInput } from '../../src/workflows/lane-input';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import type { LaneKind } from '../../src/domain/vocabulary';
 
@@ -97,7 +96,7 @@ export async function harness(): Promise<Harness> {
   };
 }
 
-/** Starts a lane the way `lanes start` does: operator-signed start, search attributes set at start. */
+/** Starts a lane through the same code `lanes start` uses; options let tests sign the start wrongly on purpose. */
 export async function startLane(
   h: Harness,
   keys: Keys,
@@ -105,25 +104,14 @@ export async function startLane(
 ): Promise<{ workflowId: string; change: ChangeSpec }> {
   const lane = opts.lane ?? 'rehearsal';
   const change = opts.change ?? readChangeSpecForTest();
-  const workflowId = `${change.id}.${lane}.${randomUUID()}`;
-  const start = makeEnvelope({
-    key: opts.startKey ?? keys.operator,
-    workflowId,
-    changeId: change.id,
+  const workflowId = await startLaneWorkflow(h.client, {
     lane,
-    action: 'START_LANE',
-    validForMs: 600_000,
-    ...opts.startOverrides,
-  });
-  const input: LaneInput = { change, start, ...(opts.grantTimeoutMs ? { grantTimeoutMs: opts.grantTimeoutMs } : {}) };
-  await h.client.workflow.start('rehearsalLane', {
-    workflowId,
+    change,
+    operatorKey: opts.startKey ?? keys.operator,
     taskQueue: h.taskQueue,
-    args: [input],
-    typedSearchAttributes: [
-      { key: SA_CHANGE_ID, value: change.id },
-      { key: SA_LANE_KIND, value: lane },
-    ],
+    grantTimeoutMs: opts.grantTimeoutMs,
+    workflowId: `${change.id}.${lane}.${randomUUID()}`,
+    startEnvelopeOverrides: opts.startOverrides,
   });
   return { workflowId, change };
 }
