@@ -42,6 +42,7 @@ export const dev: Command = {
       address = server.address;
       uiUrl = 'http://localhost:8233';
     }
+    // Stopped in reverse order of starting: worker, its connection, the client connection, then the server.
     const stops: (() => Promise<void>)[] = [];
     const stopAll = async (): Promise<void> => {
       for (const stop of stops.reverse()) await stop().catch((e) => log(`while stopping: ${(e as Error).message}`));
@@ -73,7 +74,7 @@ export const dev: Command = {
         activities: { trustRootPath, lanesHome: cfg.lanesHome },
       });
       const running = worker.run();
-      stops.unshift(async () => {
+      stops.push(async () => {
         // The SDK already shuts the worker down on SIGINT/SIGTERM; only ask when it is still running.
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
