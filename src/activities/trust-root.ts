@@ -1,10 +1,11 @@
 /**
  * Reads the trust root file for a lane. Runs as an activity so the workflow never touches the filesystem and the
- * exact key set used is recorded in history (its fingerprint is shown by `status`).
+ * exact key set used is recorded in history (its fingerprint is shown by `status`). Failures are non-retryable:
+ * a missing or invalid trust root is a configuration error, and the lane fails closed naming it.
  */
-import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { parseTrustRoot, TrustRootError, type TrustRoot } from '../domain/trust-root';
+import { TrustRootError, type TrustRoot } from '../domain/trust-root';
+import { readTrustRootFile } from '../worker/trust-root-file';
 
 export async function readTrustRoot(path: string | undefined): Promise<TrustRoot> {
   if (!path) {
@@ -13,22 +14,10 @@ export async function readTrustRoot(path: string | undefined): Promise<TrustRoot
       'TrustRootMissing',
     );
   }
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    return await readTrustRootFile(path);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`cannot read trust root ${path}: ${(err as Error).message}`, 'TrustRootMissing');
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable(`trust root ${path} is not JSON: ${(err as Error).message}`, 'TrustRootInvalid');
-  }
-  try {
-    return parseTrustRoot(doc);
-  } catch (err) {
-    if (err instanceof TrustRootError) throw ApplicationFailure.nonRetryable(`${path}: ${err.message}`, 'TrustRootInvalid');
-    throw err;
+    if (!(err instanceof TrustRootError)) throw err;
+    throw ApplicationFailure.nonRetryable(err.message, err.unreadable ? 'TrustRootMissing' : 'TrustRootInvalid');
   }
 }

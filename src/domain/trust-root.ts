@@ -46,6 +46,10 @@ export interface TrustRoot {
 
 export class TrustRootError extends Error {
   override readonly name = 'TrustRootError';
+  /** True when the file could not be read at all (missing, unreadable), as opposed to read but invalid. */
+  constructor(message: string, readonly unreadable = false) {
+    super(message);
+  }
 }
 
 /** Parses and validates a trust root document; throws TrustRootError naming every problem found. */

@@ -94,6 +94,25 @@ describe('lanes keys new', () => {
   });
 });
 
+describe('lanes trust check', () => {
+  it('accepts the trust root a worker would load, and names a weak key or a missing file', async () => {
+    const ok = await lanes(['trust', 'check', '--file', keys.trustRootPath, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, keys: 3 });
+
+    const weak = join(dir, 'weak-trust-root.json');
+    const smallOrder = '0100000000000000000000000000000000000000000000000000000000000000';
+    writeFileSync(weak, JSON.stringify({ v: 1, keys: [{ name: 'mallory', role: 'owner', publicKey: smallOrder }] }));
+    const bad = await lanes(['trust', 'check', '--file', weak]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/weak-trust-root\.json: trust root is not valid:\n {2}- keys\[0\] \(mallory\): public key is a small-order point/);
+
+    const missing = await lanes(['trust', 'check', '--file', join(dir, 'absent.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read trust root .*absent\.json: ENOENT/);
+  });
+});
+
 describe('lanes change validate', () => {
   it('accepts the demo change', async () => {
     const r = await lanes(['change', 'validate', DEMO_CHANGE]);

@@ -1,23 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { parseTrustRoot, TrustRootError, type TrustRoot } from '../../domain/trust-root';
+import { TrustRootError, type TrustRoot } from '../../domain/trust-root';
+import { readTrustRootFile } from '../../worker/trust-root-file';
 import { configFromEnv } from '../../worker/config';
 import { printJson, table } from '../output';
 import { UserError } from '../user-error';
 import { JSON_FLAG, type Command } from './types';
 
-function loadTrustRoot(flags: Record<string, unknown>): { path: string; root: TrustRoot } {
+async function loadTrustRoot(flags: Record<string, unknown>): Promise<{ path: string; root: TrustRoot }> {
   const path = (flags.file as string | undefined) ?? configFromEnv().trustRootPath;
   if (!path) throw new UserError('no trust root: set LANES_TRUST_ROOT or pass --file <trust-root.json>', 2);
-  let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    return { path, root: await readTrustRootFile(path) };
   } catch (err) {
-    throw new UserError(`cannot read trust root ${path}: ${(err as Error).message}`);
-  }
-  try {
-    return { path, root: parseTrustRoot(doc) };
-  } catch (err) {
-    if (err instanceof TrustRootError) throw new UserError(`${path}: ${err.message}`);
+    if (err instanceof TrustRootError) throw new UserError(err.message);
     throw err;
   }
 }
@@ -29,7 +23,7 @@ export const trustShow: Command = {
   help: 'lanes trust show [--file <trust-root.json>] [--json]',
   options,
   async run(flags) {
-    const { path, root } = loadTrustRoot(flags);
+    const { path, root } = await loadTrustRoot(flags);
     if (flags.json) printJson({ path, ...root });
     else {
       process.stdout.write(`${path}\nfingerprint ${root.fingerprint}\n\n`);
@@ -44,7 +38,7 @@ export const trustCheck: Command = {
   help: 'lanes trust check [--file <trust-root.json>] [--json]',
   options,
   async run(flags) {
-    const { path, root } = loadTrustRoot(flags);
+    const { path, root } = await loadTrustRoot(flags);
     if (flags.json) printJson({ path, ok: true, fingerprint: root.fingerprint, keys: root.keys.length });
     else process.stdout.write(`${path}: ok, ${root.keys.length} keys, fingerprint ${root.fingerprint}\n`);
     return 0;
