@@ -1,23 +1,32 @@
 /**
  * The lane activities, bound to a worker's configuration. Workflows import only the *type* of this object
- * (DESIGN.md §Layout), so none of this code enters the workflow sandbox.
+ * (DESIGN.md §Layout), so none of this code enters the workflow sandbox. Production-mutating activities are not
+ * here: they live in production.ts, on their own task queue.
  */
 import type { TrustRoot } from '../domain/trust-root';
-import type { EvidenceRef } from '../domain/lane-status';
+import type { EvidenceRef, StepRecord } from '../domain/lane-status';
 import { readTrustRoot } from './trust-root';
-import { rehearse, type RehearsalRequest } from './rehearsal';
+import { rehearse } from './rehearsal';
+import { dryRun, precheck } from './production-reads';
+import { recordExecution, scope } from './lane-work';
+import type { LaneWorkRequest } from './lane-request';
 
 export interface ActivityConfig {
   /** Path of the trust root JSON (LANES_TRUST_ROOT). */
   trustRootPath: string | undefined;
-  /** Where lanes keep local state and evidence (default `.lanes`). */
+  /** Where lanes keep local state, targets and evidence (default `.lanes`). */
   lanesHome: string;
 }
 
 export function createLaneActivities(config: ActivityConfig) {
+  const home = config.lanesHome;
   return {
     loadTrustRoot: (): Promise<TrustRoot> => readTrustRoot(config.trustRootPath),
-    rehearseOnClone: (req: RehearsalRequest): Promise<EvidenceRef> => rehearse(config.lanesHome, req),
+    scopeChange: (req: LaneWorkRequest): Promise<EvidenceRef> => scope(home, req),
+    rehearseOnClone: (req: LaneWorkRequest): Promise<EvidenceRef> => rehearse(home, req),
+    dryRunProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => dryRun(home, req),
+    precheckProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => precheck(home, req),
+    recordExecution: (req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> => recordExecution(home, req),
   };
 }
 

@@ -9,10 +9,19 @@ export interface EnvelopeRequest {
   key: PrivateKeyFile;
   workflowId: string;
   changeId: string;
-  lane: LaneKind;
+  /** Absent only for BLOCKER_UPDATE (sent to the change entity). */
+  lane?: LaneKind;
   action: SignedAction;
   validForMs: number;
   evidenceTree?: string;
+  /** REVOKE: the grant id withdrawn. */
+  revokes?: string;
+  /** BLOCKER_UPDATE: the blocker, its new status, and the operator input it rests on. */
+  blockerId?: string;
+  blockerStatus?: EnvelopePayload['blockerStatus'];
+  inputSha256?: string;
+  /** For tests and probes only: reuse a nonce. */
+  nonce?: string;
   /** For tests and probes only: sign as of another moment. */
   now?: number;
 }
@@ -23,10 +32,14 @@ export function makeEnvelope(req: EnvelopeRequest): SignedEnvelope {
     v: 1,
     changeId: req.changeId,
     workflowId: req.workflowId,
-    lane: req.lane,
+    ...(req.lane ? { lane: req.lane } : {}),
     action: req.action,
     ...(req.evidenceTree ? { evidenceTree: req.evidenceTree } : {}),
-    nonce: randomBytes(16).toString('hex'),
+    ...(req.revokes ? { revokes: req.revokes } : {}),
+    ...(req.blockerId ? { blockerId: req.blockerId } : {}),
+    ...(req.blockerStatus ? { blockerStatus: req.blockerStatus } : {}),
+    ...(req.inputSha256 ? { inputSha256: req.inputSha256 } : {}),
+    nonce: req.nonce ?? randomBytes(16).toString('hex'),
     issuedAt: new Date(now).toISOString(),
     expiresAt: new Date(now + req.validForMs).toISOString(),
     keyId: req.key.keyId,

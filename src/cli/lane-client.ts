@@ -8,9 +8,11 @@ import { randomBytes } from 'node:crypto';
 import type { LaneStatus } from '../domain/lane-status';
 import type { SignedEnvelope } from '../domain/envelope';
 import { envelopeIdOf } from '../domain/envelope-rules';
-import { LANE_KINDS, LANE_REQUIRED_GRANTS, type LaneKind } from '../domain/vocabulary';
+import { LANE_KINDS, requiredGrants, type LaneKind } from '../domain/vocabulary';
 import type { ChangeSpec } from '../domain/change-spec';
-import { LANE_WORKFLOW_TYPES } from '../workflows/registry';
+import { CHANGE_WORKFLOW_TYPE, LANE_WORKFLOW_TYPES } from '../workflows/registry';
+import { changeWorkflowId } from '../workflows/messages';
+import type { ChangeInput } from '../domain/change-state';
 import type { LaneInput } from '../workflows/lane-input';
 import { makeEnvelope } from './envelopes';
 import type { PrivateKeyFile } from './key-files';
@@ -42,18 +44,38 @@ export interface LaneStart {
   operatorKey: PrivateKeyFile;
   taskQueue: string;
   grantTimeoutMs?: number;
+  /** Rehearsal only: on a production-shaped clone. */
+  shaped?: boolean;
+  /** Precheck only: how long its pass opens execution. */
+  precheckValidForMs?: number;
   workflowId?: string;
   /** Tests only: sign the start envelope with other fields, to prove the lane refuses it. */
   startEnvelopeOverrides?: Partial<Parameters<typeof makeEnvelope>[0]>;
+}
+
+/**
+ * Makes sure the change entity `change:<id>` runs (it keeps the blocker map, the ledger and the nonces of every
+ * lane of the change). An existing entity is kept as it is: its durable state wins over a re-read spec.
+ */
+export async function ensureChangeEntity(client: Client, change: ChangeSpec, taskQueue: string): Promise<string> {
+  const workflowId = changeWorkflowId(change.id);
+  const input: ChangeInput = { changeId: change.id, ...(change.blockers ? { blockers: change.blockers } : {}) };
+  await client.workflow.start(CHANGE_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [{ key: SA_CHANGE_ID, value: change.id }],
+    staticSummary: `change ${change.id}: blocker map and lane ledger`,
+    staticDetails: `**Change** ${change.id} — ${change.title}\n\nHolds the blocker map and the ledger of lanes; every lane of this change reports here.`,
+  });
+  return workflowId;
 }
 
 /** Starts a lane workflow with its signed start, search attributes and the summary the Web UI shows. */
 export async function startLaneWorkflow(client: Client, req: LaneStart): Promise<string> {
   const { lane, change, operatorKey: key } = req;
   const workflowType = LANE_WORKFLOW_TYPES[lane];
-  if (!workflowType) {
-    throw new UserError(`the ${lane} lane is not available in this version yet; available: ${Object.keys(LANE_WORKFLOW_TYPES).join(', ')}`);
-  }
   const workflowId = req.workflowId ?? newWorkflowId(change.id, lane);
   const start = makeEnvelope({
     key,
@@ -64,7 +86,16 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
     validForMs: 10 * 60_000,
     ...req.startEnvelopeOverrides,
   });
-  const input: LaneInput = { change, start, ...(req.grantTimeoutMs ? { grantTimeoutMs: req.grantTimeoutMs } : {}) };
+  const input: LaneInput = {
+    change,
+    start,
+    ...(req.grantTimeoutMs ? { grantTimeoutMs: req.grantTimeoutMs } : {}),
+    ...(req.shaped ? { shaped: true } : {}),
+    ...(req.precheckValidForMs ? { precheckValidForMs: req.precheckValidForMs } : {}),
+  };
+  await ensureChangeEntity(client, change, req.taskQueue);
+  const needs = requiredGrants(lane, change.steps.map((s) => s.action));
+  const kind = lane === 'rehearsal' && req.shaped ? 'production-shaped rehearsal' : lane;
   await client.workflow.start(workflowType, {
     workflowId,
     taskQueue: req.taskQueue,
@@ -73,13 +104,17 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
       { key: SA_CHANGE_ID, value: change.id },
       { key: SA_LANE_KIND, value: lane },
       { key: SA_LANE_STATE, value: 'STARTING' },
+      { key: SA_GRANTS_MISSING, value: needs },
     ],
-    staticSummary: `${lane} lane — ${change.id}: ${change.title}`,
+    staticSummary: `${kind} lane — ${change.id}: ${change.title}`,
     staticDetails: [
       `**Change** ${change.id} — ${change.title}`,
-      `**Lane** ${lane}, started by operator ${key.name} (${key.keyId})`,
-      `**Needs owner grants** ${LANE_REQUIRED_GRANTS[lane].join(', ') || 'none'}; silence means HOLD.`,
-    ].join('\n\n'),
+      `**Lane** ${kind}, started by operator ${key.name} (${key.keyId})`,
+      `**Needs owner grants** ${needs.join(', ') || 'none'} — each its own signed grant; silence means HOLD.`,
+      lane === 'execution' ? '**Also needs** no open blocker and a passed precheck still within its validity window.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
   });
   return workflowId;
 }

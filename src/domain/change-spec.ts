@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { CHANGE_ID } from './envelope';
+import { blockerMapSchema } from './blocker-map';
+import { blockerRuleSchema } from './blocker-rules';
 
 export const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
 
@@ -32,6 +34,24 @@ export const changeSpecSchema = z
       .strict()
       .optional(),
     steps: z.array(stepSchema).default([]),
+    /**
+     * Where the change is applied. Only the embedded PGlite engine is wired so far (Targets issue adds `pg`);
+     * its data lives under `<lanes home>/targets/<name>`.
+     */
+    targets: z
+      .object({
+        production: z.object({ engine: z.literal('pglite'), name: z.string().regex(CHANGE_ID) }).strict(),
+      })
+      .strict()
+      .optional(),
+    /** The initial blocker map (seeds/004 shape, as-is) and, optionally, what it takes to move each blocker. */
+    blockers: z
+      .object({
+        map: blockerMapSchema,
+        rules: z.record(z.string(), blockerRuleSchema).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -40,6 +60,15 @@ export const changeSpecSchema = z
       if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${s.id}"` });
       seen.add(s.id);
     });
+    const ids = new Set(spec.blockers?.map.blockers.map((b) => b.id) ?? []);
+    for (const id of Object.keys(spec.blockers?.rules ?? {})) {
+      if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['blockers', 'rules', id], message: `names no blocker in blockers.map` });
+    }
   });
 
 export type ChangeSpec = z.infer<typeof changeSpecSchema>;
+
+/** Where a change's production lives when the spec does not say: an embedded PGlite database named after it. */
+export function productionTarget(spec: ChangeSpec): { engine: 'pglite'; name: string } {
+  return spec.targets?.production ?? { engine: 'pglite', name: `${spec.id}.production` };
+}

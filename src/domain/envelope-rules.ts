@@ -51,19 +51,25 @@ export interface EnvelopeContext {
   trustRoot: TrustRoot;
   workflowId: string;
   changeId: string;
-  lane: LaneKind;
+  /** The lane kind; undefined for the change entity, which accepts only lane-less BLOCKER_UPDATE envelopes. */
+  lane: LaneKind | undefined;
   /** The actions this message may carry here (e.g. the grant signal of a rehearsal lane: AUTHORIZE_REHEARSAL). */
   acceptedActions: readonly SignedAction[];
-  /** The key id of the operator who started this lane: never allowed to authorise anything on it. */
-  laneOperatorKeyId?: string;
+  /**
+   * The operator who started this lane. Neither that key nor an owner key of the same person (same name in the
+   * trust root) may authorise anything on it: nobody approves their own request.
+   */
+  laneOperator?: { keyId: string; name: string };
   nowMs: number;
   /** Nonces already used; a replayed envelope is refused. */
   usedNonces: ReadonlySet<string>;
 }
 
-/** Which role must sign each action. Operators start lanes; owners authorise and hold. */
-export function signerRoleFor(action: SignedAction): Role {
-  return action === 'START_LANE' ? 'operator' : 'owner';
+/** Which roles may sign each action. Operators start lanes; owners authorise, hold and revoke; both move blockers. */
+export function signerRolesFor(action: SignedAction): readonly Role[] {
+  if (action === 'START_LANE') return ['operator'];
+  if (action === 'BLOCKER_UPDATE') return ['owner', 'operator'];
+  return ['owner'];
 }
 
 export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignature: SignatureCheck): Verdict {
@@ -96,15 +102,16 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
 
   const key = findKey(ctx.trustRoot, payload.keyId);
   if (!key) return reject('UNKNOWN_KEY', `key ${payload.keyId} is not in the trust root (fingerprint ${ctx.trustRoot.fingerprint.slice(0, 16)})`, payload);
-  const role = signerRoleFor(payload.action);
-  if (key.role !== role) {
-    return reject('WRONG_ROLE', `${payload.action} must be signed by an ${role}; key ${key.keyId} (${key.name}) is an ${key.role}`, payload);
+  const roles = signerRolesFor(payload.action);
+  if (!roles.includes(key.role)) {
+    return reject('WRONG_ROLE', `${payload.action} must be signed by an ${roles.join(' or ')}; key ${key.keyId} (${key.name}) is an ${key.role}`, payload);
   }
   if (!checkSignature(key.publicKey, bytes, shape.data.signature)) {
     return reject('BAD_SIGNATURE', `signature does not verify under key ${key.keyId} (${key.name})`, payload);
   }
-  if (role === 'owner' && ctx.laneOperatorKeyId === key.keyId) {
-    return reject('LANE_OPERATOR', `key ${key.keyId} started this lane and may not authorise on it`, payload);
+  const starter = ctx.laneOperator;
+  if (key.role === 'owner' && starter && (starter.keyId === key.keyId || starter.name === key.name)) {
+    return reject('LANE_OPERATOR', `${key.name} (${key.keyId}) started this lane as operator ${starter.keyId} and may not authorise on it`, payload);
   }
   if (payload.workflowId !== ctx.workflowId) {
     return reject('OTHER_WORKFLOW', `envelope is for workflow ${payload.workflowId}, not ${ctx.workflowId}`, payload);
@@ -112,10 +119,12 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
   if (payload.changeId !== ctx.changeId) {
     return reject('OTHER_CHANGE', `envelope is for change ${payload.changeId}, not ${ctx.changeId}`, payload);
   }
-  if (payload.lane !== ctx.lane) return reject('OTHER_LANE', `envelope is for a ${payload.lane} lane, not ${ctx.lane}`, payload);
+  if (payload.lane !== ctx.lane) {
+    return reject('OTHER_LANE', `envelope is for ${payload.lane ? `a ${payload.lane} lane` : 'the change entity'}, not ${ctx.lane ? `this ${ctx.lane} lane` : 'the change entity'}`, payload);
+  }
   if (!ctx.acceptedActions.includes(payload.action)) {
     const allowed = ctx.acceptedActions.join(', ') || 'nothing';
-    return reject('ACTION_NOT_HERE', `${payload.action} is not accepted here; this ${ctx.lane} lane accepts ${allowed}`, payload);
+    return reject('ACTION_NOT_HERE', `${payload.action} is not accepted here; this ${ctx.lane ?? 'change entity'} message accepts ${allowed}`, payload);
   }
   const issued = Date.parse(payload.issuedAt);
   const expires = Date.parse(payload.expiresAt);

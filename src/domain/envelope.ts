@@ -6,15 +6,22 @@
  */
 import { z } from 'zod';
 import { GRANT_ACTIONS, LANE_KINDS } from './vocabulary';
+import { BLOCKER_STATUSES } from './blocker-map';
 import { KEY_ID, SIGNATURE_HEX } from './keys';
 
-/** Actions that are signed but are not authorisations: they never satisfy a lane's required grants. */
-export const CONTROL_ACTIONS = ['HOLD', 'START_LANE'] as const;
+/**
+ * Actions that are signed but are not authorisations: they never satisfy a lane's required grants.
+ * HOLD ends a lane; START_LANE is the operator's start; REVOKE withdraws one grant by id; BLOCKER_UPDATE moves
+ * one blocker of a change (sent to the change entity, so it names no lane).
+ */
+export const CONTROL_ACTIONS = ['HOLD', 'START_LANE', 'REVOKE', 'BLOCKER_UPDATE'] as const;
 export const SIGNED_ACTIONS = [...GRANT_ACTIONS, ...CONTROL_ACTIONS] as const;
 export type SignedAction = (typeof SIGNED_ACTIONS)[number];
 
 export const CHANGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 const isoInstant = z
   .string()
@@ -26,15 +33,35 @@ export const envelopePayloadSchema = z
     v: z.literal(1),
     changeId: z.string().regex(CHANGE_ID, 'must be 1-100 chars of letters, digits, ".", "_" or "-"'),
     workflowId: z.string().min(1).max(255),
-    lane: z.enum(LANE_KINDS),
+    /** The lane kind the envelope is for; absent only on BLOCKER_UPDATE, which goes to the change entity. */
+    lane: z.enum(LANE_KINDS).optional(),
     action: z.enum(SIGNED_ACTIONS),
-    evidenceTree: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex tree hash').optional(),
+    evidenceTree: z.string().regex(SHA256_HEX, 'must be a sha256 hex tree hash').optional(),
+    /** REVOKE: the id (sha256 of the canonical payload) of the grant withdrawn. */
+    revokes: z.string().regex(SHA256_HEX, 'must be a grant id (sha256 hex)').optional(),
+    /** BLOCKER_UPDATE: which blocker moves, to which status, and (optionally) the operator input it rests on. */
+    blockerId: z.string().min(1).max(200).optional(),
+    blockerStatus: z.enum(BLOCKER_STATUSES).optional(),
+    inputSha256: z.string().regex(SHA256_HEX, 'must be the sha256 hex of the operator input').optional(),
     nonce: z.string().regex(/^[0-9a-f]{32,64}$/, 'must be 16-32 random bytes in lowercase hex'),
     issuedAt: isoInstant,
     expiresAt: isoInstant,
     keyId: z.string().regex(KEY_ID, 'must be a 16-hex-char key id'),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // Each action carries exactly the fields that give it meaning, so a signature never covers an ignored field.
+    const need = (field: keyof typeof p, when: boolean) => {
+      if (when && p[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required for ${p.action}` });
+      if (!when && p[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is not allowed on ${p.action}` });
+    };
+    const blockerUpdate = p.action === 'BLOCKER_UPDATE';
+    need('lane', !blockerUpdate);
+    need('revokes', p.action === 'REVOKE');
+    need('blockerId', blockerUpdate);
+    need('blockerStatus', blockerUpdate);
+    if (!blockerUpdate && p.inputSha256 !== undefined) ctx.addIssue({ code: 'custom', path: ['inputSha256'], message: `is not allowed on ${p.action}` });
+  });
 export type EnvelopePayload = z.infer<typeof envelopePayloadSchema>;
 
 export const signedEnvelopeSchema = z

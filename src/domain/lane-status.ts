@@ -28,6 +28,15 @@ export interface EvidenceRef {
   files: number;
 }
 
+export interface StepRecord {
+  id: string;
+  action: GrantAction;
+  state: 'PENDING' | 'RUNNING' | 'APPLIED';
+  /** The grant ids the step was authorised by. */
+  grants?: string[];
+  appliedAt?: string;
+}
+
 export interface LaneStatus {
   workflowId: string;
   changeId: string;
@@ -35,10 +44,22 @@ export interface LaneStatus {
   state: LaneState;
   startedBy?: { keyId: string; name: string };
   trustRootFingerprint?: string;
+  /** Rehearsal only: on a production-shaped clone. */
+  shaped?: boolean;
+  /** sha256 of the canonical change spec this lane runs. */
+  specHash?: string;
   requiredGrants: GrantAction[];
   grantsPresent: GrantRecord[];
   grantsMissing: GrantAction[];
+  /** Ids of grants an owner revoked on this lane. */
+  revoked: string[];
   rejected: RejectedEnvelope[];
+  /** What the gate still waits for, one sentence each (empty when it may proceed). */
+  waitingFor: string[];
+  /** Blockers that stop this lane (execution only). */
+  blockersOpen: string[];
+  /** Execution only: each step as it ran. */
+  steps?: StepRecord[];
   /** When the current wait for grants ends in HOLD. */
   deadline?: string;
   holdReason?: string;

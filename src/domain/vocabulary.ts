@@ -39,5 +39,13 @@ export const LANE_REQUIRED_GRANTS: Readonly<Record<LaneKind, readonly GrantActio
   execution: ['OPT4_PRODUCTION', 'REAL_RUN'],
 };
 
+/** Execution needs, beyond OPT4_PRODUCTION and REAL_RUN, one grant per action its steps declare, in step order. */
+export function requiredGrants(lane: LaneKind, stepActions: readonly GrantAction[] = []): GrantAction[] {
+  const base = [...LANE_REQUIRED_GRANTS[lane]];
+  if (lane !== 'execution') return base;
+  for (const a of stepActions) if (!base.includes(a)) base.push(a);
+  return base;
+}
+
 export const ROLES = ['owner', 'operator'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,9 +1,13 @@
 /**
- * Builds the worker that runs lane workflows and their (non-production) activities. The production task queue
- * and its verifying interceptor arrive with the Lane-engine issue (DESIGN.md §The gate).
+ * Builds the workers a deployment runs together: the lane worker (lane workflows, the change entity, and the
+ * non-mutating activities) and the production worker (production activities behind the verifying interceptor,
+ * on the `-production` sibling queue). Running them as one unit means `lanes dev`, `lanes worker` and the tests
+ * cannot start one without the other.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createLaneActivities, type ActivityConfig } from '../activities';
+import { closeTargets } from '../activities/targets/pglite';
+import { createProductionWorker } from './production-worker';
 
 export interface LaneWorkerOptions {
   connection: NativeConnection;
@@ -14,16 +18,49 @@ export interface LaneWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
+export interface LaneWorkers {
+  lane: Worker;
+  production: Worker;
+  /** Runs both until shutdown; resolves when both have stopped. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
 export function workflowsPath(): string {
   return require.resolve('../workflows');
 }
 
-export async function createLaneWorker(opts: LaneWorkerOptions): Promise<Worker> {
-  return Worker.create({
+export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWorkers> {
+  const lane = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: createLaneActivities(opts.activities),
   });
+  const production = await createProductionWorker({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    laneTaskQueue: opts.taskQueue,
+    trustRootPath: opts.activities.trustRootPath,
+    lanesHome: opts.activities.lanesHome,
+  });
+  const shutdown = () => {
+    for (const w of [lane, production]) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  return {
+    lane,
+    production,
+    shutdown,
+    async run() {
+      // If either stops (or fails), stop the other: half a deployment must not keep taking work.
+      const runs = [lane.run(), production.run()].map((p) => p.finally(shutdown));
+      try {
+        await Promise.all(runs);
+      } finally {
+        await Promise.allSettled(runs);
+        await closeTargets();
+      }
+    },
+  };
 }

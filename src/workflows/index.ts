@@ -1,2 +1,7 @@
-/** The workflow bundle's entry: every lane workflow the worker registers. */
+/** The workflow bundle's entry: every lane workflow and the change entity the worker registers. */
+export { scopingLane } from './scoping';
 export { rehearsalLane } from './rehearsal';
+export { dryRunLane } from './dry-run';
+export { precheckLane } from './precheck';
+export { executionLane } from './execution';
+export { changeEntity } from './change';

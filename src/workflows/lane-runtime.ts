@@ -1,125 +1,188 @@
 /**
- * The state every lane shares: who started it, which grants it holds, which envelopes it refused and why, and
- * the durable wait for grants that ends in HOLD on silence. Lane workflows (rehearsal.ts, …) own the order of
- * their activities; this class owns the bookkeeping so each lane cannot get it subtly different.
+ * The state every lane shares: who started it, its book of grants (grant-book.ts), what its change entity last
+ * told it, and the durable wait that ends in HOLD on silence. Lane workflows own the order of their activities;
+ * this class owns the bookkeeping so no lane can get it subtly different.
  *
  * Deterministic by construction: time is workflow time, signatures are checked with pure JS (@noble/curves),
  * and the trust root arrives through an activity, so its content is recorded in history.
  */
 import {
   condition,
+  getExternalWorkflowHandle,
   setHandler,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
   ApplicationFailure,
 } from '@temporalio/workflow';
-import { envelopeIdOf, verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
+import { verifyEnvelope } from '../domain/envelope-rules';
 import { verifyEd25519Strict } from '../domain/keys';
-import type { SignedAction } from '../domain/envelope';
+import { GrantBook, type LaneSignal } from '../domain/grant-book';
+import { evaluateGate, nextExpiry, type ChangeView, type GateInput, type GateVerdict } from '../domain/gate-rules';
+import { canonicalSha256 } from '../domain/hashing';
+import type { ChangeSpec } from '../domain/change-spec';
 import type { TrustRoot } from '../domain/trust-root';
-import type { GrantRecord, LaneStatus } from '../domain/lane-status';
+import type { LaneStatus } from '../domain/lane-status';
+import type { LedgerEntry } from '../domain/blocker-rules';
+import type { LaneWorkRequest } from '../activities/lane-request';
 import type { GrantAction, LaneKind, LaneState } from '../domain/vocabulary';
-import { SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
-import { grantSignal, holdSignal, statusQuery } from './messages';
+import { SA_BLOCKERS_OPEN, SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
+import {
+  blockersQuery,
+  changeViewSignal,
+  changeWorkflowId,
+  grantSignal,
+  holdSignal,
+  laneFinishedSignal,
+  laneStartedSignal,
+  nonceClaimSignal,
+  revokeSignal,
+  statusQuery,
+} from './messages';
 
-type Inbound = { signal: 'grant' | 'hold'; raw: unknown };
-
-/** Rejected envelopes kept in state (audit). Bounded so a flood of junk cannot grow history without limit. */
-const MAX_REJECTED_KEPT = 200;
+type Inbound = { signal: LaneSignal; raw: unknown };
 
 export class LaneRuntime {
   private readonly status: LaneStatus;
+  readonly change: ChangeSpec;
   private trustRoot?: TrustRoot;
+  private book?: GrantBook;
   private readonly inbox: Inbound[] = [];
-  private readonly grants: VerifiedEnvelope[] = [];
-  private readonly usedNonces = new Set<string>();
+  private view?: ChangeView;
+  /** Nonces accepted here and not yet reported to the change entity. */
+  private unreported: string[] = [];
+  private readonly reported: string[] = [];
   private holdRequested?: string;
-  /** Set when an envelope is accepted, so the grant wait re-evaluates; cleared by the wait. */
+  /** Set by every message that may change the gate's verdict; cleared by the wait. */
   private changed = false;
 
-  constructor(
-    lane: LaneKind,
-    changeId: string,
-    private readonly required: readonly GrantAction[],
-  ) {
+  constructor(lane: LaneKind, change: ChangeSpec, required: readonly GrantAction[], shaped = false) {
+    this.change = change;
     this.status = {
       workflowId: workflowInfo().workflowId,
-      changeId,
+      changeId: change.id,
       lane,
+      ...(shaped ? { shaped } : {}),
+      specHash: canonicalSha256(change),
       state: 'STARTING',
       requiredGrants: [...required],
       grantsPresent: [],
       grantsMissing: [...required],
+      revoked: [],
       rejected: [],
+      waitingFor: [],
+      blockersOpen: [],
     };
     // Handlers are set before the first await so no signal delivered with the first task is lost.
     setHandler(statusQuery, () => this.snapshot());
+    setHandler(blockersQuery, () => this.view?.blockers ?? null);
     setHandler(grantSignal, (raw) => this.receive({ signal: 'grant', raw }));
     setHandler(holdSignal, (raw) => this.receive({ signal: 'hold', raw }));
+    setHandler(revokeSignal, (raw) => this.receive({ signal: 'revoke', raw }));
+    setHandler(changeViewSignal, (view) => this.adoptView(view));
     upsertSearchAttributes([
-      { key: SA_CHANGE_ID, value: changeId },
+      { key: SA_CHANGE_ID, value: change.id },
       { key: SA_LANE_KIND, value: lane },
     ]);
   }
 
   snapshot(): LaneStatus {
     // A copy, so callers cannot mutate lane state; the status is plain JSON (the sandbox has no structuredClone).
-    return JSON.parse(JSON.stringify(this.status)) as LaneStatus;
+    return JSON.parse(JSON.stringify({ ...this.status, rejected: this.book?.rejected ?? [] })) as LaneStatus;
   }
 
   get state(): LaneState {
     return this.status.state;
   }
 
-  /**
-   * Adopts the trust root and checks the operator's signed start. Envelopes that arrived earlier are evaluated
-   * now, in arrival order. A start that does not verify fails the lane before anything else can run.
-   */
-  begin(trustRoot: TrustRoot, start: unknown): void {
-    this.trustRoot = trustRoot;
-    this.status.trustRootFingerprint = trustRoot.fingerprint;
-    const verdict = verifyEnvelope(start, this.context(['START_LANE']), verifyEd25519Strict);
-    if (!verdict.ok) this.fail(`lane start refused: ${verdict.reason}`);
-    this.usedNonces.add(verdict.envelope.payload.nonce);
-    this.status.startedBy = { keyId: verdict.envelope.signer.keyId, name: verdict.envelope.signer.name };
-    for (const item of this.inbox.splice(0)) this.evaluate(item);
+  get workflowId(): string {
+    return this.status.workflowId;
   }
 
   /**
-   * Waits durably until every required grant is present and valid at this moment, an owner holds, or the
-   * deadline passes. Returns true only in the first case. Grants are re-checked for expiry on every wake-up,
-   * and the caller schedules its gated work immediately after a true return, in the same workflow task.
+   * Adopts the trust root, checks the operator's signed start, and registers with the change entity. Envelopes
+   * that arrived earlier are judged now, in arrival order. A start that does not verify fails the lane first.
    */
-  async awaitGrants(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    this.status.deadline = new Date(deadline).toISOString();
-    for (;;) {
-      this.refreshGrants();
-      if (this.holdRequested) return this.hold(this.holdRequested);
-      if (this.status.grantsMissing.length === 0) return true;
-      this.setState('WAITING_FOR_GRANT');
-      const remaining = deadline - Date.now();
-      const woke = remaining > 0 && (await condition(() => this.holdRequested !== undefined || this.changed, remaining));
-      this.changed = false;
-      if (!woke) {
-        this.refreshGrants();
-        return this.hold(`no owner grant for ${this.status.grantsMissing.join(', ')} before the deadline ${this.status.deadline}`);
-      }
+  async begin(trustRoot: TrustRoot, start: unknown): Promise<void> {
+    this.trustRoot = trustRoot;
+    this.status.trustRootFingerprint = trustRoot.fingerprint;
+    const s = this.status;
+    const verdict = verifyEnvelope(
+      start,
+      { trustRoot, workflowId: s.workflowId, changeId: s.changeId, lane: s.lane, acceptedActions: ['START_LANE'], nowMs: Date.now(), usedNonces: new Set() },
+      verifyEd25519Strict,
+    );
+    if (!verdict.ok) this.fail(`lane start refused: ${verdict.reason}`);
+    const startedBy = { keyId: verdict.envelope.signer.keyId, name: verdict.envelope.signer.name };
+    s.startedBy = startedBy;
+    this.book = new GrantBook(
+      { trustRoot, workflowId: s.workflowId, changeId: s.changeId, lane: s.lane, accepts: s.requiredGrants, laneOperator: startedBy },
+      verifyEd25519Strict,
+    );
+    this.book.useNonce(verdict.envelope.payload.nonce);
+    this.unreported.push(verdict.envelope.payload.nonce);
+    for (const item of this.inbox.splice(0)) this.evaluate(item);
+    try {
+      await getExternalWorkflowHandle(changeWorkflowId(s.changeId)).signal(laneStartedSignal, {
+        workflowId: s.workflowId,
+        lane: s.lane,
+        shaped: s.shaped ?? false,
+        specHash: s.specHash!,
+      });
+    } catch (err) {
+      this.fail(`cannot register with the change entity ${changeWorkflowId(s.changeId)}: ${(err as Error).message}; start lanes with \`lanes start\`, which creates it`);
     }
   }
 
-  /** Accepted, unexpired grants for an action, as handed to the gated activity. */
-  grantsFor(action: GrantAction): VerifiedEnvelope[] {
-    return this.grants.filter((g) => g.payload.action === action && Date.parse(g.payload.expiresAt) > Date.now());
+  /**
+   * Waits durably until the gate lets `required` through (see gate-rules.ts), an owner holds, or the deadline
+   * passes. Returns the verdict only in the first case, evaluated after the last await: the caller schedules its
+   * gated activity in the same workflow task, so nothing can slip in between the check and the scheduling.
+   */
+  async awaitGate(timeoutMs: number, required: readonly GrantAction[] = this.status.requiredGrants): Promise<GateVerdict | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    this.status.deadline = new Date(deadline).toISOString();
+    for (;;) {
+      await this.reportNonces();
+      const input = this.gateInput(required);
+      const verdict = this.publish(evaluateGate(input));
+      if (this.holdRequested) return this.hold(this.holdRequested);
+      if (verdict.ready) {
+        this.status.deadline = undefined;
+        return verdict;
+      }
+      this.setState('WAITING_FOR_GRANT', true);
+      const now = Date.now();
+      if (now >= deadline) return this.hold(`nothing proceeds on silence: at the deadline ${this.status.deadline} the lane was still waiting for ${verdict.waitingFor.join('; ')}`);
+      const wake = Math.min(deadline, nextExpiry(input) ?? deadline);
+      this.changed = false;
+      await condition(() => this.holdRequested !== undefined || this.changed || this.unreported.length > 0, Math.max(1, wake - now));
+    }
   }
 
-  setState(state: LaneState): void {
-    if (this.status.state === state && state !== 'WAITING_FOR_GRANT') return;
+  /** What a lane activity receives once the gate let it through. */
+  workRequest(verdict: GateVerdict): LaneWorkRequest {
+    return {
+      workflowId: this.status.workflowId,
+      change: this.change,
+      grants: verdict.usable,
+      trustRootFingerprint: this.status.trustRootFingerprint!,
+      ...(this.status.shaped ? { shaped: true } : {}),
+    };
+  }
+
+  /** The step records of an execution lane. */
+  setSteps(steps: LaneStatus['steps']): void {
+    this.status.steps = steps;
+  }
+
+  setState(state: LaneState, force = false): void {
+    if (this.status.state === state && !force) return;
     this.status.state = state;
     upsertSearchAttributes([
       { key: SA_LANE_STATE, value: state },
       { key: SA_GRANTS_MISSING, value: [...this.status.grantsMissing] },
+      { key: SA_BLOCKERS_OPEN, value: this.status.blockersOpen.length },
     ]);
     setCurrentDetails(this.describe());
   }
@@ -133,96 +196,156 @@ export class LaneRuntime {
 
   /** Ends the lane as failed: state FAILED is visible to queries and search, then the workflow fails. */
   fail(reason: string): never {
-    this.status.failure = reason;
-    this.setState('FAILED');
+    this.markFailed(reason);
     throw ApplicationFailure.nonRetryable(reason, 'LaneFailed');
   }
 
-  private hold(reason: string): false {
+  markFailed(reason: string): void {
+    this.status.failure ??= reason;
+    this.status.deadline = undefined;
+    this.setState('FAILED');
+  }
+
+  /** Tells the change entity how the lane ended, for its ledger and blocker map. A lost report only blocks more. */
+  async reportOutcome(extra: Partial<LedgerEntry> = {}): Promise<void> {
+    const s = this.status;
+    const outcome = s.state === 'COMPLETED' ? 'COMPLETED' : s.state === 'HOLD' ? 'HOLD' : 'FAILED';
+    const entry: LedgerEntry = {
+      workflowId: s.workflowId,
+      lane: s.lane,
+      shaped: s.shaped ?? false,
+      outcome,
+      specHash: s.specHash!,
+      finishedAt: new Date(Date.now()).toISOString(),
+      ...(s.evidence ? { treeHash: s.evidence.treeHash } : {}),
+      ...extra,
+    };
+    await getExternalWorkflowHandle(changeWorkflowId(s.changeId))
+      .signal(laneFinishedSignal, entry)
+      .catch(() => undefined);
+  }
+
+  private hold(reason: string): undefined {
     this.status.holdReason = reason;
+    this.status.deadline = undefined;
     this.setState('HOLD');
-    return false;
+    return undefined;
+  }
+
+  private gateInput(required: readonly GrantAction[]): GateInput {
+    const s = this.status;
+    return {
+      workflowId: s.workflowId,
+      changeId: s.changeId,
+      lane: s.lane,
+      required,
+      thresholds: this.trustRoot?.thresholds ?? {},
+      grants: this.book?.grants ?? [],
+      revoked: this.book?.revoked ?? new Set(),
+      nowMs: Date.now(),
+      specHash: s.specHash!,
+      change: this.view,
+    };
+  }
+
+  /** Copies a verdict into the status the query, the search attributes and the UI show. */
+  private publish(verdict: GateVerdict): GateVerdict {
+    const s = this.status;
+    // "Present" is every accepted grant still unexpired and unrevoked; whether the gate counts it is `waitingFor`.
+    const now = Date.now();
+    const revoked = this.book?.revoked ?? new Set<string>();
+    s.grantsPresent = s.grantsPresent.filter((g) => Date.parse(g.expiresAt) > now && !revoked.has(g.id));
+    s.grantsMissing = verdict.grantsMissing;
+    s.blockersOpen = verdict.blockersOpen;
+    s.waitingFor = verdict.waitingFor;
+    s.revoked = [...(this.book?.revoked ?? [])];
+    return verdict;
+  }
+
+  private async reportNonces(): Promise<void> {
+    if (this.unreported.length === 0) return;
+    const nonces = this.unreported.splice(0);
+    this.reported.push(...nonces);
+    await getExternalWorkflowHandle(changeWorkflowId(this.status.changeId))
+      .signal(nonceClaimSignal, { workflowId: this.status.workflowId, nonces })
+      .catch((err: Error) => this.fail(`the change entity ${changeWorkflowId(this.status.changeId)} cannot be reached: ${err.message}`));
   }
 
   private receive(item: Inbound): void {
-    if (!this.trustRoot) this.inbox.push(item);
+    if (!this.book) this.inbox.push(item);
     else this.evaluate(item);
   }
 
   private evaluate({ signal, raw }: Inbound): void {
-    const accepted: readonly SignedAction[] = signal === 'hold' ? ['HOLD'] : this.required;
-    const verdict = verifyEnvelope(raw, this.context(accepted), verifyEd25519Strict);
+    const receipt = this.book!.receive(signal, raw, Date.now());
+    if (receipt.kind === 'rejected') return;
+    const env = receipt.envelope;
+    this.unreported.push(env.payload.nonce);
     const receivedAt = new Date(Date.now()).toISOString();
-    if (!verdict.ok) {
-      const { ok: _ok, ...why } = verdict;
-      const id = envelopeIdOf(raw);
-      this.status.rejected.push({ ...(id ? { id } : {}), receivedAt, signal, ...why });
-      if (this.status.rejected.length > MAX_REJECTED_KEPT) this.status.rejected.shift();
-      return;
-    }
-    const env = verdict.envelope;
-    this.usedNonces.add(env.payload.nonce);
-    if (signal === 'hold') {
+    if (receipt.kind === 'hold') {
       const by = { keyId: env.signer.keyId, name: env.signer.name };
       this.status.hold ??= { id: env.id, by, receivedAt };
       this.holdRequested ??= `held by owner ${by.name} (${by.keyId}) at ${receivedAt}`;
-      return;
     }
-    this.grants.push(env);
-    this.status.grantsPresent.push(toRecord(env, receivedAt));
+    if (receipt.kind === 'grant') {
+      // Shown at once (the CLI polls for it); publish() later keeps only what the gate counts.
+      this.status.grantsPresent.push({
+        id: env.id,
+        action: env.payload.action as GrantAction,
+        signer: { keyId: env.signer.keyId, name: env.signer.name },
+        issuedAt: env.payload.issuedAt,
+        expiresAt: env.payload.expiresAt,
+        receivedAt,
+      });
+    }
+    if (receipt.kind === 'revoke') this.status.revoked = [...this.book!.revoked];
     this.changed = true;
   }
 
-  /** Drops expired grants from "present" and recomputes what is missing, at the current workflow time. */
-  private refreshGrants(): void {
-    const now = Date.now();
-    this.status.grantsPresent = this.status.grantsPresent.filter((g) => Date.parse(g.expiresAt) > now);
-    this.status.grantsMissing = this.required.filter((a) => this.grantsFor(a).length === 0);
-  }
-
-  private context(acceptedActions: readonly SignedAction[]) {
-    return {
-      trustRoot: this.trustRoot as TrustRoot,
-      workflowId: this.status.workflowId,
-      changeId: this.status.changeId,
-      lane: this.status.lane,
-      acceptedActions,
-      laneOperatorKeyId: this.status.startedBy?.keyId,
-      nowMs: Date.now(),
-      usedNonces: this.usedNonces,
-    };
+  /** Keeps the newest view; grants whose nonce another lane of the change used first stop counting. */
+  private adoptView(view: ChangeView): void {
+    if (this.view && view.version < this.view.version) return;
+    this.view = view;
+    for (const g of [...(this.book?.grants ?? [])]) {
+      const claimant = view.nonceClaims[g.payload.nonce];
+      if (claimant !== undefined && claimant !== this.status.workflowId) {
+        this.book!.disown(g.id, 'REPLAYED', `nonce ${g.payload.nonce} was already used by ${claimant}, another lane of change ${this.status.changeId}`, Date.now());
+        this.status.grantsPresent = this.status.grantsPresent.filter((p) => p.id !== g.id);
+      }
+    }
+    this.changed = true;
   }
 
   /** Markdown for the Web UI's "current details": what the lane is doing and what a person can do about it. */
   private describe(): string {
     const s = this.status;
     switch (s.state) {
-      case 'WAITING_FOR_GRANT':
-        return [
-          `**Waiting for owner grant:** ${s.grantsMissing.join(', ')}`,
+      case 'WAITING_FOR_GRANT': {
+        const blockers = s.blockersOpen.length > 0 ? `; ${s.blockersOpen.length} blocker${s.blockersOpen.length === 1 ? '' : 's'} open` : '';
+        const lines = [
+          s.grantsMissing.length > 0
+            ? `**Waiting for ${s.grantsMissing.join(', ')} from an owner**${blockers}`
+            : `**Waiting** for ${s.waitingFor.join('; ')}`,
           '',
-          `Send it with \`lanes grant ${s.workflowId} ${s.grantsMissing[0]} --key <owner key>\`.`,
-          `Silence means HOLD: at ${s.deadline} this lane ends in HOLD and nothing gated runs.`,
-        ].join('\n');
+          ...s.waitingFor.map((w) => `- ${w}`),
+          '',
+        ];
+        if (s.grantsMissing[0]) lines.push(`Grant with \`lanes grant ${s.workflowId} ${s.grantsMissing[0]} --key <owner key>\`.`);
+        lines.push(`Silence means HOLD: at ${s.deadline} this lane ends in HOLD and nothing gated runs.`);
+        return lines.join('\n');
+      }
       case 'HOLD':
-        return `**HOLD** — ${s.holdReason}. Nothing gated ran.`;
+        return `**HOLD** — ${s.holdReason}. Nothing gated ran after the wait.`;
       case 'FAILED':
         return `**FAILED** — ${s.failure}`;
       case 'COMPLETED':
         return `**COMPLETED** — evidence tree \`${s.evidence?.treeHash ?? 'none'}\``;
+      case 'RUNNING': {
+        const step = s.steps?.find((x) => x.state === 'RUNNING');
+        return step ? `**RUNNING** step ${step.id} (${step.action})` : `**RUNNING** the ${s.lane} lane's authorised work`;
+      }
       default:
         return `**${s.state}**`;
     }
   }
-}
-
-function toRecord(env: VerifiedEnvelope, receivedAt: string): GrantRecord {
-  return {
-    id: env.id,
-    action: env.payload.action as GrantAction,
-    signer: { keyId: env.signer.keyId, name: env.signer.name },
-    issuedAt: env.payload.issuedAt,
-    expiresAt: env.payload.expiresAt,
-    receivedAt,
-  };
 }

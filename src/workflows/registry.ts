@@ -1,9 +1,12 @@
-/**
- * Which workflow type runs each lane. Lanes not listed are not built yet; `lanes start` says so plainly rather
- * than starting something that cannot run. No SDK imports: the CLI reads this too.
- */
+/** Which workflow type runs each lane. No SDK imports: the CLI reads this too. */
 import type { LaneKind } from '../domain/vocabulary';
 
-export const LANE_WORKFLOW_TYPES: Partial<Record<LaneKind, string>> = {
+export const LANE_WORKFLOW_TYPES: Record<LaneKind, string> = {
+  scoping: 'scopingLane',
   rehearsal: 'rehearsalLane',
+  'dry-run': 'dryRunLane',
+  precheck: 'precheckLane',
+  execution: 'executionLane',
 };
+
+export const CHANGE_WORKFLOW_TYPE = 'changeEntity';

@@ -1,39 +1,16 @@
 /**
- * The rehearsal lane: proves a change on an isolated clone, and only after the owner's AUTHORIZE_REHEARSAL.
- *
- * Order is the promise: load the trust root (recorded in history) → verify the operator's signed start → wait
- * durably for the grant (silence until the deadline = HOLD) → only then schedule the rehearsal activity.
- * No code path reaches the rehearsal activity without `awaitGrants` having returned true.
+ * The rehearsal lane: proves the change's rollback on an isolated clone (a production-shaped one with
+ * `shaped`), and only after the owner's AUTHORIZE_REHEARSAL. Silence until the deadline means HOLD.
  */
-import { proxyActivities } from '@temporalio/workflow';
-import type { LaneActivities } from '../activities';
 import type { LaneStatus } from '../domain/lane-status';
-import { LANE_REQUIRED_GRANTS } from '../domain/vocabulary';
+import { requiredGrants } from '../domain/vocabulary';
 import type { LaneInput } from './lane-input';
-import { grantTimeoutMs } from './lane-input';
 import { LaneRuntime } from './lane-runtime';
-
-const { loadTrustRoot } = proxyActivities<LaneActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 3 },
-});
-const { rehearseOnClone } = proxyActivities<LaneActivities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { maximumAttempts: 3 },
-});
+import { runLane } from './lane-shell';
+import { gatedWork } from './gated-work';
+import { rehearseOnClone } from './lane-activities';
 
 export async function rehearsalLane(input: LaneInput): Promise<LaneStatus> {
-  const lane = new LaneRuntime('rehearsal', input.change.id, LANE_REQUIRED_GRANTS.rehearsal);
-  const trustRoot = await loadTrustRoot().catch((err: Error) => lane.fail(`cannot load the trust root: ${(err.cause as Error | undefined)?.message ?? err.message}`));
-  lane.begin(trustRoot, input.start);
-  if (!(await lane.awaitGrants(grantTimeoutMs(input)))) return lane.snapshot();
-
-  lane.setState('RUNNING');
-  const evidence = await rehearseOnClone({
-    workflowId: lane.snapshot().workflowId,
-    change: input.change,
-    grants: lane.grantsFor('AUTHORIZE_REHEARSAL'),
-    trustRootFingerprint: lane.snapshot().trustRootFingerprint!,
-  });
-  return lane.complete(evidence);
+  const lane = new LaneRuntime('rehearsal', input.change, requiredGrants('rehearsal'), input.shaped === true);
+  return runLane(lane, input, () => gatedWork(lane, input, rehearseOnClone));
 }

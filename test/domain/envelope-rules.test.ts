@@ -24,7 +24,7 @@ function ctx(over: Partial<EnvelopeContext> = {}): EnvelopeContext {
     changeId: 'chg-1',
     lane: 'rehearsal',
     acceptedActions: ['AUTHORIZE_REHEARSAL'],
-    laneOperatorKeyId: keys.operator.keyId,
+    laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name },
     nowMs: NOW,
     usedNonces: new Set(),
     ...over,
@@ -62,7 +62,7 @@ describe('envelope rules', () => {
 
   it('accepts the operator-signed START_LANE only from an operator', () => {
     const start = grant({ key: keys.operator, action: 'START_LANE' });
-    expect(code(start, ctx({ acceptedActions: ['START_LANE'], laneOperatorKeyId: undefined }))).toBe('OK');
+    expect(code(start, ctx({ acceptedActions: ['START_LANE'], laneOperator: undefined }))).toBe('OK');
     expect(code(grant({ action: 'START_LANE' }), ctx({ acceptedActions: ['START_LANE'] }))).toBe('WRONG_ROLE');
   });
 
@@ -93,7 +93,7 @@ describe('envelope rules', () => {
   });
 
   it('never lets the operator who started the lane authorise on it', () => {
-    expect(code(grant(), ctx({ laneOperatorKeyId: keys.owner.keyId }))).toBe('LANE_OPERATOR');
+    expect(code(grant(), ctx({ laneOperator: { keyId: keys.owner.keyId, name: 'someone' } }))).toBe('LANE_OPERATOR');
   });
 
   it('gives reasons a person can act on', () => {

@@ -13,7 +13,7 @@ import type { temporal } from '@temporalio/proto';
 import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cli/key-files';
 import type { EnvelopeRequest } from '../../src/cli/envelopes';
 import { startLaneWorkflow } from '../../src/cli/lane-client';
-import { createLaneWorker } from '../../src/worker/lane-worker';
+import { createLaneWorkers } from '../../src/worker/lane-worker';
 import { readChangeSpecForTest } from './fixtures';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import type { LaneKind } from '../../src/domain/vocabulary';
@@ -73,18 +73,18 @@ export async function harness(): Promise<Harness> {
     async startWorker(trustRootPath) {
       const nc = await NativeConnection.connect({ address });
       native.push(nc);
-      const worker = await createLaneWorker({
+      const workers = await createLaneWorkers({
         connection: nc,
         namespace,
         taskQueue,
         activities: { trustRootPath, lanesHome },
         workflowBundle: { codePath: bundlePath },
       });
-      const running = worker.run();
+      const running = workers.run();
       return {
-        worker,
+        worker: workers.lane,
         async stop() {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
+          workers.shutdown();
           await running;
         },
       };

@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDevServer } from '../../server/dev-server';
 import { ensureDevTrustRoot } from '../../server/dev-trust-root';
 import { ensureRetention, ensureSearchAttributes } from '../../server/namespace-setup';
-import { createLaneWorker } from '../../worker/lane-worker';
+import { createLaneWorkers } from '../../worker/lane-worker';
 import { configFromEnv } from '../../worker/config';
 import { bold } from '../output';
 import type { Command } from './types';
@@ -67,7 +67,7 @@ export const dev: Command = {
       log('bundling workflows and starting the worker…');
       const nativeConnection = await NativeConnection.connect({ address });
       stops.push(() => nativeConnection.close());
-      const worker = await createLaneWorker({
+      const worker = await createLaneWorkers({
         connection: nativeConnection,
         namespace: cfg.namespace,
         taskQueue: cfg.taskQueue,
@@ -75,8 +75,8 @@ export const dev: Command = {
       });
       const running = worker.run();
       stops.push(async () => {
-        // The SDK already shuts the worker down on SIGINT/SIGTERM; only ask when it is still running.
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        // The SDK already shuts workers down on SIGINT/SIGTERM; shutdown() only asks those still running.
+        worker.shutdown();
         await running;
       });
 

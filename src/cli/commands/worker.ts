@@ -1,6 +1,6 @@
 /** `lanes worker`: a lane worker against an existing Temporal (TEMPORAL_ADDRESS), for deployments and Docker. */
 import { NativeConnection } from '@temporalio/worker';
-import { createLaneWorker } from '../../worker/lane-worker';
+import { createLaneWorkers } from '../../worker/lane-worker';
 import { configFromEnv } from '../../worker/config';
 import { UserError } from '../user-error';
 import type { Command } from './types';
@@ -9,20 +9,20 @@ export const worker: Command = {
   summary: 'run a lane worker against TEMPORAL_ADDRESS (needs LANES_TRUST_ROOT)',
   help: `lanes worker
 
-Runs the lane worker. Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default),
+Runs the lane worker and the production worker (queue <LANES_TASK_QUEUE>-production). Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default),
 LANES_TASK_QUEUE (gated-lanes), LANES_TRUST_ROOT (required), LANES_HOME (.lanes: evidence).`,
   options: {},
   async run() {
     const cfg = configFromEnv();
     if (!cfg.trustRootPath) throw new UserError('LANES_TRUST_ROOT is not set: a worker must know which owner keys to trust');
     const connection = await NativeConnection.connect({ address: cfg.address });
-    const w = await createLaneWorker({
+    const w = await createLaneWorkers({
       connection,
       namespace: cfg.namespace,
       taskQueue: cfg.taskQueue,
       activities: { trustRootPath: cfg.trustRootPath, lanesHome: cfg.lanesHome },
     });
-    process.stderr.write(`[lanes worker] polling ${cfg.taskQueue} on ${cfg.address} (${cfg.namespace})\n`);
+    process.stderr.write(`[lanes worker] polling ${cfg.taskQueue} and ${w.production.options.taskQueue} on ${cfg.address} (${cfg.namespace})\n`);
     const stop = (): void => w.shutdown();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -1,0 +1,26 @@
+/** What every lane activity receives: the change, the grants that authorised the work, and who is asking. */
+import type { ChangeSpec } from '../domain/change-spec';
+import type { VerifiedEnvelope } from '../domain/envelope-rules';
+import type { EvidenceRef } from '../domain/lane-status';
+import { canonicalize } from '../domain/canonical-json';
+import { evidenceDir, writeEvidencePacket } from './evidence';
+
+export interface LaneWorkRequest {
+  workflowId: string;
+  change: ChangeSpec;
+  grants: VerifiedEnvelope[];
+  trustRootFingerprint: string;
+  shaped?: boolean;
+}
+
+const json = (v: unknown) => `${canonicalize(v)}\n`;
+
+/** Writes a lane's evidence packet: the change and grants every packet carries, plus the lane's own files. */
+export function writeLanePacket(lanesHome: string, req: LaneWorkRequest, files: Record<string, unknown>): Promise<EvidenceRef> {
+  const own = Object.fromEntries(Object.entries(files).map(([name, v]) => [name, json(v)]));
+  return writeEvidencePacket(evidenceDir(lanesHome, req.change.id, req.workflowId), {
+    'change.json': json(req.change),
+    'grants.json': json(req.grants.map((g) => ({ id: g.id, payload: g.payload, signature: g.signature, signer: g.signer }))),
+    ...own,
+  });
+}

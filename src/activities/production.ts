@@ -1,0 +1,72 @@
+/**
+ * Production-mutating activities: the only code that changes production. Reached only through
+ * src/workflows/gate.ts, run only on the `<lanes queue>-production` task queue, whose worker re-verifies every
+ * grant before the body runs (src/worker/production-interceptor.ts). A static test keeps it that way.
+ *
+ * Idempotent by construction: each step is recorded in `gated_lanes.applied_steps` (workflow id + step id) in the
+ * same transaction as its SQL, so a retried or duplicated activity finds the record and changes nothing.
+ */
+import { Context } from '@temporalio/activity';
+import { productionTarget, type ChangeSpec } from '../domain/change-spec';
+import type { SignedEnvelope } from '../domain/envelope';
+import { exclusive, openProduction } from './targets/pglite';
+
+export interface ProductionAuthorization {
+  /** The operator's signed start of this lane: who may not authorise on it. */
+  start: unknown;
+  /** The owner grants the gate counted for this step (OPT4_PRODUCTION, REAL_RUN and the step's own action). */
+  grants: SignedEnvelope[];
+  /** The latest passed rehearsal's evidence tree, which REAL_RUN and APPLY grants must name. */
+  rehearsalTree: string;
+}
+
+export interface ProductionStepRequest {
+  changeId: string;
+  change: ChangeSpec;
+  stepId: string;
+  authorization: ProductionAuthorization;
+}
+
+export interface ProductionStepResult {
+  stepId: string;
+  /** False when an earlier attempt already applied it (idempotency), true when this attempt did. */
+  appliedNow: boolean;
+  appliedAt: string;
+  workflowId: string;
+}
+
+export interface ProductionConfig {
+  lanesHome: string;
+}
+
+export function createProductionActivities(config: ProductionConfig) {
+  return {
+    async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
+      const step = req.change.steps.find((s) => s.id === req.stepId);
+      if (!step) throw new Error(`change ${req.changeId} has no step ${req.stepId}`);
+      // The idempotency key comes from Temporal, not from the request: a request cannot claim another lane's key.
+      const workflowId = Context.current().info.workflowExecution?.workflowId;
+      if (!workflowId) throw new Error('production steps run only on behalf of a lane workflow');
+      const db = await openProduction(config.lanesHome, productionTarget(req.change).name);
+      return exclusive(db, async () =>
+        db.transaction(async (tx) => {
+          const done = await tx.query<{ applied_at: Date }>(
+            'SELECT applied_at FROM gated_lanes.applied_steps WHERE workflow_id = $1 AND step_id = $2',
+            [workflowId, step.id],
+          );
+          const earlier = done.rows[0];
+          if (earlier) return { stepId: step.id, appliedNow: false, appliedAt: earlier.applied_at.toISOString(), workflowId };
+          await tx.exec(step.apply);
+          const row = await tx.query<{ applied_at: Date }>(
+            'INSERT INTO gated_lanes.applied_steps (workflow_id, step_id, change_id) VALUES ($1, $2, $3) RETURNING applied_at',
+            [workflowId, step.id, req.changeId],
+          );
+          return { stepId: step.id, appliedNow: true, appliedAt: row.rows[0]!.applied_at.toISOString(), workflowId };
+        }),
+      );
+    },
+  };
+}
+
+export type ProductionActivities = ReturnType<typeof createProductionActivities>;
+export const PRODUCTION_ACTIVITY_NAMES = ['applyProductionStep'] as const;

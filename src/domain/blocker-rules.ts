@@ -1,0 +1,195 @@
+/**
+ * What it takes to move each blocker, and which blockers stand between an execution lane and production.
+ *
+ * A blocker's rule comes from the change spec when the team states it (`blockers.rules`), and is otherwise
+ * derived conservatively from the blocker's own fields:
+ * - `actor_needed` names the roles that may move it ("owner", "operator", "owner + operator"; neither → owner);
+ * - a blocker whose `required_technical_proof` is "n/a …" and whose `blocks` lists only grant actions
+ *   (REAL_RUN, apply, permit, …) is an *authorization gate*: an execution lane holding valid grants for those
+ *   actions satisfies it for that lane only; nothing else closes it;
+ * - every other blocker closes only on signed moves whose proofs cover each named role, and, unless its
+ *   technical proof is "n/a", at least one evidence tree (of a lane that completed) or operator input.
+ * Every open blocker blocks the execution lane unless it is an authorization gate the lane satisfies: a `blocks`
+ * value we do not recognise therefore blocks production, which is the safe reading.
+ */
+import { z } from 'zod';
+import { BLOCKER_STATUSES, type Blocker, type BlockerMap, type BlockerProof, type BlockerStatus } from './blocker-map';
+import { GRANT_ACTIONS, type GrantAction, type LaneKind, type Role } from './vocabulary';
+
+export const blockerRuleSchema = z
+  .object({
+    /** Authorization gate: satisfied in an execution lane by valid grants for these actions. */
+    grants: z.array(z.enum(GRANT_ACTIONS)).min(1).optional(),
+    /** A lane of this kind that completes moves the blocker to `to`, its evidence tree as the proof. */
+    laneProof: z
+      .object({
+        lane: z.enum(['scoping', 'rehearsal', 'dry-run', 'precheck']),
+        /** Only a rehearsal on a production-shaped clone counts. */
+        shaped: z.boolean().optional(),
+        to: z.enum(BLOCKER_STATUSES),
+        note: z.string().max(500).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type BlockerRule = z.infer<typeof blockerRuleSchema>;
+export type BlockerRules = Record<string, BlockerRule>;
+
+export interface EffectiveRule {
+  roles: Role[];
+  grants?: GrantAction[];
+  laneProof?: BlockerRule['laneProof'];
+  needsTechnicalProof: boolean;
+}
+
+/** `blocks` is free text like "cutover/apply/permit/activation/repoint"; these are its grant actions, if all are. */
+function blockedActions(blocks: string): GrantAction[] | undefined {
+  const tokens = blocks.split(/[\s/,;|]+/).filter(Boolean);
+  const actions = tokens.map((t) => t.toUpperCase().replace(/-/g, '_'));
+  return actions.length > 0 && actions.every((a) => (GRANT_ACTIONS as readonly string[]).includes(a)) ? (actions as GrantAction[]) : undefined;
+}
+
+export function rolesNamed(actorNeeded: string): Role[] {
+  const roles: Role[] = [];
+  if (/\bowner\b/i.test(actorNeeded)) roles.push('owner');
+  if (/\boperator\b/i.test(actorNeeded)) roles.push('operator');
+  return roles.length > 0 ? roles : ['owner'];
+}
+
+export function ruleFor(blocker: Blocker, rules: BlockerRules | undefined): EffectiveRule {
+  const explicit = rules?.[blocker.id];
+  const noTechnicalProof = /^\s*n\/a\b/i.test(blocker.required_technical_proof);
+  const grants = explicit?.grants ?? (noTechnicalProof ? blockedActions(blocker.blocks) : undefined);
+  return {
+    roles: rolesNamed(blocker.actor_needed),
+    ...(grants ? { grants } : {}),
+    ...(explicit?.laneProof ? { laneProof: explicit.laneProof } : {}),
+    needsTechnicalProof: !noTechnicalProof,
+  };
+}
+
+/**
+ * The open blockers that stop an execution lane which requires `required` and currently holds valid grants for
+ * `satisfied`. An authorization gate concerning none of the lane's actions does not concern this change.
+ */
+export function blockersBlockingExecution(
+  map: BlockerMap | undefined,
+  rules: BlockerRules | undefined,
+  required: readonly GrantAction[],
+  satisfied: ReadonlySet<GrantAction>,
+): Blocker[] {
+  return (map?.blockers ?? []).filter((b) => {
+    if (b.status === 'CLOSED') return false;
+    const rule = ruleFor(b, rules);
+    if (!rule.grants) return true;
+    const relevant = rule.grants.filter((a) => required.includes(a));
+    return relevant.some((a) => !satisfied.has(a));
+  });
+}
+
+/** A lane's outcome as the change entity's ledger keeps it. */
+export interface LedgerEntry {
+  workflowId: string;
+  lane: LaneKind;
+  shaped: boolean;
+  outcome: 'COMPLETED' | 'HOLD' | 'FAILED';
+  specHash: string;
+  finishedAt: string;
+  treeHash?: string;
+  /** Precheck only: until when its result may open an execution lane. */
+  validUntil?: string;
+}
+
+export interface BlockerMove {
+  blockerId: string;
+  to: BlockerStatus;
+  signer: { keyId: string; role: Role };
+  envelopeId: string;
+  at: string;
+  treeHash?: string;
+  inputSha256?: string;
+}
+
+export type MoveVerdict =
+  | { ok: true; map: BlockerMap; proof: BlockerProof }
+  | { ok: false; code: 'UNKNOWN_BLOCKER' | 'WRONG_ACTOR' | 'FINAL' | 'NO_CHANGE' | 'NO_PROOF' | 'UNKNOWN_EVIDENCE' | 'GRANT_GATE'; reason: string };
+
+/** Applies one signed move, or says exactly why it may not happen. Pure: returns a new map. */
+export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, move: BlockerMove, ledger: readonly LedgerEntry[]): MoveVerdict {
+  const blocker = map.blockers.find((b) => b.id === move.blockerId);
+  if (!blocker) return { ok: false, code: 'UNKNOWN_BLOCKER', reason: `no blocker "${move.blockerId}" in this change's map` };
+  const rule = ruleFor(blocker, rules);
+  const { role, keyId } = move.signer;
+  if (!rule.roles.includes(role)) {
+    return { ok: false, code: 'WRONG_ACTOR', reason: `${blocker.id} is moved by ${rule.roles.join(' or ')} (actor_needed "${blocker.actor_needed}"); key ${keyId} is an ${role}` };
+  }
+  if (blocker.status === 'CLOSED') return { ok: false, code: 'FINAL', reason: `${blocker.id} is CLOSED; a closed blocker does not move again` };
+  if (blocker.status === move.to) return { ok: false, code: 'NO_CHANGE', reason: `${blocker.id} is already ${move.to}` };
+  if (move.to === 'OPEN' && role !== 'owner') return { ok: false, code: 'WRONG_ACTOR', reason: `only an owner may reopen ${blocker.id}` };
+  if (move.to === 'CLOSED' && rule.grants) {
+    return { ok: false, code: 'GRANT_GATE', reason: `${blocker.id} is an authorization gate: it is satisfied only by ${rule.grants.join(', ')} grants in an execution lane, never closed by hand` };
+  }
+  if (move.inputSha256 && role !== 'operator') return { ok: false, code: 'WRONG_ACTOR', reason: 'an operator input must be signed by an operator' };
+  if (move.treeHash && !ledger.some((e) => e.outcome === 'COMPLETED' && e.treeHash === move.treeHash)) {
+    return { ok: false, code: 'UNKNOWN_EVIDENCE', reason: `evidence tree ${move.treeHash} is not the tree of any lane of this change that completed` };
+  }
+  const kind: BlockerProof['kind'] = move.treeHash ? 'evidence' : move.inputSha256 ? 'operator-input' : role === 'owner' ? 'owner-decision' : 'operator-input';
+  if (kind === 'operator-input' && !move.inputSha256) {
+    return { ok: false, code: 'NO_PROOF', reason: `an operator moving ${blocker.id} must attach an evidence tree or an operator input (sha256)` };
+  }
+  const proof: BlockerProof = {
+    kind,
+    by: keyId,
+    role,
+    at: move.at,
+    from: blocker.status,
+    to: move.to,
+    envelopeId: move.envelopeId,
+    ...(move.treeHash ? { treeHash: move.treeHash } : {}),
+    ...(move.inputSha256 ? { inputSha256: move.inputSha256 } : {}),
+  };
+  if (move.to === 'CLOSED') {
+    const proofs = [...(blocker.proofs ?? []), proof];
+    const missing = closingProofMissing(rule, blocker, proofs);
+    if (missing) return { ok: false, code: 'NO_PROOF', reason: `${blocker.id} cannot close yet: ${missing}` };
+  }
+  return { ok: true, map: withBlocker(map, { ...blocker, status: move.to, proofs: [...(blocker.proofs ?? []), proof] }), proof };
+}
+
+/** What a closing move still lacks: a proof from each named role, and a technical proof unless "n/a". */
+function closingProofMissing(rule: EffectiveRule, blocker: Blocker, proofs: readonly BlockerProof[]): string | undefined {
+  const absent = rule.roles.filter((r) => !proofs.some((p) => p.role === r));
+  if (absent.length > 0) return `no signed move by the ${absent.join(' and ')} yet (actor_needed "${blocker.actor_needed}")`;
+  if (rule.needsTechnicalProof && !proofs.some((p) => p.kind === 'evidence' || p.kind === 'operator-input')) {
+    return `it needs a technical proof ("${blocker.required_technical_proof}"): an evidence tree or an operator input`;
+  }
+  return undefined;
+}
+
+/** Moves blockers whose rule names this lane's outcome. Only a completed lane proves anything. */
+export function applyLaneOutcome(map: BlockerMap, rules: BlockerRules | undefined, entry: LedgerEntry): BlockerMap {
+  if (entry.outcome !== 'COMPLETED' || !entry.treeHash) return map;
+  let next = map;
+  for (const blocker of map.blockers) {
+    const lp = ruleFor(blocker, rules).laneProof;
+    if (!lp || lp.lane !== entry.lane || (lp.shaped && !entry.shaped)) continue;
+    if (blocker.status === 'CLOSED' || blocker.status === lp.to) continue;
+    const proof: BlockerProof = {
+      kind: 'evidence',
+      by: entry.workflowId,
+      workflowId: entry.workflowId,
+      at: entry.finishedAt,
+      from: blocker.status,
+      to: lp.to,
+      treeHash: entry.treeHash,
+      ...(lp.note ? { note: lp.note } : {}),
+    };
+    next = withBlocker(next, { ...blocker, status: lp.to, proofs: [...(blocker.proofs ?? []), proof] });
+  }
+  return next;
+}
+
+function withBlocker(map: BlockerMap, blocker: Blocker): BlockerMap {
+  return { ...map, blockers: map.blockers.map((b) => (b.id === blocker.id ? blocker : b)) };
+}

@@ -1,0 +1,86 @@
+/**
+ * The per-change entity's durable state (workflow `change:<changeId>`): the blocker map, the ledger of lanes run
+ * with their outcomes and evidence trees, and which lane used each grant nonce first. Plain data, safe for history.
+ */
+import type { BlockerMap } from './blocker-map';
+import type { BlockerRules, LedgerEntry } from './blocker-rules';
+import type { ChangeView } from './gate-rules';
+import type { RejectedEnvelope } from './lane-status';
+import type { LaneKind } from './vocabulary';
+
+export interface LaneStarted {
+  workflowId: string;
+  lane: LaneKind;
+  shaped: boolean;
+  specHash: string;
+}
+
+export interface NonceClaim {
+  workflowId: string;
+  nonces: string[];
+}
+
+export type LaneFinished = LedgerEntry;
+
+export interface ChangeState {
+  changeId: string;
+  version: number;
+  blockers?: BlockerMap;
+  rules?: BlockerRules;
+  ledger: LedgerEntry[];
+  /** Running lanes, each with the nonces it reported: they get a fresh view whenever the entity changes. */
+  active: (LaneStarted & { nonces: string[] })[];
+  /** nonce → the workflow id of the lane that used it first. */
+  nonceClaims: Record<string, string>;
+  /** Blocker updates refused, with the reason (audit). */
+  rejected: (RejectedEnvelope & { blockerId?: string })[];
+  trustRootFingerprint?: string;
+}
+
+export interface ChangeInput {
+  changeId: string;
+  blockers?: { map: BlockerMap; rules?: BlockerRules };
+  /** Carried across continue-as-new. */
+  state?: ChangeState;
+}
+
+export function initialChangeState(input: ChangeInput): ChangeState {
+  return (
+    input.state ?? {
+      changeId: input.changeId,
+      version: 0,
+      ...(input.blockers ? { blockers: input.blockers.map, rules: input.blockers.rules ?? {} } : {}),
+      ledger: [],
+      active: [],
+      nonceClaims: {},
+      rejected: [],
+    }
+  );
+}
+
+function latest(state: ChangeState, lane: LaneKind): LedgerEntry | undefined {
+  for (let i = state.ledger.length - 1; i >= 0; i--) {
+    const e = state.ledger[i]!;
+    if (e.lane === lane && e.outcome === 'COMPLETED') return e;
+  }
+  return undefined;
+}
+
+/** What one lane is told: the map, the latest passed rehearsal and precheck, and the fate of its own nonces. */
+export function viewFor(state: ChangeState, laneNonces: readonly string[]): ChangeView {
+  const nonceClaims: Record<string, string> = {};
+  for (const n of laneNonces) {
+    const owner = state.nonceClaims[n];
+    if (owner !== undefined) nonceClaims[n] = owner;
+  }
+  const rehearsal = latest(state, 'rehearsal');
+  const precheck = latest(state, 'precheck');
+  return {
+    changeId: state.changeId,
+    version: state.version,
+    ...(state.blockers ? { blockers: state.blockers, rules: state.rules ?? {} } : {}),
+    ...(rehearsal ? { latestRehearsal: rehearsal } : {}),
+    ...(precheck ? { latestPrecheck: precheck } : {}),
+    nonceClaims,
+  };
+}

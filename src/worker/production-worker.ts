@@ -1,0 +1,27 @@
+/**
+ * The worker for the production task queue: production-mutating activities only, no workflows, every call
+ * checked by ProductionGrantInterceptor before its body runs.
+ */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createProductionActivities } from '../activities/production';
+import { productionTaskQueue } from '../domain/task-queues';
+import { ProductionGrantInterceptor } from './production-interceptor';
+
+export interface ProductionWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  /** The lane task queue; production work runs on its `-production` sibling. */
+  laneTaskQueue: string;
+  trustRootPath: string | undefined;
+  lanesHome: string;
+}
+
+export async function createProductionWorker(opts: ProductionWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: productionTaskQueue(opts.laneTaskQueue),
+    activities: createProductionActivities({ lanesHome: opts.lanesHome }),
+    interceptors: { activity: [(ctx) => ({ inbound: new ProductionGrantInterceptor(ctx, opts.trustRootPath) })] },
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * The gate (DESIGN.md §The gate): the only module that proxies production-mutating activities.
+ *
+ * `applyStepThroughGate` is the single way to reach them, and it asks the lane's gate first: every required grant
+ * valid at this moment (threshold, expiry, revocation, nonce, evidence tree), no blocker open, a fresh precheck.
+ * The activity is scheduled in the same workflow task as that check, so no signal can slip between them. On the
+ * production queue, the worker's interceptor verifies the same envelopes again with node:crypto before the
+ * activity body runs. A static test fails if any other module references the production activities.
+ */
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { ProductionActivities, ProductionStepResult } from '../activities/production';
+import type { SignedEnvelope } from '../domain/envelope';
+import type { VerifiedEnvelope } from '../domain/envelope-rules';
+import { productionTaskQueue } from '../domain/task-queues';
+import type { GrantAction } from '../domain/vocabulary';
+import type { LaneRuntime } from './lane-runtime';
+
+export interface GatedStep {
+  result: ProductionStepResult;
+  /** The grants the step was authorised by (and the production worker re-verified). */
+  grants: VerifiedEnvelope[];
+}
+
+/** Waits for the gate, then applies one step to production; undefined when the lane ended in HOLD instead. */
+export async function applyStepThroughGate(
+  lane: LaneRuntime,
+  start: unknown,
+  stepId: string,
+  timeoutMs: number,
+  onAuthorized: () => void,
+): Promise<GatedStep | undefined> {
+  const step = lane.change.steps.find((s) => s.id === stepId);
+  if (!step) return lane.fail(`the change has no step ${stepId}`);
+  const verdict = await lane.awaitGate(timeoutMs);
+  if (!verdict) return undefined;
+  // Nothing awaits between the verdict above and the scheduling below.
+  const needed: readonly GrantAction[] = ['OPT4_PRODUCTION', 'REAL_RUN', step.action];
+  const grants = verdict.usable.filter((g) => needed.includes(g.payload.action as GrantAction));
+  onAuthorized();
+  const { applyProductionStep } = proxyActivities<ProductionActivities>({
+    taskQueue: productionTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '10 minutes',
+    retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['GrantRefused'] },
+    summary: `apply step ${step.id} (${step.action}) to production`,
+  });
+  const result = await applyProductionStep({
+    changeId: lane.change.id,
+    change: lane.change,
+    stepId: step.id,
+    authorization: {
+      start,
+      grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
+      rehearsalTree: verdict.rehearsalTree!,
+    },
+  });
+  return { result, grants };
+}

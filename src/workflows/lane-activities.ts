@@ -1,0 +1,12 @@
+/** The non-mutating lane activities as workflows call them, each with the summary the Web UI shows. */
+import { proxyActivities } from '@temporalio/workflow';
+import type { LaneActivities } from '../activities';
+
+const proxy = (summary: string, startToCloseTimeout = '30 minutes') =>
+  proxyActivities<LaneActivities>({ startToCloseTimeout, retry: { maximumAttempts: 3 }, summary });
+
+export const { scopeChange } = proxy('record the declared surface, steps and blocker map (no database contact)', '5 minutes');
+export const { rehearseOnClone } = proxy('rehearse apply + rollback on an isolated clone, proving after_rollback == before');
+export const { dryRunProduction } = proxy('dry-run on production: BEGIN READ ONLY, steps tried and caught, entry == exit');
+export const { precheckProduction } = proxy('real-run precheck on production, read-only');
+export const { recordExecution } = proxy('record the execution evidence packet (read-only)', '10 minutes');

@@ -1,0 +1,43 @@
+/**
+ * The frame every lane runs in: load the trust root (recorded in history), verify the operator's signed start,
+ * register with the change entity, run the lane's body, and always report the outcome to the change entity —
+ * completed, HOLD or failed — so its ledger and blocker map reflect every lane that ran.
+ */
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { LaneActivities } from '../activities';
+import type { LedgerEntry } from '../domain/blocker-rules';
+import type { EvidenceRef, LaneStatus } from '../domain/lane-status';
+import type { LaneInput } from './lane-input';
+import type { LaneRuntime } from './lane-runtime';
+
+const { loadTrustRoot } = proxyActivities<LaneActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3 },
+  summary: 'load the trust root (owner and operator keys)',
+});
+
+/** What a lane body returns: its evidence when it did its work, undefined when it ended in HOLD. */
+export type LaneBodyResult = { evidence: EvidenceRef; ledger?: Partial<LedgerEntry> } | undefined;
+
+export async function runLane(lane: LaneRuntime, input: LaneInput, body: () => Promise<LaneBodyResult>): Promise<LaneStatus> {
+  let ledger: Partial<LedgerEntry> | undefined;
+  try {
+    const trustRoot = await loadTrustRoot().catch((err: Error) =>
+      lane.fail(`cannot load the trust root: ${(err.cause as Error | undefined)?.message ?? err.message}`),
+    );
+    await lane.begin(trustRoot, input.start);
+    const result = await body();
+    if (result) {
+      ledger = result.ledger;
+      lane.complete(result.evidence);
+    }
+  } catch (err) {
+    const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    lane.markFailed(isCancellation(err) ? 'the lane was cancelled' : reason);
+    await CancellationScope.nonCancellable(() => lane.reportOutcome());
+    if (isCancellation(err) || (err instanceof ApplicationFailure && err.type === 'LaneFailed')) throw err;
+    throw ApplicationFailure.nonRetryable(reason, 'LaneFailed');
+  }
+  await lane.reportOutcome(ledger);
+  return lane.snapshot();
+}
