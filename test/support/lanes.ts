@@ -11,7 +11,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cli/key-files';
-import type { EnvelopeRequest } from '../../src/cli/envelopes';
+import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
+import type { LaneStatus } from '../../src/domain/lane-status';
 import { startLaneWorkflow } from '../../src/cli/lane-client';
 import { createLaneWorkers } from '../../src/worker/lane-worker';
 import { readChangeSpecForTest } from './fixtures';
@@ -100,7 +101,7 @@ export async function harness(): Promise<Harness> {
 export async function startLane(
   h: Harness,
   keys: Keys,
-  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest> } = {},
+  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest> } = {},
 ): Promise<{ workflowId: string; change: ChangeSpec }> {
   const lane = opts.lane ?? 'rehearsal';
   const change = opts.change ?? readChangeSpecForTest();
@@ -110,6 +111,7 @@ export async function startLane(
     operatorKey: opts.startKey ?? keys.operator,
     taskQueue: h.taskQueue,
     grantTimeoutMs: opts.grantTimeoutMs,
+    shaped: opts.shaped,
     workflowId: `${change.id}.${lane}.${randomUUID()}`,
     startEnvelopeOverrides: opts.startOverrides,
   });
@@ -141,4 +143,33 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** The demo change under a fresh id (its own change entity and production target), optionally without blockers. */
+export function freshChange(opts: { blockers?: boolean } = {}): ChangeSpec {
+  const base = readChangeSpecForTest();
+  const change: ChangeSpec = { ...base, id: `demo-${randomUUID().slice(0, 8)}` };
+  if (opts.blockers === false) delete change.blockers;
+  return change;
+}
+
+/** Signs one envelope for a lane, as an owner would with `lanes grant`. */
+export function grantEnvelope(keys: Keys, workflowId: string, changeId: string, lane: LaneKind, action: EnvelopeRequest['action'], over: Partial<EnvelopeRequest> = {}) {
+  return makeEnvelope({ key: keys.owner, workflowId, changeId, lane, action, validForMs: 3_600_000, ...over });
+}
+
+/** Runs a lane to its end with the given grants (sent as soon as the lane waits) and returns its final status. */
+export async function runLaneWithGrants(
+  h: Harness,
+  keys: Keys,
+  change: ChangeSpec,
+  lane: LaneKind,
+  actions: EnvelopeRequest['action'][],
+  over: Partial<EnvelopeRequest> = {},
+  opts: { grantTimeoutMs?: number; shaped?: boolean } = {},
+): Promise<{ workflowId: string; result: LaneStatus }> {
+  const { workflowId } = await startLane(h, keys, { lane, change, ...opts });
+  const handle = h.client.workflow.getHandle(workflowId);
+  for (const action of actions) await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, lane, action, over));
+  return { workflowId, result: (await handle.result()) as LaneStatus };
 }
