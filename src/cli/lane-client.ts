@@ -173,7 +173,7 @@ export type SendResult = { result: 'accepted' } | { result: 'rejected'; reason: 
 export async function sendEnvelope(
   client: Client,
   identity: LaneIdentity,
-  signal: 'grant' | 'hold',
+  signal: 'grant' | 'hold' | 'revoke',
   envelope: SignedEnvelope,
   waitMs = 15_000,
 ): Promise<SendResult> {
@@ -187,7 +187,8 @@ export async function sendEnvelope(
   while (Date.now() < until) {
     const status = await queryStatus(client, identity.workflowId, Math.min(4000, Math.max(500, until - Date.now())));
     if (!status) return { result: 'queued', reason: 'no worker is running; the lane will judge it when one starts' };
-    if (status.grantsPresent.some((g) => g.id === id) || status.hold?.id === id) return { result: 'accepted' };
+    const revoked = envelope.payload.revokes !== undefined && status.revoked.includes(envelope.payload.revokes);
+    if (status.grantsPresent.some((g) => g.id === id) || status.hold?.id === id || revoked) return { result: 'accepted' };
     const rejected = status.rejected.find((r) => r.id === id);
     if (rejected) return { result: 'rejected', reason: rejected.reason };
     await new Promise((r) => setTimeout(r, 250));

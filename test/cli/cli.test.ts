@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { harness, historyEvents, makeKeys, type Harness, type Keys } from '../support/lanes';
 import { DEMO_CHANGE } from '../support/fixtures';
@@ -43,6 +43,7 @@ function uniqueChange(): { path: string; id: string } {
   const spec = JSON.parse(readFileSync(DEMO_CHANGE, 'utf8'));
   const path = join(dir, `${id}.json`);
   writeFileSync(path, JSON.stringify({ ...spec, id }));
+  copyFileSync(join(dirname(DEMO_CHANGE), spec.blockers.map), join(dir, spec.blockers.map));
   return { path, id };
 }
 
@@ -140,12 +141,12 @@ describe('lanes change validate', () => {
 });
 
 describe('lanes start / grant / status against the dev server', () => {
-  it('refuses an unknown lane (2), an unbuilt lane (1) and an owner key for start (1), starting nothing', async () => {
+  it('refuses an unknown lane (2), --shaped off rehearsal (2) and an owner key for start (1), starting nothing', async () => {
     const { path, id } = uniqueChange();
     expect((await lanes(['start', 'yolo', '--change', path, '--key', keyPath('operator')])).code).toBe(2);
-    const unbuilt = await lanes(['start', 'execution', '--change', path, '--key', keyPath('operator')]);
-    expect(unbuilt.code).toBe(1);
-    expect(unbuilt.stderr).toMatch(/execution lane is not available in this version yet/);
+    const shaped = await lanes(['start', 'execution', '--shaped', '--change', path, '--key', keyPath('operator')]);
+    expect(shaped.code).toBe(2);
+    expect(shaped.stderr).toMatch(/--shaped applies to the rehearsal lane only, not execution/);
     const owner = await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('owner')]);
     expect(owner.code).toBe(1);
     expect(owner.stderr).toMatch(/is an owner key \(owner\); starting a lane needs an operator key/);
@@ -177,7 +178,7 @@ describe('lanes start / grant / status against the dev server', () => {
     const unknown = await lanes(['grant', 'no-such-lane', 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no lane with workflow id "no-such-lane"/);
-    const signals = (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes);
+    const signals = (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant');
     expect(signals).toHaveLength(0);
 
     // Refused by the lane: a key outside the trust root is signalled, judged and reported.
@@ -208,8 +209,37 @@ describe('lanes start / grant / status against the dev server', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'queued', reason: expect.stringMatching(/no worker is running/) });
-    const signals = (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes);
+    const signals = (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant');
     expect(signals).toHaveLength(1);
+    await h.client.workflow.getHandle(workflowId).terminate('test cleanup');
+  });
+
+  it('revokes a grant, shows and moves blockers under the rules, and names an unknown change', async () => {
+    const { path, id } = uniqueChange();
+    const { workflowId } = JSON.parse((await lanes(['start', 'dry-run', '--change', path, '--key', keyPath('operator'), '--json'])).stdout);
+    const granted = JSON.parse((await lanes(['grant', workflowId, 'AUTHORIZE_DRYRUN', '--key', keyPath('owner'), '--json'])).stdout);
+    expect(granted.result).toBe('accepted');
+    const grantId = JSON.parse((await lanes(['status', workflowId, '--json'])).stdout).grantsPresent[0].id;
+    expect((await lanes(['revoke', workflowId, 'not-an-id', '--key', keyPath('owner')])).code).toBe(2);
+    const revoked = await lanes(['revoke', workflowId, grantId, '--key', keyPath('owner2'), '--json']);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ result: 'accepted' });
+    expect(JSON.parse((await lanes(['status', workflowId, '--json'])).stdout)).toMatchObject({ revoked: [grantId], grantsPresent: [] });
+
+    const shown = await lanes(['blockers', id]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^7 of 7 blockers open/);
+    const gate = await lanes(['blockers', id, '--move', 'FIX7-P0-PLAN-REALRUN-1', '--to', 'CLOSED', '--key', keyPath('owner'), '--json']);
+    expect(gate.code).toBe(1);
+    expect(JSON.parse(gate.stdout)).toMatchObject({ result: 'rejected', reason: expect.stringMatching(/authorization gate/) });
+    const inputFile = join(dir, `${id}-surface.json`);
+    writeFileSync(inputFile, '{"tables":["birth_registry"]}');
+    const narrowed = await lanes(['blockers', id, '--move', 'FIX7-P0-OPERATOR-INPUT-1', '--to', 'NARROWED', '--key', keyPath('operator'), '--input', inputFile]);
+    expect(narrowed.code).toBe(0);
+    expect(narrowed.stdout).toMatch(/NARROWED: accepted/);
+    expect(JSON.parse((await lanes(['blockers', id, '--json'])).stdout).blockers.find((b: { id: string }) => b.id === 'FIX7-P0-OPERATOR-INPUT-1').status).toBe('NARROWED');
+    const none = await lanes(['blockers', 'no-such-change']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no change "no-such-change"/);
     await h.client.workflow.getHandle(workflowId).terminate('test cleanup');
   });
 });

@@ -1,6 +1,7 @@
 import { changeValidate } from './change';
 import { dev } from './dev';
-import { grant, hold } from './grant';
+import { grant, hold, revoke } from './grant';
+import { blockers } from './blockers';
 import { keysNew } from './keys';
 import { start } from './start';
 import { status } from './status';
@@ -18,7 +19,9 @@ export const COMMANDS: Record<string, Command> = {
   start,
   status,
   grant,
+  revoke,
   hold,
+  blockers,
 };
 
 export function usage(): string {

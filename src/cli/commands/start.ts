@@ -8,15 +8,24 @@ import { LANE_KINDS, type LaneKind } from '../../domain/vocabulary';
 import { configFromEnv, workflowUiLink } from '../../worker/config';
 import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
-const help = `lanes start <lane> --change <spec> --key <operator key> [--grant-timeout 72h] [--json]
+const help = `lanes start <lane> --change <spec> --key <operator key> [--shaped] [--grant-timeout 72h]
+             [--precheck-valid-for 24h] [--json]
 
 Starts a lane over a change, signed by the operator's key. Lanes: ${LANE_KINDS.join(', ')}.
-The lane waits for the owner's grants; with none before --grant-timeout it ends in HOLD.`;
+--shaped (rehearsal only) rehearses on a production-shaped clone. The lane waits for the owner's grants;
+with none before --grant-timeout it ends in HOLD. A passed precheck opens execution for --precheck-valid-for.`;
 
 export const start: Command = {
   summary: 'start a lane over a change (operator)',
   help,
-  options: { change: { type: 'string' }, key: { type: 'string' }, 'grant-timeout': { type: 'string' }, ...JSON_FLAG },
+  options: {
+    change: { type: 'string' },
+    key: { type: 'string' },
+    shaped: { type: 'boolean' },
+    'grant-timeout': { type: 'string' },
+    'precheck-valid-for': { type: 'string' },
+    ...JSON_FLAG,
+  },
   async run(flags, positionals) {
     const laneArg = positional(positionals, 0, 'lane', help);
     if (!(LANE_KINDS as readonly string[]).includes(laneArg)) throw new UserError(`unknown lane "${laneArg}"; lanes are ${LANE_KINDS.join(', ')}`, 2);
@@ -26,10 +35,21 @@ export const start: Command = {
     const key = readPrivateKey(keyPath);
     requireRole(key, 'operator', keyPath, 'starting a lane');
     const grantTimeoutMs = flags['grant-timeout'] ? parseDuration(String(flags['grant-timeout']), '--grant-timeout') : undefined;
+    const precheckValidForMs = flags['precheck-valid-for'] ? parseDuration(String(flags['precheck-valid-for']), '--precheck-valid-for') : undefined;
+    if (flags.shaped && lane !== 'rehearsal') throw new UserError(`--shaped applies to the rehearsal lane only, not ${lane}`, 2);
+    if (precheckValidForMs && lane !== 'precheck') throw new UserError(`--precheck-valid-for applies to the precheck lane only, not ${lane}`, 2);
 
     const cfg = configFromEnv();
     const client = await connectClient(cfg);
-    const workflowId = await startLaneWorkflow(client, { lane, change, operatorKey: key, taskQueue: cfg.taskQueue, grantTimeoutMs });
+    const workflowId = await startLaneWorkflow(client, {
+      lane,
+      change,
+      operatorKey: key,
+      taskQueue: cfg.taskQueue,
+      grantTimeoutMs,
+      precheckValidForMs,
+      shaped: flags.shaped === true,
+    });
     const ui = workflowUiLink(cfg, workflowId);
     if (flags.json) printJson({ workflowId, lane, changeId: change.id, ui });
     else process.stdout.write(`started ${lane} lane ${workflowId}\n  ui: ${ui}\n  next: lanes status ${workflowId}\n`);

@@ -17,6 +17,9 @@ export function renderStatus(s: LaneStatus, ui: string): string {
       ['started by', s.startedBy ? `${s.startedBy.name} (${s.startedBy.keyId})` : '-'],
       ['trust root', s.trustRootFingerprint ?? '-'],
       ['grants missing', s.grantsMissing.join(', ') || 'none'],
+      ...(s.waitingFor.length > 0 && s.state === 'WAITING_FOR_GRANT' ? [['waiting for', s.waitingFor.join('; ')]] : []),
+      ...(s.blockersOpen.length > 0 ? [['blockers open', s.blockersOpen.join(', ')]] : []),
+      ...(s.revoked.length > 0 ? [['revoked', s.revoked.map((r) => r.slice(0, 16)).join(', ')]] : []),
       ...(s.deadline ? [['HOLD at', s.deadline]] : []),
       ...(s.holdReason ? [['hold', s.holdReason]] : []),
       ...(s.failure ? [['failure', s.failure]] : []),
@@ -26,6 +29,9 @@ export function renderStatus(s: LaneStatus, ui: string): string {
   ];
   if (s.grantsPresent.length > 0) {
     lines.push('', 'grants present:', table([['ACTION', 'SIGNER', 'EXPIRES', 'ID'], ...s.grantsPresent.map((g) => [g.action, g.signer.name, g.expiresAt, g.id.slice(0, 16)])]));
+  }
+  if (s.steps && s.steps.length > 0) {
+    lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'APPLIED AT'], ...s.steps.map((st) => [st.id, st.action, st.state, st.appliedAt ?? '-'])]));
   }
   if (s.rejected.length > 0) {
     lines.push('', 'rejected envelopes:', table([['RECEIVED', 'CODE', 'REASON'], ...s.rejected.map((r) => [r.receivedAt, r.code, r.reason])]));

@@ -1,0 +1,98 @@
+/**
+ * `lanes blockers <changeId>`: the change's blocker map as its change entity holds it, or, with `--move`, a signed
+ * BLOCKER_UPDATE (owner or operator) that the entity judges under the blocker rules.
+ */
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { BLOCKER_STATUSES, openBlockers, type BlockerMap, type BlockerStatus } from '../../domain/blocker-map';
+import type { ChangeState } from '../../domain/change-state';
+import { blockersQuery, changeQuery, changeWorkflowId } from '../../workflows/messages';
+import { configFromEnv } from '../../worker/config';
+import { makeEnvelope } from '../envelopes';
+import { readPrivateKey } from '../key-files';
+import { connectClient } from '../lane-client';
+import { printJson, table } from '../output';
+import { UserError } from '../user-error';
+import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
+
+const help = `lanes blockers <changeId> [--json]
+lanes blockers <changeId> --move <blockerId> --to <STATUS> --key <owner|operator key>
+               [--evidence-tree <hash>] [--input <file>] [--json]
+
+Shows the change's blocker map (seeds' shape; --json prints it as-is). With --move, signs a BLOCKER_UPDATE:
+who may move a blocker, to which status and with which proof is decided by the change's blocker rules.
+Statuses: ${BLOCKER_STATUSES.join(', ')}.`;
+
+export function renderBlockers(map: BlockerMap): string {
+  const rows = map.blockers.map((b) => [b.id, b.status, b.actor_needed, b.blocks, b.next_action]);
+  return `${openBlockers(map).length} of ${map.blockers.length} blockers open\n${table([['BLOCKER', 'STATUS', 'ACTOR', 'BLOCKS', 'NEXT ACTION'], ...rows])}\n`;
+}
+
+export const blockers: Command = {
+  summary: "show a change's blocker map, or move one blocker (signed)",
+  help,
+  options: { move: { type: 'string' }, to: { type: 'string' }, key: { type: 'string' }, 'evidence-tree': { type: 'string' }, input: { type: 'string' }, ...JSON_FLAG },
+  async run(flags, positionals) {
+    const changeId = positional(positionals, 0, 'changeId', help);
+    const client = await connectClient(configFromEnv());
+    const entity = client.workflow.getHandle(changeWorkflowId(changeId));
+    const query = async <T>(name: string): Promise<T> => {
+      try {
+        return await entity.query<T>(name);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new UserError(`no change "${changeId}": start a lane over it first (\`lanes start scoping --change <spec>\`)`);
+        throw err;
+      }
+    };
+    if (typeof flags.move !== 'string') {
+      const map = await query<BlockerMap | null>(blockersQuery.name);
+      if (!map) throw new UserError(`change ${changeId} has no blocker map (add \`blockers.map\` to its spec)`);
+      if (flags.json) printJson(map);
+      else process.stdout.write(renderBlockers(map));
+      return 0;
+    }
+    const to = requiredFlag(flags, 'to', help).toUpperCase();
+    if (!(BLOCKER_STATUSES as readonly string[]).includes(to)) throw new UserError(`--to must be one of ${BLOCKER_STATUSES.join(', ')}`, 2);
+    const keyPath = requiredFlag(flags, 'key', help);
+    const key = readPrivateKey(keyPath);
+    const evidenceTree = flags['evidence-tree'] as string | undefined;
+    if (evidenceTree !== undefined && !/^[0-9a-f]{64}$/.test(evidenceTree)) throw new UserError('--evidence-tree must be a 64-char sha256 tree hash', 2);
+    let inputSha256: string | undefined;
+    if (typeof flags.input === 'string') {
+      try {
+        inputSha256 = createHash('sha256').update(readFileSync(flags.input)).digest('hex');
+      } catch (err) {
+        throw new UserError(`cannot read --input ${flags.input}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    const before = await query<ChangeState>(changeQuery.name);
+    const envelope = makeEnvelope({
+      key,
+      workflowId: changeWorkflowId(changeId),
+      changeId,
+      action: 'BLOCKER_UPDATE',
+      blockerId: flags.move,
+      blockerStatus: to as BlockerStatus,
+      validForMs: 10 * 60_000,
+      evidenceTree,
+      inputSha256,
+    });
+    await entity.signal('blockerUpdate', envelope);
+    const until = Date.now() + 15_000;
+    while (Date.now() < until) {
+      const st = await query<ChangeState>(changeQuery.name);
+      const rejected = st.rejected.slice(before.rejected.length).find((r) => r.blockerId === flags.move || r.keyId === key.keyId);
+      const moved = st.blockers?.blockers.find((b) => b.id === flags.move)?.proofs?.some((p) => p.by === key.keyId && p.to === to && st.version > before.version);
+      if (rejected || moved) {
+        const verdict = moved ? { result: 'accepted', reason: null } : { result: 'rejected', reason: rejected!.reason };
+        if (flags.json) printJson({ ...verdict, blockerId: flags.move, to });
+        else process.stdout.write(`${flags.move} → ${to}: ${verdict.result}${verdict.reason ? `: ${verdict.reason}` : ''}\n`);
+        return moved ? 0 : 1;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.stdout.write('queued: the change entity recorded no verdict yet (is a worker running?)\n');
+    return 0;
+  },
+};
