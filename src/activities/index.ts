@@ -9,7 +9,7 @@ import { readTrustRoot } from './trust-root';
 import { rehearse } from './rehearsal';
 import { dryRun, precheck } from './production-reads';
 import { recordExecution, scope } from './lane-work';
-import type { LaneWorkRequest } from './lane-request';
+import { writeDecisionPacket, type LaneWorkRequest } from './lane-request';
 
 export interface ActivityConfig {
   /** Path of the trust root JSON (LANES_TRUST_ROOT). */
@@ -27,6 +27,8 @@ export function createLaneActivities(config: ActivityConfig) {
     dryRunProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => dryRun(home, req),
     precheckProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => precheck(home, req),
     recordExecution: (req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> => recordExecution(home, req),
+    writeDecisionPacket: (packet: { changeId: string; workflowId: string; json: unknown; markdown: string }): Promise<string> =>
+      writeDecisionPacket(home, packet),
   };
 }
 

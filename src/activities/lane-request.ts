@@ -24,3 +24,20 @@ export function writeLanePacket(lanesHome: string, req: LaneWorkRequest, files: 
     ...own,
   });
 }
+
+/**
+ * Writes a lane's decision packet next to (not inside) its evidence, so the evidence tree stays as the lane
+ * sealed it: `<lanes home>/decisions/<changeId>/<workflowId>.{md,json}`.
+ */
+export async function writeDecisionPacket(lanesHome: string, packet: { changeId: string; workflowId: string; json: unknown; markdown: string }): Promise<string> {
+  const { mkdir, writeFile, rename } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dir = join(lanesHome, 'decisions', packet.changeId.replace(/[^A-Za-z0-9._-]/g, '_'));
+  await mkdir(dir, { recursive: true });
+  const base = join(dir, packet.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'));
+  for (const [ext, text] of [['json', `${canonicalize(packet.json)}\n`], ['md', packet.markdown]] as const) {
+    await writeFile(`${base}.${ext}.partial`, text);
+    await rename(`${base}.${ext}.partial`, `${base}.${ext}`);
+  }
+  return `${base}.md`;
+}

@@ -67,4 +67,6 @@ export interface LaneStatus {
   hold?: { id: string; by: { keyId: string; name: string }; receivedAt: string };
   failure?: string;
   evidence?: EvidenceRef;
+  /** Where the decision packet rendered at the lane's end was written. */
+  decisionPacket?: string;
 }

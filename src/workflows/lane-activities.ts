@@ -10,3 +10,4 @@ export const { rehearseOnClone } = proxy('rehearse apply + rollback on an isolat
 export const { dryRunProduction } = proxy('dry-run on production: BEGIN READ ONLY, steps tried and caught, entry == exit');
 export const { precheckProduction } = proxy('real-run precheck on production, read-only');
 export const { recordExecution } = proxy('record the execution evidence packet (read-only)', '10 minutes');
+export const { writeDecisionPacket } = proxy('write the decision packet (selects nothing; default HOLD)', '2 minutes');

@@ -23,8 +23,9 @@ import { canonicalSha256 } from '../domain/hashing';
 import type { ChangeSpec } from '../domain/change-spec';
 import type { TrustRoot } from '../domain/trust-root';
 import type { LaneStatus } from '../domain/lane-status';
-import type { LedgerEntry } from '../domain/blocker-rules';
+import { applyLaneOutcome, type LedgerEntry } from '../domain/blocker-rules';
 import type { LaneWorkRequest } from '../activities/lane-request';
+import { decisionMarkdown, decisionPacket, type DecisionPacket } from '../domain/decision-packet';
 import type { GrantAction, LaneKind, LaneState } from '../domain/vocabulary';
 import { SA_BLOCKERS_OPEN, SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
 import {
@@ -53,6 +54,7 @@ export class LaneRuntime {
   private unreported: string[] = [];
   private readonly reported: string[] = [];
   private holdRequested?: string;
+  private finalEntry?: LedgerEntry;
   /** Set by every message that may change the gate's verdict; cleared by the wait. */
   private changed = false;
 
@@ -206,6 +208,19 @@ export class LaneRuntime {
     this.setState('FAILED');
   }
 
+  /** The decision packet for the lane's current state, rendered from durable state (pure). */
+  decision(): { changeId: string; workflowId: string; json: DecisionPacket; markdown: string } {
+    // The entity applies this lane's outcome after the lane has stopped listening, so project it here the same way.
+    const entry = this.finalEntry;
+    const view = this.view && entry ? projectOutcome(this.view, entry) : this.view;
+    const packet = decisionPacket(this.snapshot(), view);
+    return { changeId: this.status.changeId, workflowId: this.status.workflowId, json: packet, markdown: decisionMarkdown(packet) };
+  }
+
+  noteDecisionPacket(path: string): void {
+    this.status.decisionPacket = path;
+  }
+
   /** Tells the change entity how the lane ended, for its ledger and blocker map. A lost report only blocks more. */
   async reportOutcome(extra: Partial<LedgerEntry> = {}): Promise<void> {
     const s = this.status;
@@ -220,6 +235,7 @@ export class LaneRuntime {
       ...(s.evidence ? { treeHash: s.evidence.treeHash } : {}),
       ...extra,
     };
+    this.finalEntry = entry;
     await getExternalWorkflowHandle(changeWorkflowId(s.changeId))
       .signal(laneFinishedSignal, entry)
       .catch(() => undefined);
@@ -348,4 +364,15 @@ export class LaneRuntime {
         return `**${s.state}**`;
     }
   }
+}
+
+/** The change view as it will be once the entity records `entry` (same rules as the entity applies). */
+function projectOutcome(view: ChangeView, entry: LedgerEntry): ChangeView {
+  const done = entry.outcome === 'COMPLETED';
+  return {
+    ...view,
+    ...(view.blockers ? { blockers: applyLaneOutcome(view.blockers, view.rules, entry) } : {}),
+    ...(done && entry.lane === 'rehearsal' ? { latestRehearsal: entry } : {}),
+    ...(done && entry.lane === 'precheck' ? { latestPrecheck: entry } : {}),
+  };
 }

@@ -9,6 +9,7 @@ import type { LedgerEntry } from '../domain/blocker-rules';
 import type { EvidenceRef, LaneStatus } from '../domain/lane-status';
 import type { LaneInput } from './lane-input';
 import type { LaneRuntime } from './lane-runtime';
+import { writeDecisionPacket } from './lane-activities';
 
 const { loadTrustRoot } = proxyActivities<LaneActivities>({
   startToCloseTimeout: '1 minute',
@@ -34,10 +35,22 @@ export async function runLane(lane: LaneRuntime, input: LaneInput, body: () => P
   } catch (err) {
     const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
     lane.markFailed(isCancellation(err) ? 'the lane was cancelled' : reason);
-    await CancellationScope.nonCancellable(() => lane.reportOutcome());
+    await CancellationScope.nonCancellable(async () => {
+      await lane.reportOutcome();
+      await leaveDecisionPacket(lane);
+    });
     if (isCancellation(err) || (err instanceof ApplicationFailure && err.type === 'LaneFailed')) throw err;
     throw ApplicationFailure.nonRetryable(reason, 'LaneFailed');
   }
   await lane.reportOutcome(ledger);
+  await leaveDecisionPacket(lane);
   return lane.snapshot();
+}
+
+/** Every lane ends with a decision packet; failing to write one never changes how the lane ended. */
+async function leaveDecisionPacket(lane: LaneRuntime): Promise<void> {
+  await writeDecisionPacket(lane.decision()).then(
+    (path) => lane.noteDecisionPacket(path),
+    () => undefined,
+  );
 }

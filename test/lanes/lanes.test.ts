@@ -41,7 +41,7 @@ describe('lanes', () => {
     const change = freshChange();
     const { workflowId, result } = await runLaneWithGrants(h, keys, change, 'scoping', []);
     expect(result.state).toBe('COMPLETED');
-    expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot', 'scopeChange']);
+    expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot', 'scopeChange', 'writeDecisionPacket']);
     const scoping = evidenceJson(result, 'scoping.json');
     expect(scoping.grantsPerLane.execution).toEqual(['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION']);
     expect(evidenceJson(result, 'blocker-map.json').blockers).toHaveLength(7);
@@ -116,6 +116,11 @@ describe('lanes', () => {
       return m.blockers.find((b) => b.id === 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1')!.status === 'PARTIALLY_DISCHARGED' ? m : undefined;
     });
     expect(map.blockers.find((b) => b.id === 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1')!.proofs![0]).toMatchObject({ kind: 'evidence', treeHash: tree });
+    // The lane's decision packet, rendered from durable state, already shows the moved blocker.
+    const packet = readFileSync(rehearsal.result.decisionPacket!, 'utf8');
+    expect(packet).toContain('This document selects nothing. Default = HOLD_PRODUCTION.');
+    expect(packet).toMatch(/\| FIX7-P0-DRYRUN-PROD-ROLLBACK-1 \| PARTIALLY_DISCHARGED \|/);
+    expect(packet).toContain(`evidence packet tree ${tree}`);
     await runLaneWithGrants(h, keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
 
     const { workflowId } = await startLane(h, keys, { lane: 'execution', change });

@@ -111,7 +111,8 @@ describe('rehearsal lane gate (real dev server)', () => {
     const result = (await h.client.workflow.getHandle(workflowId).result()) as LaneStatus;
     expect(result.state).toBe('HOLD');
     expect(result.holdReason).toMatch(/nothing proceeds on silence: at the deadline .* still waiting for grants from an owner: AUTHORIZE_REHEARSAL/);
-    expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot']);
+    expect(readFileSync(result.decisionPacket!, 'utf8')).toMatch(/^rehearsal: HOLD\. Production: BLOCKED/m);
+    expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot', 'writeDecisionPacket']);
     await recordHistory(h.client, workflowId, 'rehearsal-hold-deadline');
   });
 
@@ -146,7 +147,7 @@ describe('rehearsal lane gate (real dev server)', () => {
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/lane start refused: START_LANE must be signed by an operator/);
-    expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot']);
+    expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot', 'writeDecisionPacket']);
   });
 
   it('judges grants sent while no worker runs once one starts; a replayed grant is refused', async () => {
@@ -173,7 +174,7 @@ describe('rehearsal lane gate (real dev server)', () => {
       const err = await h.client.workflow.getHandle(workflowId).result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/cannot load the trust root: cannot read trust root .*missing-trust-root.json/);
-      expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot']);
+      expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot', 'writeDecisionPacket']);
       expect(existsSync(`${keys.dir}/missing-trust-root.json`)).toBe(false);
     } finally {
       await stopWorker();

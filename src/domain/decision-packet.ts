@@ -1,0 +1,100 @@
+/**
+ * The decision packet (DESIGN.md §Words, seeds 000/002/003): rendered after every lane from durable state — the
+ * lane's outcome and what its change entity last told it. It selects nothing: the default is always HOLD, the
+ * options are listed, the open preconditions are tabled, and exactly one next step is recommended.
+ * Pure, so the workflow renders it deterministically and an activity only writes the bytes.
+ */
+import { openBlockers } from './blocker-map';
+import type { ChangeView } from './gate-rules';
+import type { LaneStatus } from './lane-status';
+
+export const DECISION_OPTIONS = [
+  { id: 'HOLD_PRODUCTION', text: 'do nothing further (default, recommended)' },
+  { id: 'AUTHORIZE_PRODUCTION_REHEARSAL_ONLY', text: 'clone/isolated rehearsal to prove snapshot/restore; no production' },
+  { id: 'AUTHORIZE_PRODUCTION_DRYRUN_ONLY', text: 'production read-only dry-run (entry == exit), no mutation' },
+  { id: 'AUTHORIZE_PRODUCTION_REALRUN_PRECHECK_ONLY', text: 'real-run pre-checks, still no mutation' },
+  { id: 'AUTHORIZE_PRODUCTION_EXECUTION', text: 'actual production apply (requires ALL blockers resolved + per-action grants)' },
+] as const;
+
+export interface DecisionPacket {
+  changeId: string;
+  workflowId: string;
+  lane: string;
+  outcome: string;
+  statusLine: string;
+  whatChanged: string[];
+  default: 'HOLD_PRODUCTION';
+  selects: null;
+  options: { id: string; text: string }[];
+  preconditions: { blocker: string; status: string; actor: string; gate: string }[];
+  recommendation: string;
+}
+
+function recommend(status: LaneStatus, view: ChangeView | undefined): string {
+  const open = openBlockers(view?.blockers);
+  if (!view?.latestRehearsal) return 'If you are not holding, authorize a rehearsal on an isolated clone first: it proves the rollback with zero production risk.';
+  if (open.length > 0) {
+    const b = open[0]!;
+    return `Hold production. The next step is to resolve ${b.id} (${b.actor_needed}): ${b.next_action}.`;
+  }
+  if (!view.latestPrecheck) return 'If you are not holding, authorize a real-run precheck (AUTHORIZE_PRECHECK + OPT4_PRODUCTION); it does not mutate.';
+  if (status.lane === 'execution' && status.state === 'COMPLETED') return 'Production execution is complete; verify the evidence packet and hold.';
+  return 'Every blocker is resolved: execution may be considered, with OPT4_PRODUCTION, REAL_RUN and one explicit grant per irreversible action.';
+}
+
+export function decisionPacket(status: LaneStatus, view: ChangeView | undefined): DecisionPacket {
+  const open = openBlockers(view?.blockers);
+  const production = status.lane === 'execution' && (status.steps ?? []).some((s) => s.state === 'APPLIED') ? 'production steps applied' : 'nothing production was mutated';
+  const whatChanged = [
+    `${status.lane} lane ${status.workflowId}: ${status.state}${status.holdReason ? ` (${status.holdReason})` : ''}${status.failure ? ` (${status.failure})` : ''}`,
+    ...(status.evidence ? [`evidence packet tree ${status.evidence.treeHash}`] : []),
+    ...(status.steps ?? []).filter((s) => s.state === 'APPLIED').map((s) => `step ${s.id} (${s.action}) applied at ${s.appliedAt}`),
+    `rejected envelopes: ${status.rejected.length}`,
+    production,
+  ];
+  return {
+    changeId: status.changeId,
+    workflowId: status.workflowId,
+    lane: status.lane,
+    outcome: status.state,
+    statusLine: `${status.lane}: ${status.state}. Production: ${open.length > 0 ? `BLOCKED (${open.length} open blocker${open.length === 1 ? '' : 's'})` : 'no open blockers'}. Default: HOLD.`,
+    whatChanged,
+    default: 'HOLD_PRODUCTION',
+    selects: null,
+    options: DECISION_OPTIONS.map((o) => ({ ...o })),
+    preconditions: open.map((b) => ({ blocker: b.id, status: b.status, actor: b.actor_needed, gate: b.next_action })),
+    recommendation: recommend(status, view),
+  };
+}
+
+export function decisionMarkdown(p: DecisionPacket): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return [
+    `# ${p.changeId} — decision packet after the ${p.lane} lane`,
+    '',
+    'This document selects nothing. Default = HOLD_PRODUCTION.',
+    '',
+    '## Status line',
+    '',
+    p.statusLine,
+    '',
+    '## What changed',
+    '',
+    ...p.whatChanged.map((w) => `- ${w}`),
+    '',
+    '## Options (choose exactly one; default HOLD)',
+    '',
+    ...p.options.map((o, i) => `${i + 1}. ${o.id} — ${o.text}`),
+    '',
+    '## Preconditions before any production execution',
+    '',
+    ...(p.preconditions.length === 0
+      ? ['No blocker is open.']
+      : ['| blocker | status | actor | gate |', '|---|---|---|---|', ...p.preconditions.map((r) => `| ${cell(r.blocker)} | ${cell(r.status)} | ${cell(r.actor)} | ${cell(r.gate)} |`)]),
+    '',
+    '## Recommendation',
+    '',
+    p.recommendation,
+    '',
+  ].join('\n');
+}
