@@ -24,6 +24,7 @@ export function renderStatus(s: LaneStatus, ui: string): string {
       ...(s.holdReason ? [['hold', s.holdReason]] : []),
       ...(s.failure ? [['failure', s.failure]] : []),
       ...(s.evidence ? [['evidence', `${s.evidence.treeHash} (${s.evidence.files} files) ${s.evidence.dir}`]] : []),
+      ...(s.decisionPacket ? [['decision packet', s.decisionPacket]] : []),
       ['ui', ui],
     ]),
   ];
