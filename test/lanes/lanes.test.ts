@@ -4,7 +4,7 @@
  * not restore (fails closed, naming the table), the blocker map moved by a passed rehearsal and by signed
  * updates, open blockers stopping execution, and a nonce used by two lanes of one change.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -16,53 +16,41 @@ import { SA_BLOCKERS_OPEN } from '../../src/domain/search-attributes';
 import { openProduction } from '../../src/activities/targets/pglite';
 import { blockersQuery, changeQuery, changeWorkflowId, statusQuery } from '../../src/workflows/messages';
 import { makeEnvelope } from '../../src/cli/envelopes';
-import { freshChange, grantEnvelope, harness, makeKeys, runLaneWithGrants, scheduledActivities, startLane, waitFor, type Harness, type Keys } from '../support/lanes';
+import { freshChange, grantEnvelope, runLaneWithGrants, scheduledActivities, startLane, waitFor, useLaneSuite } from '../support/lanes';
 import { recordHistory } from '../support/histories';
 
-let h: Harness;
-let keys: Keys;
-let stopWorker: () => Promise<void>;
-
-beforeAll(async () => {
-  h = await harness();
-  keys = makeKeys();
-  stopWorker = (await h.startWorker(keys.trustRootPath)).stop;
-});
-afterAll(async () => {
-  await stopWorker?.();
-  await h?.close();
-});
+const suite = useLaneSuite();
 
 const evidenceJson = (s: LaneStatus, file: string) => JSON.parse(readFileSync(join(s.evidence!.dir, file), 'utf8'));
-const changeState = (changeId: string) => h.client.workflow.getHandle(changeWorkflowId(changeId)).query(changeQuery);
+const changeState = (changeId: string) => suite.h.client.workflow.getHandle(changeWorkflowId(changeId)).query(changeQuery);
 
 describe('lanes', () => {
   it('scoping needs no grant, contacts no database, and records what each lane will need', async () => {
     const change = freshChange();
-    const { workflowId, result } = await runLaneWithGrants(h, keys, change, 'scoping', []);
+    const { workflowId, result } = await runLaneWithGrants(suite.h, suite.keys, change, 'scoping', []);
     expect(result.state).toBe('COMPLETED');
-    expect(await scheduledActivities(h.client, workflowId)).toEqual(['loadTrustRoot', 'scopeChange', 'writeDecisionPacket']);
+    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'scopeChange', 'writeDecisionPacket']);
     const scoping = evidenceJson(result, 'scoping.json');
     expect(scoping.grantsPerLane.execution).toEqual(['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION']);
     expect(evidenceJson(result, 'blocker-map.json').blockers).toHaveLength(7);
-    await recordHistory(h.client, workflowId, 'scoping-completed');
+    await recordHistory(suite.h.client, workflowId, 'scoping-completed');
   });
 
   it('dry-run needs AUTHORIZE_DRYRUN and OPT4_PRODUCTION; it catches writing steps and leaves production as it was', async () => {
     const change = freshChange({ blockers: false });
-    const { workflowId } = await startLane(h, keys, { lane: 'dry-run', change });
-    const handle = h.client.workflow.getHandle(workflowId);
-    await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, 'dry-run', 'AUTHORIZE_DRYRUN'));
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'dry-run', change });
+    const handle = suite.h.client.workflow.getHandle(workflowId);
+    await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'dry-run', 'AUTHORIZE_DRYRUN'));
     // A grant for another lane's action is refused, and one grant never implies another.
-    await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, 'dry-run', 'AUTHORIZE_PRECHECK'));
+    await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'dry-run', 'AUTHORIZE_PRECHECK'));
     const waiting = await waitFor('one grant judged', async () => {
       const st = await handle.query(statusQuery);
       return st.grantsMissing.length === 1 && st.rejected.length === 1 ? st : undefined;
     });
     expect(waiting.grantsMissing).toEqual(['OPT4_PRODUCTION']);
     expect(waiting.rejected[0]!.code).toBe('ACTION_NOT_HERE');
-    expect(await scheduledActivities(h.client, workflowId)).not.toContain('dryRunProduction');
-    await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, 'dry-run', 'OPT4_PRODUCTION'));
+    expect(await scheduledActivities(suite.h.client, workflowId)).not.toContain('dryRunProduction');
+    await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'dry-run', 'OPT4_PRODUCTION'));
     const result = (await handle.result()) as LaneStatus;
     expect(result.state).toBe('COMPLETED');
     const dry = evidenceJson(result, 'dry-run.json');
@@ -72,14 +60,14 @@ describe('lanes', () => {
       ['qt001-apply', true],
       ['qt001-activation', true],
     ]);
-    const db = await openProduction(h.lanesHome, productionTarget(change).name);
+    const db = await openProduction(suite.h.lanesHome, productionTarget(change).name);
     expect((await db.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'birth_registry'")).rows).toEqual([]);
-    await recordHistory(h.client, workflowId, 'dry-run-completed');
+    await recordHistory(suite.h.client, workflowId, 'dry-run-completed');
   });
 
   it('rehearses on a production-shaped clone with its own identity', async () => {
     const change = freshChange({ blockers: false });
-    const { result } = await runLaneWithGrants(h, keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL'], {}, { shaped: true });
+    const { result } = await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL'], {}, { shaped: true });
     expect(result.state).toBe('COMPLETED');
     expect(result.shaped).toBe(true);
     const r = evidenceJson(result, 'rehearsal.json');
@@ -92,9 +80,9 @@ describe('lanes', () => {
   it('fails closed, naming the table, when the rollback does not restore; the ledger records the failure', async () => {
     const base = freshChange();
     const change = { ...base, steps: [{ ...base.steps[0]!, rollback: 'ALTER TABLE birth_registry ADD COLUMN leftover int; DELETE FROM birth_registry;' }] };
-    const { workflowId } = await startLane(h, keys, { lane: 'rehearsal', change });
-    const handle = h.client.workflow.getHandle(workflowId);
-    await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL'));
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'rehearsal', change });
+    const handle = suite.h.client.workflow.getHandle(workflowId);
+    await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL'));
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/rollback did not restore the surface exactly: table birth_registry differ/);
@@ -108,9 +96,9 @@ describe('lanes', () => {
 
   it('moves the rollback blocker on a passed rehearsal; open blockers keep execution waiting; signed updates follow the rules', async () => {
     const change = freshChange();
-    const rehearsal = await runLaneWithGrants(h, keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
+    const rehearsal = await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
     const tree = rehearsal.result.evidence!.treeHash;
-    const entity = h.client.workflow.getHandle(changeWorkflowId(change.id));
+    const entity = suite.h.client.workflow.getHandle(changeWorkflowId(change.id));
     const map = await waitFor('rollback blocker moved', async () => {
       const m = (await entity.query(blockersQuery)) as BlockerMap;
       return m.blockers.find((b) => b.id === 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1')!.status === 'PARTIALLY_DISCHARGED' ? m : undefined;
@@ -121,12 +109,12 @@ describe('lanes', () => {
     expect(packet).toContain('This document selects nothing. Default = HOLD_PRODUCTION.');
     expect(packet).toMatch(/\| FIX7-P0-DRYRUN-PROD-ROLLBACK-1 \| PARTIALLY_DISCHARGED \|/);
     expect(packet).toContain(`evidence packet tree ${tree}`);
-    await runLaneWithGrants(h, keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
 
-    const { workflowId } = await startLane(h, keys, { lane: 'execution', change });
-    const handle = h.client.workflow.getHandle(workflowId);
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change });
+    const handle = suite.h.client.workflow.getHandle(workflowId);
     for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) {
-      await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, 'execution', a, { evidenceTree: a === 'OPT4_PRODUCTION' ? undefined : tree }));
+      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', a, { evidenceTree: a === 'OPT4_PRODUCTION' ? undefined : tree }));
     }
     const waiting = await waitFor('only blockers left', async () => {
       const st = await handle.query(statusQuery);
@@ -137,11 +125,11 @@ describe('lanes', () => {
     await waitFor('BlockersOpen on the lane', async () => (await handle.describe()).typedSearchAttributes.get(SA_BLOCKERS_OPEN) === 4);
 
     // Signed blocker updates: the operator narrows with an input; the owner cannot close an authorization gate.
-    const update = (key: typeof keys.owner, blockerId: string, blockerStatus: 'NARROWED' | 'CLOSED', extra = {}) =>
+    const update = (key: typeof suite.keys.owner, blockerId: string, blockerStatus: 'NARROWED' | 'CLOSED', extra = {}) =>
       makeEnvelope({ key, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId, blockerStatus, validForMs: 600_000, ...extra });
-    await entity.signal('blockerUpdate', update(keys.operator, 'FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', { inputSha256: 'c'.repeat(64) }));
-    await entity.signal('blockerUpdate', update(keys.owner, 'FIX7-P0-PLAN-REALRUN-1', 'CLOSED'));
-    await entity.signal('blockerUpdate', update(keys.stranger, 'FIX7-P0-PROD-CI-SCOPE-1', 'CLOSED'));
+    await entity.signal('blockerUpdate', update(suite.keys.operator, 'FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', { inputSha256: 'c'.repeat(64) }));
+    await entity.signal('blockerUpdate', update(suite.keys.owner, 'FIX7-P0-PLAN-REALRUN-1', 'CLOSED'));
+    await entity.signal('blockerUpdate', update(suite.keys.stranger, 'FIX7-P0-PROD-CI-SCOPE-1', 'CLOSED'));
     const state = await waitFor('updates judged', async () => {
       const st: ChangeState = await entity.query(changeQuery);
       return st.rejected.length === 2 ? st : undefined;
@@ -150,9 +138,9 @@ describe('lanes', () => {
     expect(state.blockers!.blockers.find((b) => b.id === 'FIX7-P0-OPERATOR-INPUT-1')!.status).toBe('NARROWED');
     expect(await entity.describe().then((d) => d.typedSearchAttributes.get(SA_BLOCKERS_OPEN))).toBe(7);
 
-    await handle.signal('hold', grantEnvelope(keys, workflowId, change.id, 'execution', 'HOLD'));
+    await handle.signal('hold', grantEnvelope(suite.keys, workflowId, change.id, 'execution', 'HOLD'));
     expect(((await handle.result()) as LaneStatus).state).toBe('HOLD');
-    expect(await scheduledActivities(h.client, workflowId)).not.toContain('applyProductionStep');
+    expect(await scheduledActivities(suite.h.client, workflowId)).not.toContain('applyProductionStep');
     const ledger = await waitFor('ledger', async () => {
       const st = await changeState(change.id);
       return st.ledger.length === 3 ? st.ledger : undefined;
@@ -163,20 +151,20 @@ describe('lanes', () => {
       ['execution', 'HOLD'],
     ]);
     expect(ledger[0]!.treeHash).toBe(tree);
-    await recordHistory(h.client, workflowId, 'execution-hold-blockers-open');
-    await recordHistory(h.client, changeWorkflowId(change.id), 'change-entity-blockers');
+    await recordHistory(suite.h.client, workflowId, 'execution-hold-blockers-open');
+    await recordHistory(suite.h.client, changeWorkflowId(change.id), 'change-entity-blockers');
   });
 
   it('a nonce is single-use across the change: the second lane to use it loses the grant', async () => {
     const change = freshChange({ blockers: false });
-    const first = await startLane(h, keys, { lane: 'rehearsal', change });
-    const second = await startLane(h, keys, { lane: 'dry-run', change });
+    const first = await startLane(suite.h, suite.keys, { lane: 'rehearsal', change });
+    const second = await startLane(suite.h, suite.keys, { lane: 'dry-run', change });
     const nonce = 'ab'.repeat(16);
-    const a = h.client.workflow.getHandle(first.workflowId);
-    await a.signal('grant', grantEnvelope(keys, first.workflowId, change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL', { nonce }));
+    const a = suite.h.client.workflow.getHandle(first.workflowId);
+    await a.signal('grant', grantEnvelope(suite.keys, first.workflowId, change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL', { nonce }));
     expect(((await a.result()) as LaneStatus).state).toBe('COMPLETED');
-    const b = h.client.workflow.getHandle(second.workflowId);
-    await b.signal('grant', grantEnvelope(keys, second.workflowId, change.id, 'dry-run', 'AUTHORIZE_DRYRUN', { nonce }));
+    const b = suite.h.client.workflow.getHandle(second.workflowId);
+    await b.signal('grant', grantEnvelope(suite.keys, second.workflowId, change.id, 'dry-run', 'AUTHORIZE_DRYRUN', { nonce }));
     const s = await waitFor('replay detected', async () => {
       const st = await b.query(statusQuery);
       return st.rejected.length === 1 ? st : undefined;

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
@@ -172,4 +172,38 @@ export async function runLaneWithGrants(
   const handle = h.client.workflow.getHandle(workflowId);
   for (const action of actions) await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, lane, action, over));
   return { workflowId, result: (await handle.result()) as LaneStatus };
+}
+
+export interface LaneSuite {
+  h: Harness;
+  keys: Keys;
+  /** Stops the suite's worker (to test what happens while none runs). */
+  stopWorker(): Promise<void>;
+  /** Starts a fresh worker, by default on the suite's trust root. */
+  startWorker(trustRootPath?: string): Promise<void>;
+}
+
+/** One harness, key set and running worker for a test file, torn down after it. */
+export function useLaneSuite(): LaneSuite {
+  let stop: (() => Promise<void>) | undefined;
+  const suite = {
+    async stopWorker() {
+      await stop?.();
+      stop = undefined;
+    },
+    async startWorker(trustRootPath?: string) {
+      await suite.stopWorker();
+      stop = (await suite.h.startWorker(trustRootPath ?? suite.keys.trustRootPath)).stop;
+    },
+  } as LaneSuite;
+  beforeAll(async () => {
+    suite.h = await harness();
+    suite.keys = makeKeys();
+    await suite.startWorker();
+  });
+  afterAll(async () => {
+    await suite.stopWorker();
+    await suite.h?.close();
+  });
+  return suite;
 }
