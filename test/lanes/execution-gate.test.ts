@@ -81,6 +81,26 @@ describe('execution lane gate (real dev server, real production database)', () =
     expect(await scheduledActivities(suite.h.client, workflowId)).not.toContain(PRODUCTION);
   });
 
+  it('re-checks expiry before scheduling: a grant that expired while the lane waited no longer counts', async () => {
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change });
+    const handle = suite.h.client.workflow.getHandle(workflowId);
+    await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', 'OPT4_PRODUCTION', { validForMs: 3000 }));
+    await waitFor('the short grant accepted', async () => (await handle.query(statusQuery)).grantsPresent.length === 1);
+    await new Promise((r) => setTimeout(r, 3500));
+    for (const a of ['REAL_RUN', 'APPLY', 'ACTIVATION'] as const) {
+      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', a, { evidenceTree: tree }));
+    }
+    const waiting = await waitFor('the rest judged', async () => {
+      const st = await handle.query(statusQuery);
+      return st.grantsPresent.length === 3 && st.grantsMissing.length === 1 ? st : undefined;
+    }, 60_000);
+    expect(waiting.grantsMissing).toEqual(['OPT4_PRODUCTION']);
+    expect(waiting.rejected).toEqual([]);
+    await handle.signal('hold', grantEnvelope(suite.keys, workflowId, change.id, 'execution', 'HOLD'));
+    expect(((await handle.result()) as LaneStatus).state).toBe('HOLD');
+    expect(await scheduledActivities(suite.h.client, workflowId)).not.toContain(PRODUCTION);
+  });
+
   it('honours a revocation that arrives before scheduling: the revoked grant stops counting', async () => {
     const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change });
     const handle = suite.h.client.workflow.getHandle(workflowId);
