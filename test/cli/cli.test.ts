@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -137,6 +137,57 @@ describe('lanes change validate', () => {
     const field = await lanes(['change', 'validate', bad]);
     expect(field.code).toBe(1);
     expect(field.stderr).toMatch(/bad\.yaml:6: steps\.0\.action: /);
+  });
+});
+
+describe('lanes seal (standalone CI gate)', () => {
+  it('creates a seal, verifies it clean (0), names each drift (1), and refuses bad usage (2) writing nothing', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'lanes-seal-'));
+    writeFileSync(join(d, 'a.json'), '{"t": "birth — registry"}\n');
+    writeFileSync(join(d, 'b.md'), 'line one\nline two\n');
+    writeFileSync(join(d, 'c.txt'), 'kept\n');
+    const manifest = join(d, 'seal.json');
+    const missing = await lanes(['seal', 'create', '--out', manifest, join(d, 'a.json'), join(d, 'nope.txt')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.txt: ENOENT; nothing was written/);
+    expect(() => statSync(manifest)).toThrow();
+    expect((await lanes(['seal', 'create', '--out', manifest, join(d, 'a.json'), join(d, 'b.md'), join(d, 'c.txt')])).code).toBe(0);
+    expect(await lanes(['seal', 'verify', manifest])).toMatchObject({ code: 0, stdout: 'seal clean: 3 files byte-identical\n' });
+
+    writeFileSync(join(d, 'a.json'), '{"t": "birth \\u2014 registry"}\n');
+    writeFileSync(join(d, 'b.md'), 'line one\r\nline two\r\n');
+    rmSync(join(d, 'c.txt'));
+    const drift = await lanes(['seal', 'verify', manifest, '--json']);
+    expect(drift.code).toBe(1);
+    expect(JSON.parse(drift.stdout)).toEqual({
+      clean: false,
+      files: [
+        { path: 'a.json', drift: ['sha mismatch', 'byte-length mismatch', 'ensure_ascii JSON re-encode'] },
+        { path: 'b.md', drift: ['sha mismatch', 'byte-length mismatch', 'CRLF'] },
+        { path: 'c.txt', drift: ['missing file'] },
+      ],
+    });
+    expect((await lanes(['seal', 'verify'])).code).toBe(2);
+    writeFileSync(join(d, 'junk.json'), '{"v": 2}');
+    const junk = await lanes(['seal', 'verify', join(d, 'junk.json')]);
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toMatch(/is not a readable seal manifest/);
+  });
+});
+
+describe('lanes evidence verify (offline)', () => {
+  it('passes an intact packet with its tree, and fails (1) on one changed byte, an added file or a wrong tree', async () => {
+    const { writeEvidencePacket } = await import('../../src/activities/evidence');
+    const d = join(mkdtempSync(join(tmpdir(), 'lanes-ev-')), 'packet');
+    const ref = await writeEvidencePacket(d, { 'a.json': '{"x":1}\n', 'sub/b.txt': 'bee\n' });
+    expect(await lanes(['evidence', 'verify', d, '--tree', ref.treeHash])).toMatchObject({ code: 0, stdout: `evidence intact: 2 files, tree ${ref.treeHash}\n` });
+    expect((await lanes(['evidence', 'verify', d, '--tree', '0'.repeat(64)])).code).toBe(1);
+    writeFileSync(join(d, 'sub/b.txt'), 'bEe\n');
+    writeFileSync(join(d, 'extra.txt'), 'x');
+    const changed = await lanes(['evidence', 'verify', d, '--json']);
+    expect(changed.code).toBe(1);
+    expect(JSON.parse(changed.stdout).problems).toEqual(['extra.txt: not in the MANIFEST (added)', 'sub/b.txt: content changed']);
+    expect((await lanes(['evidence', 'verify', tmpdir()])).code).toBe(2);
   });
 });
 

@@ -2,6 +2,8 @@ import { changeValidate } from './change';
 import { dev } from './dev';
 import { grant, hold, revoke } from './grant';
 import { blockers } from './blockers';
+import { sealCreate, sealVerify } from './seal';
+import { evidenceVerify } from './evidence';
 import { keysNew } from './keys';
 import { start } from './start';
 import { status } from './status';
@@ -22,6 +24,9 @@ export const COMMANDS: Record<string, Command> = {
   revoke,
   hold,
   blockers,
+  'seal create': sealCreate,
+  'seal verify': sealVerify,
+  'evidence verify': evidenceVerify,
 };
 
 export function usage(): string {
