@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
 import type { EvidenceRef } from '../domain/lane-status';
 
@@ -37,4 +38,32 @@ export async function writeEvidencePacket(dir: string, files: Record<string, str
 /** Workflow ids may hold ':' and '/'; keep each one a single, portable path segment. */
 function safeSegment(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/**
+ * Recomputes a packet from its files and compares it with its MANIFEST: files changed, added or missing, and a
+ * MANIFEST not in canonical form. Throws when the directory has no readable MANIFEST (not a packet at all).
+ */
+export function verifyEvidenceDir(dir: string): { treeHash: string; files: number; problems: string[] } {
+  const manifest = readFileSync(join(dir, MANIFEST_FILE), 'utf8');
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((name) => (statSync(join(d, name)).isDirectory() ? walk(join(d, name)) : [relative(dir, join(d, name))]));
+  const entries: TreeEntry[] = walk(dir)
+    .filter((f) => f !== MANIFEST_FILE)
+    .map((path) => {
+      const bytes = readFileSync(join(dir, path));
+      return { path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+    });
+  // Each MANIFEST line is `<64 hex> <bytes> <path>`: the path starts after the second space.
+  const recorded = new Map(manifest.split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l] as const));
+  const problems: string[] = [];
+  for (const e of entries) {
+    const line = recorded.get(e.path);
+    if (!line) problems.push(`${e.path}: not in the MANIFEST (added)`);
+    else if (line !== `${e.sha256} ${e.bytes} ${e.path}`) problems.push(`${e.path}: content changed`);
+    recorded.delete(e.path);
+  }
+  for (const path of recorded.keys()) problems.push(`${path}: missing`);
+  if (problems.length === 0 && manifestText(entries) !== manifest) problems.push(`${MANIFEST_FILE}: not in canonical form`);
+  return { treeHash: treeHash(entries), files: entries.length, problems };
 }

@@ -10,6 +10,8 @@ import { rehearse } from './rehearsal';
 import { dryRun, precheck } from './production-reads';
 import { recordExecution, scope } from './lane-work';
 import { writeDecisionPacket, type LaneWorkRequest } from './lane-request';
+import { runProbes } from './probes';
+import type { ProbeReport } from '../domain/lane-status';
 
 export interface ActivityConfig {
   /** Path of the trust root JSON (LANES_TRUST_ROOT). */
@@ -22,6 +24,7 @@ export function createLaneActivities(config: ActivityConfig) {
   const home = config.lanesHome;
   return {
     loadTrustRoot: (): Promise<TrustRoot> => readTrustRoot(config.trustRootPath),
+    runProbes: (): Promise<ProbeReport> => runProbes(),
     scopeChange: (req: LaneWorkRequest): Promise<EvidenceRef> => scope(home, req),
     rehearseOnClone: (req: LaneWorkRequest): Promise<EvidenceRef> => rehearse(home, req),
     dryRunProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => dryRun(home, req),

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PGlite } from '@electric-sql/pglite';
 import { productionTarget } from '../domain/change-spec';
 import type { EvidenceRef } from '../domain/lane-status';
+import { isolationProblem } from '../domain/isolation';
 import { fingerprintDiff, surfaceFingerprint } from './targets/fingerprint';
 import { exclusive, identityOf, openClone, openProduction } from './targets/pglite';
 import { writeLanePacket, type LaneWorkRequest } from './lane-request';
@@ -33,7 +34,8 @@ export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise
   const clone = await exclusive(production, (p) => openClone(req.shaped ? p : undefined));
   try {
     const [prodId, cloneId] = [await exclusive(production, identityOf), await identityOf(clone)];
-    if (prodId === cloneId) refuse(`the clone has production's database identity ${prodId}; refusing to rehearse on production`);
+    const notIsolated = isolationProblem(prodId, cloneId);
+    if (notIsolated) refuse(notIsolated);
     const surface = change.surface;
     const before = await surfaceFingerprint(clone, surface);
 

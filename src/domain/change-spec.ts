@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CHANGE_ID } from './envelope';
 import { blockerMapSchema } from './blocker-map';
 import { blockerRuleSchema } from './blocker-rules';
+import { objectsOutsideSurface } from './surface-sql';
 
 export const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
 
@@ -59,6 +60,15 @@ export const changeSpecSchema = z
     spec.steps.forEach((s, i) => {
       if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${s.id}"` });
       seen.add(s.id);
+    });
+    // Steps may touch only what the operator declared; nothing is guessed.
+    spec.steps.forEach((s, i) => {
+      for (const which of ['apply', 'rollback'] as const) {
+        const outside = objectsOutsideSurface(s[which], spec.surface);
+        if (outside.length > 0) {
+          ctx.addIssue({ code: 'custom', path: ['steps', i, which], message: `touches ${outside.join(', ')}, outside the declared surface; add it to surface.tables/functions or change the SQL` });
+        }
+      }
     });
     const ids = new Set(spec.blockers?.map.blockers.map((b) => b.id) ?? []);
     for (const id of Object.keys(spec.blockers?.rules ?? {})) {

@@ -49,6 +49,7 @@ export function decisionPacket(status: LaneStatus, view: ChangeView | undefined)
     `${status.lane} lane ${status.workflowId}: ${status.state}${status.holdReason ? ` (${status.holdReason})` : ''}${status.failure ? ` (${status.failure})` : ''}`,
     ...(status.evidence ? [`evidence packet tree ${status.evidence.treeHash}`] : []),
     ...(status.steps ?? []).filter((s) => s.state === 'APPLIED').map((s) => `step ${s.id} (${s.action}) applied at ${s.appliedAt}`),
+    ...(status.probes ? [`${status.probes.failedClosed}/${status.probes.total} bad-input probes fail closed`] : []),
     `rejected envelopes: ${status.rejected.length}`,
     production,
   ];

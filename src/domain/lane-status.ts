@@ -28,6 +28,19 @@ export interface EvidenceRef {
   files: number;
 }
 
+export interface ProbeResult {
+  id: string;
+  /** True when the bad input was refused, as it must be. */
+  failedClosed: boolean;
+  detail: string;
+}
+
+export interface ProbeReport {
+  total: number;
+  failedClosed: number;
+  results: ProbeResult[];
+}
+
 export interface StepRecord {
   id: string;
   action: GrantAction;
@@ -67,6 +80,8 @@ export interface LaneStatus {
   hold?: { id: string; by: { keyId: string; name: string }; receivedAt: string };
   failure?: string;
   evidence?: EvidenceRef;
+  /** The lane's bad-input probes: N/N must fail closed. */
+  probes?: { total: number; failedClosed: number; accepted: string[] };
   /** Where the decision packet rendered at the lane's end was written. */
   decisionPacket?: string;
 }

@@ -11,3 +11,4 @@ export const { dryRunProduction } = proxy('dry-run on production: BEGIN READ ONL
 export const { precheckProduction } = proxy('real-run precheck on production, read-only');
 export const { recordExecution } = proxy('record the execution evidence packet (read-only)', '10 minutes');
 export const { writeDecisionPacket } = proxy('write the decision packet (selects nothing; default HOLD)', '2 minutes');
+export const { runProbes } = proxy('run the bad-input probes: every one must fail closed', '5 minutes');

@@ -22,7 +22,7 @@ import { evaluateGate, nextExpiry, type ChangeView, type GateInput, type GateVer
 import { canonicalSha256 } from '../domain/hashing';
 import type { ChangeSpec } from '../domain/change-spec';
 import type { TrustRoot } from '../domain/trust-root';
-import type { LaneStatus } from '../domain/lane-status';
+import type { LaneStatus, ProbeReport } from '../domain/lane-status';
 import { applyLaneOutcome, type LedgerEntry } from '../domain/blocker-rules';
 import type { LaneWorkRequest } from '../activities/lane-request';
 import { decisionMarkdown, decisionPacket, type DecisionPacket } from '../domain/decision-packet';
@@ -171,6 +171,15 @@ export class LaneRuntime {
       trustRootFingerprint: this.status.trustRootFingerprint!,
       ...(this.status.shaped ? { shaped: true } : {}),
     };
+  }
+
+  /** Keeps the probe tally (N/N fail closed); a probe that was accepted means a broken gate, so the lane fails. */
+  recordProbes(report: ProbeReport): void {
+    const accepted = report.results.filter((r) => !r.failedClosed);
+    this.status.probes = { total: report.total, failedClosed: report.failedClosed, accepted: accepted.map((r) => r.id) };
+    if (accepted.length > 0) {
+      this.fail(`bad-input probe accepted, failing closed: ${accepted.map((r) => `"${r.id}" (${r.detail})`).join('; ')}`);
+    }
   }
 
   /** The step records of an execution lane. */

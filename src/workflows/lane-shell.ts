@@ -9,7 +9,7 @@ import type { LedgerEntry } from '../domain/blocker-rules';
 import type { EvidenceRef, LaneStatus } from '../domain/lane-status';
 import type { LaneInput } from './lane-input';
 import type { LaneRuntime } from './lane-runtime';
-import { writeDecisionPacket } from './lane-activities';
+import { runProbes, writeDecisionPacket } from './lane-activities';
 
 const { loadTrustRoot } = proxyActivities<LaneActivities>({
   startToCloseTimeout: '1 minute',
@@ -27,6 +27,7 @@ export async function runLane(lane: LaneRuntime, input: LaneInput, body: () => P
       lane.fail(`cannot load the trust root: ${(err.cause as Error | undefined)?.message ?? err.message}`),
     );
     await lane.begin(trustRoot, input.start);
+    lane.recordProbes(await runProbes());
     const result = await body();
     if (result) {
       ledger = result.ledger;

@@ -29,7 +29,7 @@ describe('lanes', () => {
     const change = freshChange();
     const { workflowId, result } = await runLaneWithGrants(suite.h, suite.keys, change, 'scoping', []);
     expect(result.state).toBe('COMPLETED');
-    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'scopeChange', 'writeDecisionPacket']);
+    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'runProbes', 'scopeChange', 'writeDecisionPacket']);
     const scoping = evidenceJson(result, 'scoping.json');
     expect(scoping.grantsPerLane.execution).toEqual(['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION']);
     expect(evidenceJson(result, 'blocker-map.json').blockers).toHaveLength(7);

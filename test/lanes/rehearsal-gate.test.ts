@@ -31,13 +31,14 @@ describe('rehearsal lane gate (real dev server)', () => {
     const { workflowId } = await waitingLane();
     const s = await status(workflowId);
     expect(s.grantsMissing).toEqual(['AUTHORIZE_REHEARSAL']);
+    expect(s.probes).toEqual({ total: 24, failedClosed: 24, accepted: [] });
     expect(s.startedBy?.keyId).toBe(suite.keys.operator.keyId);
     const sa = await waitFor('LaneState search attribute', async () => {
       const d = await suite.h.client.workflow.getHandle(workflowId).describe();
       return d.typedSearchAttributes.get(SA_LANE_STATE) === 'WAITING_FOR_GRANT' ? d.typedSearchAttributes : undefined;
     });
     expect(sa.get(SA_GRANTS_MISSING)).toEqual(['AUTHORIZE_REHEARSAL']);
-    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot']);
+    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'runProbes']);
   });
 
   it('records wrong-key, malformed, operator-signed and mis-bound grants as rejected, and schedules nothing gated', async () => {
@@ -100,7 +101,7 @@ describe('rehearsal lane gate (real dev server)', () => {
     expect(result.state).toBe('HOLD');
     expect(result.holdReason).toMatch(/nothing proceeds on silence: at the deadline .* still waiting for grants from an owner: AUTHORIZE_REHEARSAL/);
     expect(readFileSync(result.decisionPacket!, 'utf8')).toMatch(/^rehearsal: HOLD\. Production: BLOCKED/m);
-    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'writeDecisionPacket']);
+    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'runProbes', 'writeDecisionPacket']);
     await recordHistory(suite.h.client, workflowId, 'rehearsal-hold-deadline');
   });
 

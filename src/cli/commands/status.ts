@@ -17,6 +17,7 @@ export function renderStatus(s: LaneStatus, ui: string): string {
       ['started by', s.startedBy ? `${s.startedBy.name} (${s.startedBy.keyId})` : '-'],
       ['trust root', s.trustRootFingerprint ?? '-'],
       ['grants missing', s.grantsMissing.join(', ') || 'none'],
+      ...(s.probes ? [['probes', `${s.probes.failedClosed}/${s.probes.total} fail closed${s.probes.accepted.length ? ` — ACCEPTED: ${s.probes.accepted.join(', ')}` : ''}`]] : []),
       ...(s.waitingFor.length > 0 && s.state === 'WAITING_FOR_GRANT' ? [['waiting for', s.waitingFor.join('; ')]] : []),
       ...(s.blockersOpen.length > 0 ? [['blockers open', s.blockersOpen.join(', ')]] : []),
       ...(s.revoked.length > 0 ? [['revoked', s.revoked.map((r) => r.slice(0, 16)).join(', ')]] : []),
