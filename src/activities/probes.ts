@@ -23,6 +23,14 @@ import { changeSpecSchema } from '../domain/change-spec';
 import { isolationProblem } from '../domain/isolation';
 import type { ProbeReport, ProbeResult } from '../domain/lane-status';
 import { verifyEvidenceDir, writeEvidencePacket } from './evidence';
+import { exclusive } from './targets/pglite';
+
+let probeDb: Promise<PGlite> | undefined;
+/** One in-memory database per process for the read-only probe: starting PGlite costs seconds, probing does not. */
+function probeDatabase(): Promise<PGlite> {
+  probeDb ??= PGlite.create();
+  return probeDb;
+}
 
 type Probe = { id: string; run: () => Promise<string | undefined> | string | undefined };
 
@@ -110,21 +118,18 @@ export async function runProbes(): Promise<ProbeReport> {
     {
       id: 'a write in a read-only (dry-run) transaction',
       run: async () => {
-        const db = await PGlite.create();
-        try {
+        const db = await probeDatabase();
+        return exclusive(db, async () => {
           await db.exec('BEGIN READ ONLY');
-          await db.exec('CREATE TABLE probe_write (x int)').then(
-            () => {
-              throw new Error('accepted');
-            },
-            () => undefined,
-          );
-          return 'refused';
-        } catch {
-          return undefined;
-        } finally {
-          await db.close();
-        }
+          try {
+            await db.exec('CREATE TABLE probe_write (x int)');
+            return undefined;
+          } catch {
+            return 'refused';
+          } finally {
+            await db.exec('ROLLBACK');
+          }
+        });
       },
     },
     ...SEAL_DRIFT_KINDS.map((kind) => ({ id: `seal: ${kind}`, run: () => (sealDrift(entry, drifted[kind]).includes(kind) ? 'named' : undefined) })),

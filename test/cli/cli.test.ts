@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { harness, historyEvents, makeKeys, type Harness, type Keys } from '../support/lanes';
+import { harness, historyEvents, makeKeys, waitFor, type Harness, type Keys } from '../support/lanes';
 import { DEMO_CHANGE } from '../support/fixtures';
 
 const LANES = join(__dirname, '..', '..', 'bin', 'lanes.js');
@@ -217,8 +217,12 @@ describe('lanes start / grant / status against the dev server', () => {
     expect(workflowId).toMatch(new RegExp(`^${id}\\.rehearsal\\.`));
     expect(ui).toBe(`http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
 
-    const waiting = await lanes(['status', workflowId, '--json']);
-    expect(JSON.parse(waiting.stdout)).toMatchObject({ state: 'WAITING_FOR_GRANT', grantsMissing: ['AUTHORIZE_REHEARSAL'] });
+    // The lane runs its probes first (STARTING), then waits.
+    const waiting = await waitFor('WAITING_FOR_GRANT', async () => {
+      const st = JSON.parse((await lanes(['status', workflowId, '--json'])).stdout);
+      return st.state === 'WAITING_FOR_GRANT' ? st : undefined;
+    });
+    expect(waiting).toMatchObject({ grantsMissing: ['AUTHORIZE_REHEARSAL'], probes: { total: 24, failedClosed: 24 } });
 
     // Refused locally: wrong role, unknown action, bad duration, unknown workflow. Nothing reaches the lane.
     const wrongRole = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('operator')]);
