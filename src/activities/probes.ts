@@ -42,9 +42,11 @@ function envelopeProbes(): Probe[] {
   };
   const owner = mk('probe-owner', 'owner');
   const operator = mk('probe-operator', 'operator');
-  const sameperson = { ...mk('probe-operator', 'owner') };
+  // The lane operator's own owner key: same person (name), other role.
+  const sameperson = mk('probe-operator', 'owner');
   const outsider = mk('probe-outsider', 'owner');
   const root: TrustRoot = parseTrustRoot({ v: 1, keys: [owner, operator, sameperson].map(({ name, role, pub }) => ({ name, role, publicKey: pub })) });
+  // A key outside the trust root still needs a well-formed id to reach the UNKNOWN_KEY rule.
   const keyIdOf = (pub: string) => root.keys.find((k) => k.publicKey === pub)?.keyId ?? '0123456789abcdef';
   const now = Date.parse('2026-06-12T10:00:00Z');
   const ctx: EnvelopeContext = {
@@ -61,7 +63,7 @@ function envelopeProbes(): Probe[] {
     signEnvelope(
       {
         v: 1, changeId: 'probe', workflowId: 'probe.execution.1', lane: 'execution', action: 'REAL_RUN', nonce: randomBytes(16).toString('hex'),
-        issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 600_000).toISOString(), keyId: key === outsider ? 'fedcba9876543210' : keyIdOf(key.pub), ...over,
+        issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 600_000).toISOString(), keyId: keyIdOf(key.pub), ...over,
       },
       key.priv,
     );
