@@ -36,7 +36,7 @@ export async function writeEvidencePacket(dir: string, files: Record<string, str
 }
 
 /** Workflow ids may hold ':' and '/'; keep each one a single, portable path segment. */
-function safeSegment(s: string): string {
+export function safeSegment(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 

@@ -3,7 +3,9 @@ import type { ChangeSpec } from '../domain/change-spec';
 import type { VerifiedEnvelope } from '../domain/envelope-rules';
 import type { EvidenceRef } from '../domain/lane-status';
 import { canonicalize } from '../domain/canonical-json';
-import { evidenceDir, writeEvidencePacket } from './evidence';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { evidenceDir, safeSegment, writeEvidencePacket } from './evidence';
 
 export interface LaneWorkRequest {
   workflowId: string;
@@ -30,11 +32,9 @@ export function writeLanePacket(lanesHome: string, req: LaneWorkRequest, files: 
  * sealed it: `<lanes home>/decisions/<changeId>/<workflowId>.{md,json}`.
  */
 export async function writeDecisionPacket(lanesHome: string, packet: { changeId: string; workflowId: string; json: unknown; markdown: string }): Promise<string> {
-  const { mkdir, writeFile, rename } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const dir = join(lanesHome, 'decisions', packet.changeId.replace(/[^A-Za-z0-9._-]/g, '_'));
+  const dir = join(lanesHome, 'decisions', safeSegment(packet.changeId));
   await mkdir(dir, { recursive: true });
-  const base = join(dir, packet.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'));
+  const base = join(dir, safeSegment(packet.workflowId));
   for (const [ext, text] of [['json', `${canonicalize(packet.json)}\n`], ['md', packet.markdown]] as const) {
     await writeFile(`${base}.${ext}.partial`, text);
     await rename(`${base}.${ext}.partial`, `${base}.${ext}`);

@@ -93,14 +93,6 @@ export class LaneRuntime {
     return JSON.parse(JSON.stringify({ ...this.status, rejected: this.book?.rejected ?? [] })) as LaneStatus;
   }
 
-  get state(): LaneState {
-    return this.status.state;
-  }
-
-  get workflowId(): string {
-    return this.status.workflowId;
-  }
-
   /**
    * Adopts the trust root, checks the operator's signed start, and registers with the change entity. Envelopes
    * that arrived earlier are judged now, in arrival order. A start that does not verify fails the lane first.
@@ -141,12 +133,12 @@ export class LaneRuntime {
    * passes. Returns the verdict only in the first case, evaluated after the last await: the caller schedules its
    * gated activity in the same workflow task, so nothing can slip in between the check and the scheduling.
    */
-  async awaitGate(timeoutMs: number, required: readonly GrantAction[] = this.status.requiredGrants): Promise<GateVerdict | undefined> {
+  async awaitGate(timeoutMs: number): Promise<GateVerdict | undefined> {
     const deadline = Date.now() + timeoutMs;
     this.status.deadline = new Date(deadline).toISOString();
     for (;;) {
       await this.reportNonces();
-      const input = this.gateInput(required);
+      const input = this.gateInput();
       const verdict = this.publish(evaluateGate(input));
       if (this.holdRequested) return this.hold(this.holdRequested);
       if (verdict.ready) {
@@ -257,13 +249,13 @@ export class LaneRuntime {
     return undefined;
   }
 
-  private gateInput(required: readonly GrantAction[]): GateInput {
+  private gateInput(): GateInput {
     const s = this.status;
     return {
       workflowId: s.workflowId,
       changeId: s.changeId,
       lane: s.lane,
-      required,
+      required: s.requiredGrants,
       thresholds: this.trustRoot?.thresholds ?? {},
       grants: this.book?.grants ?? [],
       revoked: this.book?.revoked ?? new Set(),

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { safeSegment } from '../evidence';
 
 const open = new Map<string, Promise<PGlite>>();
 
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS gated_lanes.applied_steps (
 );`;
 
 export function targetDir(lanesHome: string, name: string): string {
-  return join(lanesHome, 'targets', name.replace(/[^A-Za-z0-9._-]/g, '_'));
+  return join(lanesHome, 'targets', safeSegment(name));
 }
 
 /** The production database of a change, created empty (with its identity) on first use. */
