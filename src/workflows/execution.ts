@@ -24,7 +24,7 @@ export async function executionLane(input: LaneInput): Promise<LaneStatus> {
       const applied = await applyStepThroughGate(lane, input.start, step.id, grantTimeoutMs(input), () => {
         step.state = 'RUNNING';
         lane.setSteps(steps);
-        lane.setState('RUNNING', true);
+        lane.setState('RUNNING');
       });
       if (!applied) return undefined;
       step.state = 'APPLIED';

@@ -55,6 +55,8 @@ export class LaneRuntime {
   private readonly reported: string[] = [];
   private holdRequested?: string;
   private finalEntry?: LedgerEntry;
+  /** The search attribute values last upserted (as JSON). */
+  private shownAttributes?: string;
   /** Set by every message that may change the gate's verdict; cleared by the wait. */
   private changed = false;
 
@@ -145,7 +147,7 @@ export class LaneRuntime {
         this.status.deadline = undefined;
         return verdict;
       }
-      this.setState('WAITING_FOR_GRANT', true);
+      this.setState('WAITING_FOR_GRANT');
       const now = Date.now();
       if (now >= deadline) return this.hold(`nothing proceeds on silence: at the deadline ${this.status.deadline} the lane was still waiting for ${verdict.waitingFor.join('; ')}`);
       const wake = Math.min(deadline, nextExpiry(input) ?? deadline);
@@ -179,16 +181,25 @@ export class LaneRuntime {
     this.status.steps = steps;
   }
 
-  setState(state: LaneState, force = false): void {
-    if (this.status.state === state && !force) return;
+  /**
+   * Sets the state and refreshes the UI details; the search attributes are upserted only when what they show
+   * changed, so a lane woken by every change-entity message does not add an event to its history each time.
+   */
+  setState(state: LaneState): void {
     this.status.state = state;
-    upsertSearchAttributes([
-      { key: SA_LANE_STATE, value: state },
-      { key: SA_GRANTS_MISSING, value: [...this.status.grantsMissing] },
-      { key: SA_BLOCKERS_OPEN, value: this.status.blockersOpen.length },
-    ]);
+    const attributes = { state, missing: [...this.status.grantsMissing], blockers: this.status.blockersOpen.length };
+    const shown = JSON.stringify(attributes);
+    if (shown !== this.shownAttributes) {
+      this.shownAttributes = shown;
+      upsertSearchAttributes([
+        { key: SA_LANE_STATE, value: attributes.state },
+        { key: SA_GRANTS_MISSING, value: attributes.missing },
+        { key: SA_BLOCKERS_OPEN, value: attributes.blockers },
+      ]);
+    }
     setCurrentDetails(this.describe());
   }
+
 
   complete(evidence: LaneStatus['evidence']): LaneStatus {
     this.status.evidence = evidence;
