@@ -7,7 +7,7 @@ import type { EvidenceRef, StepRecord } from '../domain/lane-status';
 import { productionTarget } from '../domain/change-spec';
 import { requiredGrants, LANE_KINDS } from '../domain/vocabulary';
 import { surfaceFingerprint } from './targets/fingerprint';
-import { exclusive, identityOf, openProduction } from './targets/pglite';
+import { openProduction } from './targets/open';
 import { writeLanePacket, type LaneWorkRequest } from './lane-request';
 
 export function scope(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
@@ -27,9 +27,9 @@ export function scope(lanesHome: string, req: LaneWorkRequest): Promise<Evidence
 }
 
 export async function recordExecution(lanesHome: string, req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> {
-  const db = await openProduction(lanesHome, productionTarget(req.change).name);
-  const [after, identity] = await exclusive(db, async () => [await surfaceFingerprint(db, req.change.surface), await identityOf(db)] as const);
+  const db = await openProduction(lanesHome, req.change);
+  const after = await db.session((s) => surfaceFingerprint(s, req.change.surface));
   return writeLanePacket(lanesHome, req, {
-    'execution.json': { workflowId: req.workflowId, productionIdentity: identity, steps: req.steps, fingerprintAfter: after },
+    'execution.json': { workflowId: req.workflowId, production: { target: db.label, identity: await db.identity() }, steps: req.steps, fingerprintAfter: after },
   });
 }

@@ -6,7 +6,7 @@
  * is aimed at instead of stopping at "unknown key". A probe that is *accepted* is a broken gate: the lane fails.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -23,12 +23,16 @@ import { changeSpecSchema } from '../domain/change-spec';
 import { isolationProblem } from '../domain/isolation';
 import type { ProbeReport, ProbeResult } from '../domain/lane-status';
 import { verifyEvidenceDir, writeEvidencePacket } from './evidence';
-import { exclusive } from './targets/pglite';
+import { exclusive, pgliteSession } from './targets/pglite';
+import { instanceOf, stampInstance } from './targets/target';
 
 let probeDb: Promise<PGlite> | undefined;
 /** One in-memory database per process for the read-only probe: starting PGlite costs seconds, probing does not. */
 function probeDatabase(): Promise<PGlite> {
-  probeDb ??= PGlite.create();
+  probeDb ??= PGlite.create().then(async (db) => {
+    await stampInstance(pgliteSession(db), randomUUID());
+    return db;
+  });
   return probeDb;
 }
 
@@ -149,7 +153,15 @@ export async function runProbes(): Promise<ProbeReport> {
       },
     },
     { id: 'malformed change spec', run: () => (changeSpecSchema.safeParse({ v: 1, id: 'x', title: 't', steps: [{ id: 's', action: 'YOLO' }] }).success ? undefined : 'refused') },
-    { id: 'clone == production', run: () => isolationProblem('same-identity', 'same-identity') && 'refused' },
+    {
+      // A clone "URL" that reaches production itself: the same database answers both identity reads.
+      id: 'clone == production',
+      run: async () => {
+        const db = await probeDatabase();
+        const identity = async () => ({ engine: 'pglite' as const, system: null, database: 'probe', instance: await exclusive(db, (d) => instanceOf(pgliteSession(d))) });
+        return isolationProblem(await identity(), await identity()) && 'refused';
+      },
+    },
   ];
   const results: ProbeResult[] = [];
   for (const p of probes) {

@@ -1,77 +1,113 @@
 /**
- * The lanes that look at production without changing it: dry-run (`BEGIN READ ONLY`, every step tried inside
- * it so a step that would write is caught, fingerprint at entry == exit) and precheck (the real run's
- * preconditions, read-only). Both fail closed when production moved under them.
+ * The lanes that look at production without changing it, on any target engine: dry-run (`BEGIN READ ONLY`,
+ * each statement EXPLAINed and then tried inside it, so a step that would write is caught by the engine and
+ * never takes effect; `transaction_read_only` and the role captured; fingerprint at entry == exit) and precheck
+ * (the real run's preconditions, read-only). Both fail closed when production moved under them.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PGlite } from '@electric-sql/pglite';
-import { productionTarget } from '../domain/change-spec';
 import type { EvidenceRef } from '../domain/lane-status';
+import { splitStatements } from '../domain/sql-statements';
 import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './targets/fingerprint';
-import { exclusive, identityOf, openProduction } from './targets/pglite';
+import { openProduction } from './targets/open';
+import { inRolledBackTransaction, type Target, type TargetSession } from './targets/target';
 import { writeLanePacket, type LaneWorkRequest } from './lane-request';
 
+interface ReadOnlyRun<T> {
+  result: T;
+  entry: SurfaceFingerprint;
+  exit: SurfaceFingerprint;
+  transactionReadOnly: string;
+  role: string;
+}
+
 /** Runs `fn` inside a read-only transaction that is always rolled back; entry and exit fingerprints must match. */
-async function readOnly<T>(db: PGlite, req: LaneWorkRequest, fn: (db: PGlite) => Promise<T>): Promise<{ result: T; entry: SurfaceFingerprint; exit: SurfaceFingerprint; readOnly: string; role: string }> {
-  const entry = await surfaceFingerprint(db, req.change.surface);
-  await db.exec('BEGIN READ ONLY');
-  let result: T;
-  let ro: string;
-  let role: string;
+async function readOnly<T>(db: Target, req: LaneWorkRequest, fn: (s: TargetSession) => Promise<T>): Promise<ReadOnlyRun<T>> {
+  return db.session(async (s) => {
+    const entry = await surfaceFingerprint(s, req.change.surface);
+    const inside = await inRolledBackTransaction(s, 'BEGIN READ ONLY', async () => {
+      const [ro] = await s.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
+      const [role] = await s.query<{ r: string }>('SELECT current_user AS r');
+      if (ro!.transaction_read_only !== 'on') throw ApplicationFailure.nonRetryable(`transaction_read_only is ${ro!.transaction_read_only}, not on`, 'ProductionReadFailed');
+      return { transactionReadOnly: ro!.transaction_read_only, role: role!.r, result: await fn(s) };
+    });
+    const exit = await surfaceFingerprint(s, req.change.surface);
+    if (exit.hash !== entry.hash) {
+      throw ApplicationFailure.nonRetryable(`production changed during a read-only lane: ${fingerprintDiff(entry, exit).join(', ')}`, 'ProductionReadFailed');
+    }
+    return { ...inside, entry, exit };
+  });
+}
+
+interface StatementReport {
+  sql: string;
+  /** The plan EXPLAIN gave, or why the statement has none (DDL and utility statements cannot be EXPLAINed). */
+  explain: string[] | null;
+  explainError?: string;
+  wouldWrite: boolean;
+  /** What the engine said when the statement tried to write inside the read-only transaction. */
+  caught?: string;
+}
+
+/** EXPLAIN, then try, one statement in a savepoint of the read-only transaction: a write is refused by the engine. */
+async function tryStatement(s: TargetSession, sql: string): Promise<StatementReport> {
+  const report: StatementReport = { sql, explain: null, wouldWrite: false };
+  await s.exec('SAVEPOINT explain');
   try {
-    ro = (await db.query<{ transaction_read_only: string }>('SHOW transaction_read_only')).rows[0]!.transaction_read_only;
-    role = (await db.query<{ r: string }>('SELECT current_user AS r')).rows[0]!.r;
-    if (ro !== 'on') throw ApplicationFailure.nonRetryable(`transaction_read_only is ${ro}, not on`, 'ProductionReadFailed');
-    result = await fn(db);
-  } finally {
-    await db.exec('ROLLBACK');
+    report.explain = (await s.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`)).map((r) => r['QUERY PLAN']);
+  } catch (err) {
+    report.explainError = (err as Error).message;
   }
-  const exit = await surfaceFingerprint(db, req.change.surface);
-  if (exit.hash !== entry.hash) {
-    throw ApplicationFailure.nonRetryable(`production changed during a read-only lane: ${fingerprintDiff(entry, exit).join(', ')}`, 'ProductionReadFailed');
+  await s.exec('ROLLBACK TO SAVEPOINT explain');
+  await s.exec('SAVEPOINT step');
+  try {
+    await s.exec(sql);
+  } catch (err) {
+    // Whatever failed here left nothing behind (the savepoint is rolled back); the message is evidence.
+    report.caught = (err as Error).message;
   }
-  return { result, entry, exit, readOnly: ro, role };
+  await s.exec('ROLLBACK TO SAVEPOINT step');
+  // It would write if the engine refused it as a write, or if its plan modifies a table.
+  report.wouldWrite = /read-only transaction/i.test(report.caught ?? '') || /^(Insert|Update|Delete|Merge) on /.test(report.explain?.[0] ?? '');
+  return report;
 }
 
 export async function dryRun(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
-  const db = await openProduction(lanesHome, productionTarget(req.change).name);
-  const run = await exclusive(db, () => readOnly(db, req, async (tx) => {
+  const db = await openProduction(lanesHome, req.change);
+  const run = await readOnly(db, req, async (s) => {
     const steps = [];
     for (const step of req.change.steps) {
-      await tx.exec('SAVEPOINT step');
-      try {
-        await tx.exec(step.apply);
-        steps.push({ id: step.id, wouldWrite: false });
-      } catch (err) {
-        steps.push({ id: step.id, wouldWrite: true, caught: (err as Error).message });
-      }
-      await tx.exec('ROLLBACK TO SAVEPOINT step');
+      const statements: StatementReport[] = [];
+      for (const sql of splitStatements(step.apply)) statements.push(await tryStatement(s, sql));
+      steps.push({ id: step.id, wouldWrite: statements.some((st) => st.wouldWrite), statements });
     }
     return steps;
-  }));
+  });
   return writeLanePacket(lanesHome, req, {
     'dry-run.json': {
       workflowId: req.workflowId,
-      productionIdentity: await identityOf(db),
-      transactionReadOnly: run.readOnly,
+      production: { target: db.label, identity: await db.identity() },
+      transactionReadOnly: run.transactionReadOnly,
       role: run.role,
       entry: run.entry.hash,
       exit: run.exit.hash,
       entryEqualsExit: true,
       steps: run.result,
     },
+    'fingerprints.json': { entry: run.entry, exit: run.exit },
   });
 }
 
 export async function precheck(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
-  const db = await openProduction(lanesHome, productionTarget(req.change).name);
-  const run = await exclusive(db, () => readOnly(db, req, async (tx) => {
-    const applied = await tx.query<{ step_id: string; workflow_id: string }>(
+  const db = await openProduction(lanesHome, req.change);
+  const run = await readOnly(db, req, async (s) => {
+    // A production Gated Lanes never applied a step to has no bookkeeping schema yet.
+    const [ledger] = await s.query<{ t: string | null }>("SELECT to_regclass('gated_lanes.applied_steps')::text AS t");
+    if (!ledger?.t) return [];
+    return s.query<{ step_id: string; workflow_id: string }>(
       'SELECT step_id, workflow_id FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY step_id',
       [req.change.id],
     );
-    return applied.rows;
-  }));
+  });
   if (run.result.length > 0) {
     const which = run.result.map((r) => `${r.step_id} (by ${r.workflow_id})`).join(', ');
     throw ApplicationFailure.nonRetryable(`precheck failed: steps already applied to production: ${which}`, 'PrecheckFailed');
@@ -79,8 +115,8 @@ export async function precheck(lanesHome: string, req: LaneWorkRequest): Promise
   return writeLanePacket(lanesHome, req, {
     'precheck.json': {
       workflowId: req.workflowId,
-      productionIdentity: await identityOf(db),
-      transactionReadOnly: run.readOnly,
+      production: { target: db.label, identity: await db.identity() },
+      transactionReadOnly: run.transactionReadOnly,
       role: run.role,
       fingerprint: run.entry.hash,
       checks: [

@@ -7,9 +7,10 @@
  * same transaction as its SQL, so a retried or duplicated activity finds the record and changes nothing.
  */
 import { Context } from '@temporalio/activity';
-import { productionTarget, type ChangeSpec } from '../domain/change-spec';
+import type { ChangeSpec } from '../domain/change-spec';
 import type { SignedEnvelope } from '../domain/envelope';
-import { exclusive, openProduction } from './targets/pglite';
+import { openProduction } from './targets/open';
+import { BOOKKEEPING_SQL, inTransaction } from './targets/target';
 
 export interface ProductionAuthorization {
   /** The operator's signed start of this lane: who may not authorise on it. */
@@ -47,21 +48,21 @@ export function createProductionActivities(config: ProductionConfig) {
       // The idempotency key comes from Temporal, not from the request: a request cannot claim another lane's key.
       const workflowId = Context.current().info.workflowExecution?.workflowId;
       if (!workflowId) throw new Error('production steps run only on behalf of a lane workflow');
-      const db = await openProduction(config.lanesHome, productionTarget(req.change).name);
-      return exclusive(db, async () =>
-        db.transaction(async (tx) => {
-          const done = await tx.query<{ applied_at: Date }>(
-            'SELECT applied_at FROM gated_lanes.applied_steps WHERE workflow_id = $1 AND step_id = $2',
-            [workflowId, step.id],
-          );
-          const earlier = done.rows[0];
-          if (earlier) return { stepId: step.id, appliedNow: false, appliedAt: earlier.applied_at.toISOString(), workflowId };
-          await tx.exec(step.apply);
-          const row = await tx.query<{ applied_at: Date }>(
-            'INSERT INTO gated_lanes.applied_steps (workflow_id, step_id, change_id) VALUES ($1, $2, $3) RETURNING applied_at',
+      const db = await openProduction(config.lanesHome, req.change);
+      return db.session((s) =>
+        inTransaction(s, async () => {
+          await s.exec(BOOKKEEPING_SQL);
+          // Claim the step first: a concurrent duplicate attempt waits on the key, then finds it taken.
+          const [claimed] = await s.query<{ applied_at: Date }>(
+            'INSERT INTO gated_lanes.applied_steps (workflow_id, step_id, change_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING applied_at',
             [workflowId, step.id, req.changeId],
           );
-          return { stepId: step.id, appliedNow: true, appliedAt: row.rows[0]!.applied_at.toISOString(), workflowId };
+          if (!claimed) {
+            const [earlier] = await s.query<{ applied_at: Date }>('SELECT applied_at FROM gated_lanes.applied_steps WHERE workflow_id = $1 AND step_id = $2', [workflowId, step.id]);
+            return { stepId: step.id, appliedNow: false, appliedAt: new Date(earlier!.applied_at).toISOString(), workflowId };
+          }
+          await s.exec(step.apply);
+          return { stepId: step.id, appliedNow: true, appliedAt: new Date(claimed.applied_at).toISOString(), workflowId };
         }),
       );
     },

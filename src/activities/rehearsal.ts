@@ -1,69 +1,116 @@
 /**
- * The rehearsal proof on an isolated clone (DESIGN.md §Targets and proofs): a `BEGIN … ROLLBACK` pass, then the
- * committed apply followed by the rollback SQL, proving `after_apply ≠ before` and `after_rollback == before`
- * on the surface fingerprint. A plain rehearsal runs on an empty clone; a production-shaped one on a copy of
- * production. The clone must not be production (compared by database identity). Any failed check fails closed.
+ * The rehearsal proof on an isolated clone (DESIGN.md §Targets and proofs; seeds 001–003 "rollback proven
+ * byte/row-exact"), on any target engine:
+ *   1. `BEGIN … ROLLBACK` of every step leaves the surface as it was;
+ *   2. the committed apply changes it (`after_apply ≠ before`) and the rollback SQL restores it exactly
+ *      (`after_rollback == before`);
+ *   3. snapshot/restore as the second path: the before-state is captured with the engine's own dump, the steps
+ *      are applied again, and restoring the capture gives `after_restore == before`.
+ * A production-shaped clone is made from production by dump and load and must have production's schema
+ * fingerprint (schema compatibility). The clone must not be production (compared by identity). Any failed check
+ * fails the lane closed, naming the tables that differ.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PGlite } from '@electric-sql/pglite';
-import { productionTarget } from '../domain/change-spec';
 import type { EvidenceRef } from '../domain/lane-status';
 import { isolationProblem } from '../domain/isolation';
-import { fingerprintDiff, surfaceFingerprint } from './targets/fingerprint';
-import { exclusive, identityOf, openClone, openProduction } from './targets/pglite';
+import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './targets/fingerprint';
+import { openClone, openProduction } from './targets/open';
+import type { TargetSession } from './targets/target';
 import { writeLanePacket, type LaneWorkRequest } from './lane-request';
 
 function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'RehearsalProofFailed');
 }
 
-async function applyAll(db: PGlite, steps: LaneWorkRequest['change']['steps'], which: 'apply' | 'rollback'): Promise<void> {
+async function applyAll(s: TargetSession, steps: LaneWorkRequest['change']['steps'], which: 'apply' | 'rollback'): Promise<void> {
   const ordered = which === 'apply' ? steps : [...steps].reverse();
   for (const step of ordered) {
     try {
-      await db.exec(step[which]);
+      await s.exec(step[which]);
     } catch (err) {
       refuse(`step ${step.id}: its ${which} SQL failed on the clone: ${(err as Error).message}`);
     }
   }
 }
 
+const mustEqual = (before: SurfaceFingerprint, after: SurfaceFingerprint, what: string) => {
+  if (after.hash !== before.hash) refuse(`${what} did not restore the surface exactly: ${fingerprintDiff(before, after).join(', ')} differ(s) from before`);
+};
+
 export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
   const { change } = req;
-  const production = await openProduction(lanesHome, productionTarget(change).name);
-  const clone = await exclusive(production, (p) => openClone(req.shaped ? p : undefined));
+  const surface = change.surface;
+  const production = await openProduction(lanesHome, change);
+  const clone = await openClone(lanesHome, change, !!req.shaped);
   try {
-    const [prodId, cloneId] = [await exclusive(production, identityOf), await identityOf(clone)];
+    const [prodId, cloneId] = [await production.identity(), await clone.identity()];
     const notIsolated = isolationProblem(prodId, cloneId);
     if (notIsolated) refuse(notIsolated);
-    const surface = change.surface;
-    const before = await surfaceFingerprint(clone, surface);
+    const fingerprint = () => clone.session((s) => surfaceFingerprint(s, surface));
+    const before = await fingerprint();
 
-    await clone.exec('BEGIN');
-    await applyAll(clone, change.steps, 'apply');
-    await clone.exec('ROLLBACK');
-    const afterTransactional = await surfaceFingerprint(clone, surface);
-    if (afterTransactional.hash !== before.hash) refuse(`BEGIN … ROLLBACK did not restore: ${fingerprintDiff(before, afterTransactional).join(', ')} differ`);
-
-    await applyAll(clone, change.steps, 'apply');
-    const afterApply = await surfaceFingerprint(clone, surface);
-    if (afterApply.hash === before.hash) refuse('after_apply == before: the steps changed nothing on the surface, so the rollback proves nothing');
-    await applyAll(clone, change.steps, 'rollback');
-    const afterRollback = await surfaceFingerprint(clone, surface);
-    if (afterRollback.hash !== before.hash) {
-      refuse(`rollback did not restore the surface exactly: ${fingerprintDiff(before, afterRollback).join(', ')} differ(s) from before`);
+    let compatibility: { productionSchema: string; cloneSchema: string; equal: true } | undefined;
+    if (req.shaped) {
+      const schemaOf = (t: typeof production) => t.session((s) => surfaceFingerprint(s, surface, { schemaOnly: true }));
+      const [prodSchema, cloneSchema] = [await schemaOf(production), await schemaOf(clone)];
+      if (prodSchema.schemaHash !== cloneSchema.schemaHash) {
+        refuse(`the production-shaped clone's schema differs from production's: ${fingerprintDiff(prodSchema, cloneSchema).join(', ')}`);
+      }
+      compatibility = { productionSchema: prodSchema.schemaHash, cloneSchema: cloneSchema.schemaHash, equal: true };
     }
+
+    const afterTransactional = await clone.session(async (s) => {
+      await s.exec('BEGIN');
+      await applyAll(s, change.steps, 'apply');
+      await s.exec('ROLLBACK');
+      return surfaceFingerprint(s, surface);
+    });
+    mustEqual(before, afterTransactional, 'BEGIN … ROLLBACK');
+
+    await clone.snapshot();
+    const afterApply = await clone.session(async (s) => {
+      await applyAll(s, change.steps, 'apply');
+      return surfaceFingerprint(s, surface);
+    });
+    if (afterApply.hash === before.hash) refuse('after_apply == before: the steps changed nothing on the surface, so the rollback proves nothing');
+    const afterRollback = await clone.session(async (s) => {
+      await applyAll(s, change.steps, 'rollback');
+      return surfaceFingerprint(s, surface);
+    });
+    mustEqual(before, afterRollback, 'the rollback SQL');
+
+    const afterReapply = await clone.session(async (s) => {
+      await applyAll(s, change.steps, 'apply');
+      return surfaceFingerprint(s, surface);
+    });
+    if (afterReapply.hash === before.hash) refuse('the second apply changed nothing, so the snapshot restore proves nothing');
+    await clone.restore();
+    const afterRestore = await fingerprint();
+    mustEqual(before, afterRestore, 'the snapshot restore');
+
     return await writeLanePacket(lanesHome, req, {
       'rehearsal.json': {
         workflowId: req.workflowId,
         changeId: change.id,
         trustRootFingerprint: req.trustRootFingerprint,
-        clone: { kind: req.shaped ? 'production-shaped (copy of production, new identity)' : 'empty', identity: cloneId, productionIdentity: prodId },
-        proof: { status: 'PASSED', before: before.hash, afterTransactional: afterTransactional.hash, afterApply: afterApply.hash, afterRollback: afterRollback.hash },
+        engine: clone.engine,
+        isolation: { clone: cloneId, production: prodId, isolated: true },
+        proof: {
+          status: 'PASSED',
+          before: before.hash,
+          afterTransactional: afterTransactional.hash,
+          afterApply: afterApply.hash,
+          afterRollback: afterRollback.hash,
+          afterReapply: afterReapply.hash,
+          afterRestore: afterRestore.hash,
+          checks: ['BEGIN … ROLLBACK == before', 'after_apply != before', 'after_rollback == before', 'after_restore (snapshot) == before'],
+        },
       },
-      'fingerprints.json': { before, afterApply, afterRollback },
+      'clone-provenance.json': { ...clone.provenance, clone: clone.label },
+      ...(compatibility ? { 'schema-compatibility.json': compatibility } : {}),
+      'fingerprints.json': { before, afterApply, afterRollback, afterRestore },
     });
   } finally {
-    await clone.close();
+    await clone.dispose();
   }
 }

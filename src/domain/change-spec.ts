@@ -9,6 +9,8 @@ import { blockerMapSchema } from './blocker-map';
 import { blockerRuleSchema } from './blocker-rules';
 import { objectsOutsideSurface } from './surface-sql';
 
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'must name an environment variable (A-Z, 0-9, _), e.g. PROD_DATABASE_URL; put the URL itself in that variable, never in the spec');
+
 export const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
 
 const stepSchema = z
@@ -36,12 +38,18 @@ export const changeSpecSchema = z
       .optional(),
     steps: z.array(stepSchema).default([]),
     /**
-     * Where the change is applied. Only the embedded PGlite engine is wired so far (Targets issue adds `pg`);
-     * its data lives under `<lanes home>/targets/<name>`.
+     * Where the change is applied and rehearsed. PGlite (embedded, the default) keeps production under
+     * `<lanes home>/targets/<name>` and clones in memory. PostgreSQL is reached by URLs the worker reads from the
+     * environment variables named here: the spec (and so workflow history) never holds a URL or a password.
      */
     targets: z
       .object({
-        production: z.object({ engine: z.literal('pglite'), name: z.string().regex(CHANGE_ID) }).strict(),
+        production: z.discriminatedUnion('engine', [
+          z.object({ engine: z.literal('pglite'), name: z.string().regex(CHANGE_ID) }).strict(),
+          z.object({ engine: z.literal('postgres'), urlEnv: envName }).strict(),
+        ]),
+        /** A PostgreSQL server where lanes may create (and drop) scratch clone databases. */
+        clone: z.object({ engine: z.literal('postgres'), urlEnv: envName }).strict().optional(),
       })
       .strict()
       .optional(),
@@ -70,6 +78,13 @@ export const changeSpecSchema = z
         }
       }
     });
+    const engine = spec.targets?.production.engine;
+    if (engine === 'postgres' && !spec.targets?.clone) {
+      ctx.addIssue({ code: 'custom', path: ['targets', 'clone'], message: 'a postgres production needs targets.clone {"engine": "postgres", "urlEnv": "…"}: a server where rehearsals may create scratch databases' });
+    }
+    if (engine !== 'postgres' && spec.targets?.clone) {
+      ctx.addIssue({ code: 'custom', path: ['targets', 'clone'], message: 'a PGlite production is cloned in memory; remove targets.clone or make production postgres' });
+    }
     const ids = new Set(spec.blockers?.map.blockers.map((b) => b.id) ?? []);
     for (const id of Object.keys(spec.blockers?.rules ?? {})) {
       if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['blockers', 'rules', id], message: `names no blocker in blockers.map` });
@@ -78,7 +93,9 @@ export const changeSpecSchema = z
 
 export type ChangeSpec = z.infer<typeof changeSpecSchema>;
 
+export type ProductionTargetSpec = NonNullable<ChangeSpec['targets']>['production'];
+
 /** Where a change's production lives when the spec does not say: an embedded PGlite database named after it. */
-export function productionTarget(spec: ChangeSpec): { engine: 'pglite'; name: string } {
+export function productionTarget(spec: ChangeSpec): ProductionTargetSpec {
   return spec.targets?.production ?? { engine: 'pglite', name: `${spec.id}.production` };
 }

@@ -6,7 +6,7 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createLaneActivities, type ActivityConfig } from '../activities';
-import { closeTargets } from '../activities/targets/pglite';
+import { closeTargets } from '../activities/targets/open';
 import { createProductionWorker } from './production-worker';
 
 export interface LaneWorkerOptions {

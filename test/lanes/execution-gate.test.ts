@@ -11,9 +11,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { LaneStatus } from '../../src/domain/lane-status';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import { productionTarget } from '../../src/domain/change-spec';
-import { openProduction } from '../../src/activities/targets/pglite';
 import { statusQuery } from '../../src/workflows/messages';
-import { historyEvents, runLaneWithGrants, scheduledActivities, startLane, waitFor, freshChange, grantEnvelope, useLaneSuite } from '../support/lanes';
+import { productionQuery, historyEvents, runLaneWithGrants, scheduledActivities, startLane, waitFor, freshChange, grantEnvelope, useLaneSuite } from '../support/lanes';
 import { recordHistory } from '../support/histories';
 
 const PRODUCTION = 'applyProductionStep';
@@ -22,10 +21,9 @@ let change: ChangeSpec;
 let tree: string;
 
 const productionTables = async (c: ChangeSpec) => {
-  const db = await openProduction(suite.h.lanesHome, productionTarget(c).name);
-  const t = await db.query<{ n: string }>("SELECT table_name AS n FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-  const steps = await db.query<{ step_id: string }>('SELECT step_id FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY applied_at', [c.id]);
-  return { tables: t.rows.map((r) => r.n), steps: steps.rows.map((r) => r.step_id) };
+  const t = await productionQuery<{ n: string }>(suite.h.lanesHome, c, "SELECT table_name AS n FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+  const steps = await productionQuery<{ step_id: string }>(suite.h.lanesHome, c, 'SELECT step_id FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY applied_at', [c.id]);
+  return { tables: t.map((r) => r.n), steps: steps.map((r) => r.step_id) };
 };
 
 beforeAll(async () => {

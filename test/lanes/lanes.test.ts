@@ -13,10 +13,9 @@ import type { ChangeState } from '../../src/domain/change-state';
 import type { BlockerMap } from '../../src/domain/blocker-map';
 import { productionTarget } from '../../src/domain/change-spec';
 import { SA_BLOCKERS_OPEN } from '../../src/domain/search-attributes';
-import { openProduction } from '../../src/activities/targets/pglite';
 import { blockersQuery, changeQuery, changeWorkflowId, statusQuery } from '../../src/workflows/messages';
 import { makeEnvelope } from '../../src/cli/envelopes';
-import { freshChange, grantEnvelope, runLaneWithGrants, scheduledActivities, startLane, waitFor, useLaneSuite } from '../support/lanes';
+import { productionQuery, freshChange, grantEnvelope, runLaneWithGrants, scheduledActivities, startLane, waitFor, useLaneSuite } from '../support/lanes';
 import { recordHistory } from '../support/histories';
 
 const suite = useLaneSuite();
@@ -60,8 +59,7 @@ describe('lanes', () => {
       ['qt001-apply', true],
       ['qt001-activation', true],
     ]);
-    const db = await openProduction(suite.h.lanesHome, productionTarget(change).name);
-    expect((await db.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'birth_registry'")).rows).toEqual([]);
+    expect(await productionQuery(suite.h.lanesHome, change, "SELECT 1 FROM information_schema.tables WHERE table_name = 'birth_registry'")).toEqual([]);
     await recordHistory(suite.h.client, workflowId, 'dry-run-completed');
   });
 
@@ -71,10 +69,15 @@ describe('lanes', () => {
     expect(result.state).toBe('COMPLETED');
     expect(result.shaped).toBe(true);
     const r = evidenceJson(result, 'rehearsal.json');
-    expect(r.clone.kind).toMatch(/production-shaped/);
-    expect(r.clone.identity).not.toBe(r.clone.productionIdentity);
+    expect(r.isolation.clone.instance).not.toBe(r.isolation.production.instance);
     expect(r.proof.afterRollback).toBe(r.proof.before);
+    expect(r.proof.afterRestore).toBe(r.proof.before);
     expect(r.proof.afterApply).not.toBe(r.proof.before);
+    const provenance = evidenceJson(result, 'clone-provenance.json');
+    expect(provenance).toMatchObject({ kind: 'production-shaped', method: expect.stringMatching(/dumpDataDir/), sourceIdentity: r.isolation.production });
+    const compat = evidenceJson(result, 'schema-compatibility.json');
+    expect(compat.equal).toBe(true);
+    expect(compat.productionSchema).toBe(compat.cloneSchema);
   });
 
   it('fails closed, naming the table, when the rollback does not restore; the ledger records the failure', async () => {
@@ -85,7 +88,7 @@ describe('lanes', () => {
     await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL'));
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/rollback did not restore the surface exactly: table birth_registry differ/);
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/the rollback SQL did not restore the surface exactly: table birth_registry \(absent → exists\) differ/);
     const state = await waitFor('ledger entry', async () => {
       const st = await changeState(change.id);
       return st.ledger.length === 1 ? st : undefined;

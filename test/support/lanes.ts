@@ -18,6 +18,7 @@ import { createLaneWorkers } from '../../src/worker/lane-worker';
 import { readChangeSpecForTest } from './fixtures';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import type { LaneKind } from '../../src/domain/vocabulary';
+import { openProduction } from '../../src/activities/targets/open';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -206,4 +207,10 @@ export function useLaneSuite(): LaneSuite {
     await suite.h?.close();
   });
   return suite;
+}
+
+/** Reads the change's production database (whatever its engine) the way the lanes reach it. */
+export async function productionQuery<R>(lanesHome: string, change: ChangeSpec, sql: string, params?: unknown[]): Promise<R[]> {
+  const db = await openProduction(lanesHome, change);
+  return db.session((s) => s.query<R>(sql, params));
 }

@@ -1,45 +1,61 @@
 /**
- * The embedded PostgreSQL target (PGlite): production lives under `<lanes home>/targets/<name>`, clones live in
- * memory. This is the simplest real engine the lanes can run against until the Targets issue adds `pg`.
+ * The embedded engine (PGlite): production lives under `<lanes home>/targets/<name>`; clones live in memory and
+ * are made from production by dump and load (`dumpDataDir` → `loadDataDir`), then stamped with a new instance
+ * id. PGlite has no system identifier, so its identity is that instance id.
  *
- * Each target gets a *database identity* (a random id in `gated_lanes.target_identity`) when created; a clone is
- * given a fresh one, so isolation can be checked by identity even when a clone is a byte copy of production.
- * `gated_lanes.applied_steps` is the idempotency ledger of production steps (workflow id + step id).
- *
- * A PGlite data directory can be opened by one instance at a time, so instances are shared process-wide.
+ * A PGlite data directory can be opened by one instance at a time, and an instance is a single session, so
+ * production instances are shared process-wide and every use goes through `exclusive`.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { safeSegment } from '../evidence';
+import { BOOKKEEPING_SQL, instanceOf, stampInstance, type CloneTarget, type Target, type TargetSession } from './target';
 
 const open = new Map<string, Promise<PGlite>>();
-
-const BOOKKEEPING = `
-CREATE SCHEMA IF NOT EXISTS gated_lanes;
-CREATE TABLE IF NOT EXISTS gated_lanes.target_identity (id text PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS gated_lanes.applied_steps (
-  workflow_id text NOT NULL,
-  step_id text NOT NULL,
-  change_id text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (workflow_id, step_id)
-);`;
+const queues = new WeakMap<PGlite, Promise<unknown>>();
 
 export function targetDir(lanesHome: string, name: string): string {
   return join(lanesHome, 'targets', safeSegment(name));
 }
 
-/** The production database of a change, created empty (with its identity) on first use. */
-export function openProduction(lanesHome: string, name: string): Promise<PGlite> {
+/**
+ * Runs `fn` with the instance to itself. PGlite is a single session: two activities interleaving BEGIN/ROLLBACK
+ * on it would share one transaction.
+ */
+export function exclusive<T>(db: PGlite, fn: (db: PGlite) => Promise<T>): Promise<T> {
+  const prev = queues.get(db) ?? Promise.resolve();
+  const run = prev.then(() => fn(db));
+  queues.set(db, run.catch(() => undefined));
+  return run;
+}
+
+export function pgliteSession(db: PGlite): TargetSession {
+  return {
+    query: async <R>(sql: string, params?: unknown[]) => (await db.query<R>(sql, params)).rows,
+    exec: async (sql: string) => void (await db.exec(sql)),
+  };
+}
+
+function targetOf(db: () => PGlite, label: string): Target {
+  return {
+    engine: 'pglite',
+    label,
+    session: (fn) => exclusive(db(), (d) => fn(pgliteSession(d))),
+    identity: () => exclusive(db(), async (d) => ({ engine: 'pglite' as const, system: null, database: label, instance: await instanceOf(pgliteSession(d)) })),
+  };
+}
+
+/** The production database of a change, created empty (with its instance id) on first use. */
+export function openPgliteDb(lanesHome: string, name: string): Promise<PGlite> {
   const dir = targetDir(lanesHome, name);
   let db = open.get(dir);
   if (!db) {
     db = (async () => {
       mkdirSync(dir, { recursive: true });
       const pg = await PGlite.create(dir);
-      await pg.exec(BOOKKEEPING);
+      await pg.exec(BOOKKEEPING_SQL);
       await pg.query('INSERT INTO gated_lanes.target_identity (id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM gated_lanes.target_identity)', [randomUUID()]);
       return pg;
     })();
@@ -49,37 +65,44 @@ export function openProduction(lanesHome: string, name: string): Promise<PGlite>
   return db;
 }
 
-/** An isolated in-memory clone: empty, or a copy of `source` (a production-shaped clone). Either way a new identity. */
-export async function openClone(source?: PGlite): Promise<PGlite> {
-  const pg = source ? await PGlite.create({ loadDataDir: await source.dumpDataDir('none') }) : await PGlite.create();
-  await pg.exec(BOOKKEEPING);
-  await pg.exec('DELETE FROM gated_lanes.target_identity');
-  await pg.query('INSERT INTO gated_lanes.target_identity (id) VALUES ($1)', [randomUUID()]);
-  return pg;
+export async function pgliteProduction(lanesHome: string, name: string): Promise<Target & { db: PGlite }> {
+  const db = await openPgliteDb(lanesHome, name);
+  return { ...targetOf(() => db, `pglite:${targetDir(lanesHome, name)}`), db };
 }
 
-export async function identityOf(db: PGlite): Promise<string> {
-  const r = await db.query<{ id: string }>('SELECT id FROM gated_lanes.target_identity');
-  if (r.rows.length !== 1) throw new Error('target has no database identity');
-  return r.rows[0]!.id;
+/** An isolated in-memory clone: empty, or loaded from a dump of `source` (production-shaped). Always a new instance id. */
+export async function pgliteClone(source?: Target & { db: PGlite }): Promise<CloneTarget> {
+  const dump = source ? await exclusive(source.db, (d) => d.dumpDataDir('none')) : undefined;
+  let db = await PGlite.create(dump ? { loadDataDir: dump } : {});
+  await stampInstance(pgliteSession(db), randomUUID());
+  let snapshot: File | Blob | undefined;
+  const provenance = {
+    kind: source ? ('production-shaped' as const) : ('empty' as const),
+    method: source ? 'PGlite dumpDataDir → loadDataDir (in memory)' : 'new empty PGlite database (in memory)',
+    source: source?.label ?? null,
+    sourceIdentity: source ? await source.identity() : null,
+    createdAt: new Date().toISOString(),
+  };
+  return {
+    ...targetOf(() => db, 'pglite:memory (clone)'),
+    provenance,
+    snapshot: async () => {
+      snapshot = await exclusive(db, (d) => d.dumpDataDir('none'));
+    },
+    restore: async () => {
+      if (!snapshot) throw new Error('restore before any snapshot');
+      const loaded = await PGlite.create({ loadDataDir: snapshot });
+      const old = db;
+      db = loaded;
+      await exclusive(old, (d) => d.close());
+    },
+    dispose: () => exclusive(db, (d) => d.close()),
+  };
 }
 
-/** Closes every production target this process opened (worker shutdown, tests). */
-export async function closeTargets(): Promise<void> {
+/** Closes every production database this process opened (worker shutdown, tests). */
+export async function closePgliteTargets(): Promise<void> {
   const dbs = [...open.values()];
   open.clear();
   for (const db of dbs) await (await db.catch(() => undefined))?.close();
-}
-
-const queues = new WeakMap<PGlite, Promise<unknown>>();
-
-/**
- * Runs `fn` with the target to itself. PGlite is a single session: two activities interleaving BEGIN/ROLLBACK
- * on it would share one transaction, so every multi-statement use of a shared target goes through here.
- */
-export function exclusive<T>(db: PGlite, fn: (db: PGlite) => Promise<T>): Promise<T> {
-  const prev = queues.get(db) ?? Promise.resolve();
-  const run = prev.then(() => fn(db));
-  queues.set(db, run.catch(() => undefined));
-  return run;
 }

@@ -1,0 +1,44 @@
+/**
+ * Which target a change's lanes work on, from its spec: the one place that turns `targets` into a connection.
+ * PostgreSQL URLs are read here from the worker's environment, by the variable names the spec gives.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { productionTarget, type ChangeSpec } from '../../domain/change-spec';
+import { closePgliteTargets, pgliteClone, pgliteProduction } from './pglite';
+import { closePostgresTargets, postgresClone, postgresProduction } from './postgres';
+import type { CloneTarget, Target } from './target';
+
+export function urlFromEnv(name: string, field: string): string {
+  const value = process.env[name];
+  const fix = `set ${name} in the worker's environment to a postgres:// URL (field ${field} of the change spec names it)`;
+  if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${name} is not set; ${fix}`, 'TargetNotConfigured');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw ApplicationFailure.nonRetryable(`environment variable ${name} is not a URL; ${fix}`, 'TargetNotConfigured');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw ApplicationFailure.nonRetryable(`environment variable ${name} has scheme ${url.protocol}, not postgres:; ${fix}`, 'TargetNotConfigured');
+  }
+  return value;
+}
+
+export async function openProduction(lanesHome: string, change: ChangeSpec): Promise<Target> {
+  const t = productionTarget(change);
+  return t.engine === 'pglite' ? pgliteProduction(lanesHome, t.name) : postgresProduction(urlFromEnv(t.urlEnv, 'targets.production.urlEnv'));
+}
+
+/** A clone for the rehearsal: empty, or production-shaped (made from production by the engine's dump and load). */
+export async function openClone(lanesHome: string, change: ChangeSpec, shaped: boolean): Promise<CloneTarget> {
+  const t = productionTarget(change);
+  if (t.engine === 'pglite') return pgliteClone(shaped ? await pgliteProduction(lanesHome, t.name) : undefined);
+  const clone = change.targets!.clone!;
+  const source = shaped ? postgresProduction(urlFromEnv(t.urlEnv, 'targets.production.urlEnv')) : undefined;
+  return postgresClone(urlFromEnv(clone.urlEnv, 'targets.clone.urlEnv'), source);
+}
+
+/** Closes every production connection this process opened (worker shutdown, tests). */
+export async function closeTargets(): Promise<void> {
+  await Promise.all([closePgliteTargets(), closePostgresTargets()]);
+}
