@@ -1,6 +1,7 @@
 /**
- * One real Temporal dev server and one workflow bundle for the whole run (DESIGN.md §Testing notes). Test files
- * get the server's address and the bundle's path through vitest's provide/inject.
+ * One real Temporal dev server, one workflow bundle and one real PostgreSQL server for the whole run (DESIGN.md
+ * §Testing notes). Test files get the servers' addresses and the bundle's path through vitest's provide/inject.
+ * PostgreSQL starts alongside Temporal; when it cannot be started the Postgres suite is skipped, loudly.
  */
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,28 +12,60 @@ import { Connection } from '@temporalio/client';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../src/server/dev-server';
 import { ensureSearchAttributes } from '../../src/server/namespace-setup';
+import { startTestPostgres, type TestPostgres } from '../../src/server/test-postgres';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporal: { address: string; namespace: string; bundlePath: string };
+    /** `skipped` says why there is no server; tests skip with that reason. */
+    postgres: { url: string; adminUrl: string; version: string } | { skipped: string };
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const env = await startDevServer({ log: (m) => process.stderr.write(`[temporal-cli] ${m}\n`) });
-  const connection = await Connection.connect({ address: env.address });
-  await ensureSearchAttributes(connection, 'default');
-  await connection.close();
-  const dir = mkdtempSync(join(tmpdir(), 'lanes-bundle-'));
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
-  writeFileSync(bundlePath, code);
-  project.provide('temporal', { address: env.address, namespace: 'default', bundlePath });
+  const postgresStarting = startTestPostgres({ log: (m) => process.stderr.write(`[postgres] ${m}\n`) }).then(
+    (server): TestPostgres | { skipped: string } => server,
+    (err: unknown) => ({ skipped: err instanceof Error ? err.message : String(err) }),
+  );
+  let env: Awaited<ReturnType<typeof startDevServer>> | undefined;
+  let dir: string | undefined;
+  try {
+    env = await startDevServer({ log: (m) => process.stderr.write(`[temporal-cli] ${m}\n`) });
+    const connection = await Connection.connect({ address: env.address });
+    await ensureSearchAttributes(connection, 'default');
+    await connection.close();
+    dir = mkdtempSync(join(tmpdir(), 'lanes-bundle-'));
+    const bundlePath = join(dir, 'workflow-bundle.js');
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+    });
+    writeFileSync(bundlePath, code);
+    project.provide('temporal', { address: env.address, namespace: 'default', bundlePath });
+  } catch (err) {
+    const postgres = await postgresStarting;
+    await Promise.allSettled([env?.teardown(), 'teardown' in postgres ? postgres.teardown() : undefined]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const postgres = await postgresStarting;
+  if ('skipped' in postgres) {
+    const bar = '!'.repeat(100);
+    process.stderr.write(
+      `\n${bar}\n` +
+        `POSTGRES SUITE SKIPPED: ${postgres.skipped}\n\n` +
+        'Every test that needs a real PostgreSQL server is skipped in this run.\n' +
+        'Fix the cause above, or set GL_TEST_PG_URL to a server you run yourself.\n' +
+        `${bar}\n\n`,
+    );
+    project.provide('postgres', { skipped: postgres.skipped });
+  } else {
+    project.provide('postgres', { url: postgres.url, adminUrl: postgres.adminUrl, version: postgres.version });
+  }
+  const temporal = env;
+  const bundleDir = dir;
   return async () => {
-    await env.teardown();
-    rmSync(dir, { recursive: true, force: true });
+    await Promise.all([temporal.teardown(), 'teardown' in postgres ? postgres.teardown() : undefined]);
+    rmSync(bundleDir, { recursive: true, force: true });
   };
 }
