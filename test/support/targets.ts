@@ -1,0 +1,92 @@
+/**
+ * Production targets for tests, on either engine: a fresh PGlite production under a temporary lanes home, or a
+ * fresh database on the test PostgreSQL server (test/support/global-setup.ts), reached through an environment
+ * variable as a worker would. Each call makes a new one, so tests never share production.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import pg from 'pg';
+import type { ChangeSpec } from '../../src/domain/change-spec';
+import { openProduction } from '../../src/activities/targets/open';
+
+export type Engine = 'pglite' | 'postgres';
+
+const postgres = inject('postgres');
+export const postgresSkipped = 'skipped' in postgres ? postgres.skipped : undefined;
+export const ENGINES: Engine[] = postgresSkipped ? ['pglite'] : ['pglite', 'postgres'];
+
+async function adminExec(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: (postgres as { url: string }).url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+export interface TestProduction {
+  lanesHome: string;
+  /** The change, with `targets` pointing at this production (and, for postgres, a clone server). */
+  change: ChangeSpec;
+  /** The URL of a postgres production (what the worker's environment holds); undefined for PGlite. */
+  url?: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty production for `base` on `engine`, seeded with `seedSql`. */
+export async function makeProduction(engine: Engine, base: ChangeSpec, seedSql?: string): Promise<TestProduction> {
+  const lanesHome = mkdtempSync(join(tmpdir(), 'lanes-targets-'));
+  const tag = randomBytes(5).toString('hex');
+  let result: TestProduction;
+  if (engine === 'pglite') {
+    result = { lanesHome, change: { ...base, targets: { production: { engine: 'pglite', name: `prod-${tag}` } } }, drop: async () => undefined };
+  } else {
+    const { url } = postgres as { url: string };
+    const db = `gl_test_prod_${tag}`;
+    await adminExec(`CREATE DATABASE ${db}`);
+    const u = new URL(url);
+    u.pathname = `/${db}`;
+    const prodEnv = `GL_TEST_PROD_URL_${tag.toUpperCase()}`;
+    process.env[prodEnv] = u.toString();
+    process.env.GL_TEST_CLONE_URL = url;
+    result = {
+      lanesHome,
+      url: u.toString(),
+      change: { ...base, targets: { production: { engine: 'postgres', urlEnv: prodEnv }, clone: { engine: 'postgres', urlEnv: 'GL_TEST_CLONE_URL' } } },
+      drop: () => adminExec(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    };
+  }
+  if (seedSql) await (await openProduction(lanesHome, result.change)).session((s) => s.exec(seedSql));
+  return result;
+}
+
+/** The cross-engine fixture: a birth registry with most column kinds, constraints, indexes, a trigger and rows. */
+export const REGISTRY_SEED = `
+CREATE TABLE birth_registry (
+  object_id text PRIMARY KEY,
+  born_at timestamptz NOT NULL DEFAULT now(),
+  origin text NOT NULL CHECK (origin <> ''),
+  weight numeric(10,3),
+  ratio double precision,
+  attrs jsonb NOT NULL DEFAULT '{}'::jsonb,
+  active boolean NOT NULL DEFAULT true,
+  payload bytea,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  born_on date,
+  note varchar(40) UNIQUE
+);
+CREATE INDEX birth_registry_origin_idx ON birth_registry (origin, born_at DESC);
+CREATE FUNCTION fn_birth_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := coalesce(NEW.note, 'touched'); RETURN NEW; END $$;
+CREATE TRIGGER birth_registry_touch BEFORE UPDATE ON birth_registry FOR EACH ROW EXECUTE FUNCTION fn_birth_touch();
+CREATE FUNCTION fn_birth_register(p_object_id text, p_origin text) RETURNS void LANGUAGE sql AS $$ INSERT INTO birth_registry (object_id, origin) VALUES (p_object_id, p_origin) $$;
+INSERT INTO birth_registry (object_id, born_at, origin, weight, ratio, attrs, active, payload, born_on, note) VALUES
+  ('obj-1', '2026-06-12 09:30:00+02', 'legacy', 12.5, 0.1, '{"b": [1, 2], "a": {"x": null}}', true, '\\x00ff', '2026-06-12', 'first — with an em-dash'),
+  ('obj-2', '2026-06-12 23:59:59.123456+00', 'legacy', NULL, 1e300, '{}', false, NULL, NULL, NULL),
+  ('Obj-3', '1999-12-31 00:00:00-08', 'ünïcode', -0.001, -2.5e-10, '"scalar"', true, '', '1999-12-31', 'tab\there');
+`;
+
+export const REGISTRY_SURFACE = { tables: ['birth_registry'], functions: ['fn_birth_register'] };
