@@ -42,4 +42,29 @@ describe('decision packets', () => {
     expect(p.recommendation).toMatch(/authorize a rehearsal on an isolated clone first/);
     golden('decision-after-hold.md', decisionMarkdown(p));
   });
+
+  /** One golden packet per lane, each from the durable state that lane would leave (ledger and blocker map). */
+  const closedMap = { ...seed, blockers: seed.blockers.map((b) => ({ ...b, status: 'CLOSED' as const })) };
+  const precheckEntry: LedgerEntry = { ...rehearsal, workflowId: 'fix7.precheck.1', lane: 'precheck', finishedAt: '2026-06-13T10:00:00.000Z', validUntil: '2026-06-14T10:00:00.000Z' };
+  it.each([
+    { lane: 'scoping', state: 'COMPLETED', view: { blockers: seed }, want: /authorize a rehearsal on an isolated clone first/ },
+    { lane: 'rehearsal', state: 'FAILED', failure: 'the rollback SQL did not restore the surface exactly: table birth_registry (rows: 3 → 2) differ(s) from before', view: { blockers: seed }, want: /authorize a rehearsal/ },
+    { lane: 'dry-run', state: 'COMPLETED', view: { blockers: applyLaneOutcome(seed, rules, rehearsal), latestRehearsal: rehearsal }, want: /Hold production\. The next step is to resolve FIX7-P0-PROD-BIRTH-SURFACE-1/ },
+    { lane: 'precheck', state: 'COMPLETED', view: { blockers: closedMap, latestRehearsal: rehearsal }, want: /authorize a real-run precheck/ },
+    { lane: 'execution', state: 'WAITING_FOR_GRANT', view: { blockers: closedMap, latestRehearsal: rehearsal, latestPrecheck: precheckEntry }, want: /execution may be considered/ },
+    {
+      lane: 'execution',
+      state: 'COMPLETED',
+      steps: [{ id: 'qt001-apply', action: 'APPLY', state: 'APPLIED', appliedAt: '2026-06-13T11:00:00.000Z' }],
+      view: { blockers: closedMap, latestRehearsal: rehearsal, latestPrecheck: precheckEntry },
+      want: /Production execution is complete/,
+    },
+  ] as const)('$lane $state: selects nothing, defaults to HOLD, recommends one next step', ({ lane, state, view, want, ...rest }) => {
+    const s = { ...status, ...rest, workflowId: `fix7.${lane}.1`, lane, state } as LaneStatus;
+    const p = decisionPacket(s, { changeId: 'fix7', version: 2, rules, nonceClaims: {}, ...view });
+    expect(p.selects).toBeNull();
+    expect(p.default).toBe('HOLD_PRODUCTION');
+    expect(p.recommendation).toMatch(want);
+    golden(`decision-${lane}-${state.toLowerCase()}.md`, decisionMarkdown(p));
+  });
 });
