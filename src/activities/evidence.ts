@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
 import type { EvidenceRef } from '../domain/lane-status';
@@ -40,6 +40,24 @@ export function safeSegment(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
+const chunk = Buffer.allocUnsafe(1 << 20);
+
+/**
+ * sha256 and length of a file, read through one reused 1 MiB buffer: evidence can hold large dumps, and reading
+ * them whole would allocate (and fault in) a fresh buffer per file — a third slower than openssl (bench P4).
+ */
+function hashFile(path: string): { sha256: string; bytes: number } {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  let bytes = 0;
+  try {
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; bytes += n) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
 /**
  * Recomputes a packet from its files and compares it with its MANIFEST: files changed, added or missing, and a
  * MANIFEST not in canonical form. Throws when the directory has no readable MANIFEST (not a packet at all).
@@ -51,8 +69,7 @@ export function verifyEvidenceDir(dir: string): { treeHash: string; files: numbe
   const entries: TreeEntry[] = walk(dir)
     .filter((f) => f !== MANIFEST_FILE)
     .map((path) => {
-      const bytes = readFileSync(join(dir, path));
-      return { path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+      return { path, ...hashFile(join(dir, path)) };
     });
   // Each MANIFEST line is `<64 hex> <bytes> <path>`: the path starts after the second space.
   const recorded = new Map(manifest.split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l] as const));

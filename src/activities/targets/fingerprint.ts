@@ -88,9 +88,9 @@ async function tableFingerprint(s: TargetSession, table: string, rowsToo: boolea
   const schema = await tableSchema(s, rel.oid);
   if (!rowsToo) return { exists: true, schemaHash: sha(canonicalize(schema)), schema };
   const [rows] = await s.query<{ n: string; h: string }>(
-    `SELECT count(*)::text AS n,
-            encode(sha256(convert_to(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE "C"), ''), 'UTF8')), 'hex') AS h
-     FROM public.${quoteIdent(table)} x`,
+    // Each row's text is computed once (the inner query), then sorted and hashed in the engine: one value comes back.
+    `SELECT count(*)::text AS n, encode(sha256(convert_to(coalesce(string_agg(r, E'\\n' ORDER BY r COLLATE "C"), ''), 'UTF8')), 'hex') AS h
+     FROM (SELECT x::text AS r FROM public.${quoteIdent(table)} x) rows`,
   );
   return { exists: true, schemaHash: sha(canonicalize(schema)), rows: Number(rows!.n), rowsHash: rows!.h, schema };
 }

@@ -1,0 +1,11 @@
+// `npm run bench`: dependencies, then the benchmarks (bench/run.ts) through tsx. Results: bench/results.{json,md}.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { checkNode, ensureDeps } from './ensure-deps.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+checkNode();
+ensureDeps(root);
+const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);
