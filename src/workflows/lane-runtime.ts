@@ -11,6 +11,7 @@ import {
   getExternalWorkflowHandle,
   setHandler,
   setCurrentDetails,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   ApplicationFailure,
@@ -203,6 +204,8 @@ export class LaneRuntime {
 
   complete(evidence: LaneStatus['evidence']): LaneStatus {
     this.status.evidence = evidence;
+    // In the memo too, so the tree hash shows in the UI's and `temporal workflow describe`'s summary of the lane.
+    if (evidence) upsertMemo({ evidenceTree: evidence.treeHash, evidenceDir: evidence.dir });
     this.status.deadline = undefined;
     this.setState('COMPLETED');
     return this.snapshot();

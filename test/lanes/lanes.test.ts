@@ -32,6 +32,9 @@ describe('lanes', () => {
     const scoping = evidenceJson(result, 'scoping.json');
     expect(scoping.grantsPerLane.execution).toEqual(['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION']);
     expect(evidenceJson(result, 'blocker-map.json').blockers).toHaveLength(7);
+    // The tree hash is in the memo too, where the UI and `temporal workflow describe` show it.
+    const { memo } = await suite.h.client.workflow.getHandle(workflowId).describe();
+    expect(memo).toMatchObject({ evidenceTree: result.evidence!.treeHash, evidenceDir: result.evidence!.dir });
     await recordHistory(suite.h.client, workflowId, 'scoping-completed');
   });
 
