@@ -253,6 +253,44 @@ describe('lanes start / grant / status against the dev server', () => {
     const again = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/has ended \(COMPLETED/);
+
+    // list: visibility, filtered by change and state; bad filters are usage errors.
+    const listed = await waitFor('the lane in visibility as COMPLETED', async () => {
+      const r = JSON.parse((await lanes(['list', '--change', id, '--json'])).stdout);
+      return r.length === 1 && r[0].state === 'COMPLETED' ? r : undefined;
+    });
+    expect(listed[0]).toMatchObject({ workflowId, changeId: id, lane: 'rehearsal', grantsMissing: [] });
+    expect(JSON.parse((await lanes(['list', '--change', id, '--state', 'HOLD', '--json'])).stdout)).toEqual([]);
+    const table = await lanes(['list', '--change', id]);
+    expect(table.stdout).toMatch(/^WORKFLOW ID +CHANGE +LANE +STATE +MISSING +STARTED\n/);
+    expect((await lanes(['list', '--state', 'DONE'])).code).toBe(2);
+    expect((await lanes(['list', '--change', "x' OR 1=1"])).code).toBe(2);
+
+    // history: who granted what and when, with the lane's verdict; names from the trust root.
+    const hist = await lanes(['history', workflowId, '--json'], { LANES_TRUST_ROOT: keys.trustRootPath });
+    expect(hist.code).toBe(0);
+    const { events, ui: histUi } = JSON.parse(hist.stdout);
+    expect(histUi).toBe(ui);
+    const details = events.map((e: { what: string; detail: string }) => `${e.what}: ${e.detail}`);
+    expect(details[0]).toMatch(/^started: rehearsal lane, signed by operator \(operator\)/);
+    expect(details).toContainEqual(expect.stringMatching(/^grant: AUTHORIZE_REHEARSAL by key [0-9a-f]{16} .*→ rejected: .*not in the trust root/));
+    expect(details).toContainEqual(expect.stringMatching(/^grant: AUTHORIZE_REHEARSAL by owner \(owner\) .*→ accepted$/));
+    expect(details).toContainEqual('activity: rehearseOnClone completed');
+    expect(details.at(-1)).toMatch(/^ended: COMPLETED — evidence tree [0-9a-f]{64}$/);
+    expect((await lanes(['history', 'no-such-lane'])).stderr).toMatch(/no lane with workflow id "no-such-lane"/);
+
+    // packet: by workflow id or change id, Markdown or JSON, to a file; never selects anything.
+    const md = await lanes(['packet', workflowId]);
+    expect(md.code).toBe(0);
+    expect(md.stdout).toMatch(/This document selects nothing\. Default = HOLD_PRODUCTION\./);
+    const byChange = JSON.parse((await lanes(['packet', id, '--json'])).stdout);
+    expect(byChange).toMatchObject({ workflowId, lane: 'rehearsal', outcome: 'COMPLETED', selects: null, default: 'HOLD_PRODUCTION' });
+    const out = join(dir, `${id}-packet.md`);
+    expect((await lanes(['packet', id, '--out', out])).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(md.stdout);
+    const nothing = await lanes(['packet', 'no-such-change']);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/neither a lane's workflow id nor a change id/);
   });
 
   it('reports "queued" when no worker is running, and the lane judges the grant later', async () => {

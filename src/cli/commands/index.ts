@@ -5,6 +5,9 @@ import { blockers } from './blockers';
 import { sealCreate, sealVerify } from './seal';
 import { evidenceVerify } from './evidence';
 import { keysNew } from './keys';
+import { list } from './list';
+import { history } from './history';
+import { packet } from './packet';
 import { start } from './start';
 import { status } from './status';
 import { trustCheck, trustShow } from './trust';
@@ -20,10 +23,13 @@ export const COMMANDS: Record<string, Command> = {
   'change validate': changeValidate,
   start,
   status,
+  list,
+  history,
   grant,
   revoke,
   hold,
   blockers,
+  packet,
   'seal create': sealCreate,
   'seal verify': sealVerify,
   'evidence verify': evidenceVerify,

@@ -1,0 +1,75 @@
+/**
+ * `lanes packet <workflowId|changeId>`: the decision packet (selects nothing; default HOLD), rendered now from
+ * durable state — the lane's status and its change entity — or, with no worker answering, the packet the lane
+ * wrote when it ended. A change id means the change's latest finished lane.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { viewFor, type ChangeState } from '../../domain/change-state';
+import { decisionMarkdown, decisionPacket } from '../../domain/decision-packet';
+import { changeQuery, changeWorkflowId } from '../../workflows/messages';
+import { safeSegment } from '../../activities/evidence';
+import { configFromEnv } from '../../worker/config';
+import { connectClient, describeLane, queryStatus } from '../lane-client';
+import { UserError } from '../user-error';
+import { JSON_FLAG, positional, type Command } from './types';
+
+const help = `lanes packet <workflowId|changeId> [--out <file>] [--json]
+
+The decision packet in the seeds' shape: status line, what changed, options (default HOLD), preconditions
+table, one recommended next step. Markdown by default, JSON with --json; --out writes it to a file.`;
+
+async function changeState(client: Client, changeId: string): Promise<ChangeState | undefined> {
+  try {
+    return await client.workflow.getHandle(changeWorkflowId(changeId)).query(changeQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** The lane the argument names: itself if it is a lane, else the latest finished lane of that change. */
+async function resolveLane(client: Client, arg: string): Promise<{ workflowId: string; changeId: string }> {
+  try {
+    const lane = await describeLane(client, arg);
+    return { workflowId: lane.workflowId, changeId: lane.changeId };
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    const state = await changeState(client, arg).catch(() => undefined);
+    if (!state) throw new UserError(`"${arg}" is neither a lane's workflow id nor a change id with a change entity; \`lanes list\` shows both`);
+    const latest = state.ledger.at(-1);
+    if (!latest) throw new UserError(`change ${arg} has no finished lane yet: a decision packet is written when a lane ends (see \`lanes list --change ${arg}\`)`);
+    return { workflowId: latest.workflowId, changeId: arg };
+  }
+}
+
+export const packet: Command = {
+  summary: 'the decision packet of a lane or of a change (default HOLD)',
+  help,
+  options: { out: { type: 'string' }, ...JSON_FLAG },
+  async run(flags, positionals) {
+    const arg = positional(positionals, 0, 'workflowId|changeId', help);
+    const cfg = configFromEnv();
+    const client = await connectClient(cfg);
+    const { workflowId, changeId } = await resolveLane(client, arg);
+    const status = await queryStatus(client, workflowId);
+    let text: string;
+    if (status) {
+      const state = await changeState(client, changeId);
+      const p = decisionPacket(status, state ? viewFor(state, []) : undefined);
+      text = flags.json ? `${JSON.stringify(p, null, 2)}\n` : decisionMarkdown(p);
+    } else {
+      const file = join(cfg.lanesHome, 'decisions', safeSegment(changeId), `${safeSegment(workflowId)}.${flags.json ? 'json' : 'md'}`);
+      if (!existsSync(file)) throw new UserError(`no worker answered for lane ${workflowId}, and it left no packet at ${file}; start a worker (\`lanes worker\`) and retry`);
+      text = readFileSync(file, 'utf8');
+    }
+    if (typeof flags.out === 'string') {
+      writeFileSync(`${flags.out}.partial`, text);
+      renameSync(`${flags.out}.partial`, flags.out);
+      process.stderr.write(`decision packet of ${workflowId} written to ${flags.out}\n`);
+    } else process.stdout.write(text);
+    return 0;
+  },
+};
