@@ -21,7 +21,7 @@ import type { LaneKind } from '../../src/domain/vocabulary';
 import { openProduction } from '../../src/activities/targets/open';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -59,9 +59,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(): Promise<Harness> {
+/** Clients and workers for the run's dev server, or for `opts.address` (a server a test started itself). */
+export async function harness(opts: { address?: string } = {}): Promise<Harness> {
   quietRuntime();
-  const { address, namespace, bundlePath } = inject('temporal');
+  const { namespace, bundlePath } = inject('temporal');
+  const address = opts.address ?? inject('temporal').address;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
   const taskQueue = `test-${randomUUID()}`;
