@@ -4,7 +4,8 @@
  * options are listed, the open preconditions are tabled, and exactly one next step is recommended.
  * Pure, so the workflow renders it deterministically and an activity only writes the bytes.
  */
-import { openBlockers } from './blocker-map';
+import { openBlockers, type Blocker } from './blocker-map';
+import { ruleFor } from './blocker-rules';
 import type { ChangeView } from './gate-rules';
 import type { LaneStatus } from './lane-status';
 
@@ -30,20 +31,32 @@ export interface DecisionPacket {
   recommendation: string;
 }
 
-function recommend(status: LaneStatus, view: ChangeView | undefined): string {
+/**
+ * Open blockers, split: authorization gates (satisfied per execution lane by its own grants, never closed) and
+ * the rest, which stop production until someone closes them.
+ */
+function openSplit(view: ChangeView | undefined): { blocking: Blocker[]; gates: Blocker[] } {
   const open = openBlockers(view?.blockers);
+  const isGate = (b: Blocker) => ruleFor(b, view?.rules).grants !== undefined;
+  return { blocking: open.filter((b) => !isGate(b)), gates: open.filter(isGate) };
+}
+
+function recommend(status: LaneStatus, view: ChangeView | undefined): string {
+  const { blocking, gates } = openSplit(view);
+  if (status.lane === 'execution' && status.state === 'COMPLETED') return 'Production execution is complete; verify the evidence packet and hold.';
   if (!view?.latestRehearsal) return 'If you are not holding, authorize a rehearsal on an isolated clone first: it proves the rollback with zero production risk.';
-  if (open.length > 0) {
-    const b = open[0]!;
+  if (blocking.length > 0) {
+    const b = blocking[0]!;
     return `Hold production. The next step is to resolve ${b.id} (${b.actor_needed}): ${b.next_action}.`;
   }
   if (!view.latestPrecheck) return 'If you are not holding, authorize a real-run precheck (AUTHORIZE_PRECHECK + OPT4_PRODUCTION); it does not mutate.';
-  if (status.lane === 'execution' && status.state === 'COMPLETED') return 'Production execution is complete; verify the evidence packet and hold.';
-  return 'Every blocker is resolved: execution may be considered, with OPT4_PRODUCTION, REAL_RUN and one explicit grant per irreversible action.';
+  const gateText = gates.length > 0 ? ` (the open authorization gates ${gates.map((g) => g.id).join(', ')} are met only by those grants)` : '';
+  return `Every blocker is resolved: execution may be considered, with OPT4_PRODUCTION, REAL_RUN and one explicit grant per irreversible action${gateText}.`;
 }
 
 export function decisionPacket(status: LaneStatus, view: ChangeView | undefined): DecisionPacket {
   const open = openBlockers(view?.blockers);
+  const { blocking, gates } = openSplit(view);
   const production = status.lane === 'execution' && (status.steps ?? []).some((s) => s.state === 'APPLIED') ? 'production steps applied' : 'nothing production was mutated';
   const whatChanged = [
     `${status.lane} lane ${status.workflowId}: ${status.state}${status.holdReason ? ` (${status.holdReason})` : ''}${status.failure ? ` (${status.failure})` : ''}`,
@@ -53,17 +66,19 @@ export function decisionPacket(status: LaneStatus, view: ChangeView | undefined)
     `rejected envelopes: ${status.rejected.length}`,
     production,
   ];
+  const blockedText = blocking.length > 0 ? `BLOCKED (${blocking.length} open blocker${blocking.length === 1 ? '' : 's'})` : 'no open blockers';
+  const gatesText = gates.length > 0 ? `; ${gates.length} authorization gate${gates.length === 1 ? '' : 's'} met only by per-lane grants` : '';
   return {
     changeId: status.changeId,
     workflowId: status.workflowId,
     lane: status.lane,
     outcome: status.state,
-    statusLine: `${status.lane}: ${status.state}. Production: ${open.length > 0 ? `BLOCKED (${open.length} open blocker${open.length === 1 ? '' : 's'})` : 'no open blockers'}. Default: HOLD.`,
+    statusLine: `${status.lane}: ${status.state}. Production: ${blockedText}${gatesText}. Default: HOLD.`,
     whatChanged,
     default: 'HOLD_PRODUCTION',
     selects: null,
     options: DECISION_OPTIONS.map((o) => ({ ...o })),
-    preconditions: open.map((b) => ({ blocker: b.id, status: b.status, actor: b.actor_needed, gate: b.next_action })),
+    preconditions: open.map((b) => ({ blocker: b.id, status: b.status, actor: b.actor_needed, gate: gates.includes(b) ? `authorization gate: ${b.next_action}` : b.next_action })),
     recommendation: recommend(status, view),
   };
 }

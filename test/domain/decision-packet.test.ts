@@ -67,4 +67,13 @@ describe('decision packets', () => {
     expect(p.recommendation).toMatch(want);
     golden(`decision-${lane}-${state.toLowerCase()}.md`, decisionMarkdown(p));
   });
+
+  it('after an execution with only authorization gates open: not BLOCKED, and the recommendation is to verify and hold', () => {
+    const gatesOnly = { ...seed, blockers: seed.blockers.map((b) => ({ ...b, status: /REALRUN|SEPARATE-AUTH/.test(b.id) ? b.status : ('CLOSED' as const) })) };
+    const s = { ...status, workflowId: 'fix7.execution.2', lane: 'execution', state: 'COMPLETED' } as LaneStatus;
+    const p = decisionPacket(s, { changeId: 'fix7', version: 9, rules, nonceClaims: {}, blockers: gatesOnly, latestRehearsal: rehearsal, latestPrecheck: precheckEntry });
+    expect(p.statusLine).toBe('execution: COMPLETED. Production: no open blockers; 2 authorization gates met only by per-lane grants. Default: HOLD.');
+    expect(p.recommendation).toBe('Production execution is complete; verify the evidence packet and hold.');
+    expect(p.preconditions.map((r) => r.gate)).toEqual([expect.stringMatching(/^authorization gate: /), expect.stringMatching(/^authorization gate: /)]);
+  });
 });

@@ -1,0 +1,33 @@
+/**
+ * `npm run demo` stays runnable: the walk-through runs unattended, as a child process, against the run's dev
+ * server and a throwaway lanes home, and drives the demo change through every lane to a completed execution.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+
+const WALKTHROUGH = join(__dirname, '..', '..', 'src', 'demo', 'walkthrough.ts');
+
+describe('npm run demo', () => {
+  it('walks the demo change through every lane to a completed execution, printing where to look in the UI', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lanes-demo-'));
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', WALKTHROUGH],
+        { env: { ...process.env, TEMPORAL_ADDRESS: inject('temporal').address, LANES_HOME: home, NO_COLOR: '1' }, timeout: 240_000, maxBuffer: 16 << 20 },
+        (err, out, errOut) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: out, stderr: errOut }),
+      ),
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/seal clean: 3 files byte-identical/);
+    expect(stdout).toMatch(/^COMPLETED {2}rehearsal lane .*$/m);
+    for (const moved of ['FIX7-P0-PROD-BIRTH-SURFACE-1 → CLOSED: accepted', 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1 → CLOSED: accepted']) expect(stdout).toContain(moved);
+    expect(stdout).toMatch(/^qt001-activation +ACTIVATION +APPLIED /m);
+    expect(stdout).toMatch(/^COMPLETED {2}execution lane .*$/m);
+    expect(stdout).toContain('Production execution is complete; verify the evidence packet and hold.');
+    expect(stdout).toMatch(/All lanes of this change: http:\/\/localhost:8233\/namespaces\/default\/workflows\?query=/);
+  }, 300_000);
+});
