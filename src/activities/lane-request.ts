@@ -13,6 +13,8 @@ export interface LaneWorkRequest {
   grants: VerifiedEnvelope[];
   trustRootFingerprint: string;
   shaped?: boolean;
+  /** Operator inputs the lane accepted, with their content: written into the evidence packet. */
+  inputs?: { kind: string; sha256: string; content: string; by: string }[];
 }
 
 const json = (v: unknown) => `${canonicalize(v)}\n`;
@@ -23,6 +25,7 @@ export function writeLanePacket(lanesHome: string, req: LaneWorkRequest, files: 
   return writeEvidencePacket(evidenceDir(lanesHome, req.change.id, req.workflowId), {
     'change.json': json(req.change),
     'grants.json': json(req.grants.map((g) => ({ id: g.id, payload: g.payload, signature: g.signature, signer: g.signer }))),
+    ...Object.fromEntries((req.inputs ?? []).map((i) => [`inputs/${i.kind}-${i.sha256.slice(0, 12)}`, i.content])),
     ...own,
   });
 }

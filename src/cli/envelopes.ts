@@ -20,6 +20,8 @@ export interface EnvelopeRequest {
   blockerId?: string;
   blockerStatus?: EnvelopePayload['blockerStatus'];
   inputSha256?: string;
+  /** OPERATOR_INPUT: what the input is. */
+  inputKind?: string;
   /** For tests and probes only: reuse a nonce. */
   nonce?: string;
   /** For tests and probes only: sign as of another moment. */
@@ -39,6 +41,7 @@ export function makeEnvelope(req: EnvelopeRequest): SignedEnvelope {
     ...(req.blockerId ? { blockerId: req.blockerId } : {}),
     ...(req.blockerStatus ? { blockerStatus: req.blockerStatus } : {}),
     ...(req.inputSha256 ? { inputSha256: req.inputSha256 } : {}),
+    ...(req.inputKind ? { inputKind: req.inputKind } : {}),
     nonce: req.nonce ?? randomBytes(16).toString('hex'),
     issuedAt: new Date(now).toISOString(),
     expiresAt: new Date(now + req.validForMs).toISOString(),

@@ -173,22 +173,25 @@ export type SendResult = { result: 'accepted' } | { result: 'rejected'; reason: 
 export async function sendEnvelope(
   client: Client,
   identity: LaneIdentity,
-  signal: 'grant' | 'hold' | 'revoke',
+  signal: 'grant' | 'hold' | 'revoke' | 'input',
   envelope: SignedEnvelope,
   waitMs = 15_000,
+  /** `input` only: the content whose sha256 the envelope signs. */
+  content?: string,
 ): Promise<SendResult> {
   if (identity.temporalStatus !== 'RUNNING') {
     throw new UserError(`lane ${identity.workflowId} has ended (${identity.temporalStatus}, state ${identity.state ?? 'unknown'}); nothing was sent`);
   }
   const handle: WorkflowHandle = client.workflow.getHandle(identity.workflowId);
-  await handle.signal(signal, envelope);
+  await handle.signal(signal, signal === 'input' ? { envelope, content } : envelope);
   const id = envelopeIdOf(envelope)!;
   const until = Date.now() + waitMs;
   while (Date.now() < until) {
     const status = await queryStatus(client, identity.workflowId, Math.min(4000, Math.max(500, until - Date.now())));
     if (!status) return { result: 'queued', reason: 'no worker is running; the lane will judge it when one starts' };
     const revoked = envelope.payload.revokes !== undefined && status.revoked.includes(envelope.payload.revokes);
-    if (status.grantsPresent.some((g) => g.id === id) || status.hold?.id === id || revoked) return { result: 'accepted' };
+    const taken = status.grantsPresent.some((g) => g.id === id) || status.hold?.id === id || status.inputs?.some((i) => i.id === id);
+    if (taken || revoked) return { result: 'accepted' };
     const rejected = status.rejected.find((r) => r.id === id);
     if (rejected) return { result: 'rejected', reason: rejected.reason };
     await new Promise((r) => setTimeout(r, 250));

@@ -67,7 +67,7 @@ export interface EnvelopeContext {
 
 /** Which roles may sign each action. Operators start lanes; owners authorise, hold and revoke; both move blockers. */
 export function signerRolesFor(action: SignedAction): readonly Role[] {
-  if (action === 'START_LANE') return ['operator'];
+  if (action === 'START_LANE' || action === 'OPERATOR_INPUT') return ['operator'];
   if (action === 'BLOCKER_UPDATE') return ['owner', 'operator'];
   return ['owner'];
 }

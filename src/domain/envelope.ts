@@ -14,10 +14,13 @@ import { KEY_ID, SIGNATURE_HEX } from './keys';
  * HOLD ends a lane; START_LANE is the operator's start; REVOKE withdraws one grant by id; BLOCKER_UPDATE moves
  * one blocker of a change (sent to the change entity, so it names no lane).
  */
-export const CONTROL_ACTIONS = ['HOLD', 'START_LANE', 'REVOKE', 'BLOCKER_UPDATE'] as const;
+export const CONTROL_ACTIONS = ['HOLD', 'START_LANE', 'REVOKE', 'BLOCKER_UPDATE', 'OPERATOR_INPUT'] as const;
 export const SIGNED_ACTIONS = [...GRANT_ACTIONS, ...CONTROL_ACTIONS] as const;
 export type SignedAction = (typeof SIGNED_ACTIONS)[number];
 
+export const INPUT_KIND = /^[a-z][a-z0-9-]{0,39}$/;
+/** The largest operator input a lane takes (it travels in the signal, so it lands in history: keep it small). */
+export const MAX_INPUT_BYTES = 64 * 1024;
 export const CHANGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
@@ -43,6 +46,8 @@ export const envelopePayloadSchema = z
     blockerId: z.string().min(1).max(200).optional(),
     blockerStatus: z.enum(BLOCKER_STATUSES).optional(),
     inputSha256: z.string().regex(SHA256_HEX, 'must be the sha256 hex of the operator input').optional(),
+    /** OPERATOR_INPUT: what the input is (surface-map, clone-provenance, snapshot-restore-design, …). */
+    inputKind: z.string().regex(INPUT_KIND, 'must be 1-40 chars of lowercase letters, digits and "-", e.g. surface-map').optional(),
     nonce: z.string().regex(/^[0-9a-f]{32,64}$/, 'must be 16-32 random bytes in lowercase hex'),
     issuedAt: isoInstant,
     expiresAt: isoInstant,
@@ -60,7 +65,10 @@ export const envelopePayloadSchema = z
     need('revokes', p.action === 'REVOKE');
     need('blockerId', blockerUpdate);
     need('blockerStatus', blockerUpdate);
-    if (!blockerUpdate && p.inputSha256 !== undefined) ctx.addIssue({ code: 'custom', path: ['inputSha256'], message: `is not allowed on ${p.action}` });
+    const input = p.action === 'OPERATOR_INPUT';
+    need('inputKind', input);
+    if (input) need('inputSha256', true);
+    else if (!blockerUpdate && p.inputSha256 !== undefined) ctx.addIssue({ code: 'custom', path: ['inputSha256'], message: `is not allowed on ${p.action}` });
   });
 export type EnvelopePayload = z.infer<typeof envelopePayloadSchema>;
 

@@ -10,7 +10,7 @@ import type { TrustRoot } from './trust-root';
 import type { RejectedEnvelope } from './lane-status';
 import type { GrantAction, LaneKind } from './vocabulary';
 
-export type LaneSignal = 'grant' | 'hold' | 'revoke';
+export type LaneSignal = 'grant' | 'hold' | 'revoke' | 'input';
 
 /** Rejected envelopes kept (audit). Bounded so a flood of junk cannot grow history without limit. */
 export const MAX_REJECTED_KEPT = 200;
@@ -19,6 +19,7 @@ export type Receipt =
   | { kind: 'grant'; envelope: VerifiedEnvelope }
   | { kind: 'hold'; envelope: VerifiedEnvelope }
   | { kind: 'revoke'; envelope: VerifiedEnvelope }
+  | { kind: 'input'; envelope: VerifiedEnvelope }
   | { kind: 'rejected'; code: RejectCode; reason: string };
 
 export interface GrantBookContext {
@@ -48,7 +49,7 @@ export class GrantBook {
   }
 
   receive(signal: LaneSignal, raw: unknown, nowMs: number): Receipt {
-    const accepted: readonly SignedAction[] = signal === 'hold' ? ['HOLD'] : signal === 'revoke' ? ['REVOKE'] : this.ctx.accepts;
+    const accepted: readonly SignedAction[] = signal === 'hold' ? ['HOLD'] : signal === 'revoke' ? ['REVOKE'] : signal === 'input' ? ['OPERATOR_INPUT'] : this.ctx.accepts;
     const ctx: EnvelopeContext = { ...this.ctx, acceptedActions: accepted, nowMs, usedNonces: this.usedNonces };
     const verdict = verifyEnvelope(raw, ctx, this.checkSignature);
     if (!verdict.ok) {
@@ -72,6 +73,12 @@ export class GrantBook {
     if (i < 0) return;
     const [g] = this.grants.splice(i, 1);
     this.keepRejected({ payload: g!.payload }, 'grant', nowMs, { code, reason, keyId: g!.signer.keyId, action: g!.payload.action });
+  }
+
+  /** Refuses an envelope for a reason outside the envelope rules (e.g. an input whose content does not match). */
+  refuse(raw: unknown, signal: LaneSignal, nowMs: number, code: RejectCode, reason: string): void {
+    const p = (raw as { payload?: { keyId?: unknown; action?: unknown } } | null)?.payload;
+    this.keepRejected(raw, signal, nowMs, { code, reason, ...(typeof p?.keyId === 'string' ? { keyId: p.keyId } : {}), ...(typeof p?.action === 'string' ? { action: p.action } : {}) });
   }
 
   private keepRejected(raw: unknown, signal: LaneSignal, nowMs: number, why: Omit<RejectedEnvelope, 'receivedAt' | 'signal' | 'id'>): void {

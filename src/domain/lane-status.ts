@@ -84,4 +84,16 @@ export interface LaneStatus {
   probes?: { total: number; failedClosed: number; accepted: string[] };
   /** Where the decision packet rendered at the lane's end was written. */
   decisionPacket?: string;
+  /** Operator inputs the lane accepted (signed by an operator; content in the evidence packet). */
+  inputs?: OperatorInputRecord[];
+}
+
+export interface OperatorInputRecord {
+  /** The envelope's id (sha256 of its canonical payload). */
+  id: string;
+  kind: string;
+  sha256: string;
+  bytes: number;
+  by: { keyId: string; name: string };
+  receivedAt: string;
 }

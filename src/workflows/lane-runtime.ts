@@ -24,6 +24,8 @@ import { canonicalSha256 } from '../domain/hashing';
 import type { ChangeSpec } from '../domain/change-spec';
 import type { TrustRoot } from '../domain/trust-root';
 import type { LaneStatus, ProbeReport } from '../domain/lane-status';
+import { sha256Hex } from '../domain/hashing';
+import { MAX_INPUT_BYTES } from '../domain/envelope';
 import { applyLaneOutcome, type LedgerEntry } from '../domain/blocker-rules';
 import type { LaneWorkRequest } from '../activities/lane-request';
 import { decisionMarkdown, decisionPacket, type DecisionPacket } from '../domain/decision-packet';
@@ -35,6 +37,7 @@ import {
   changeWorkflowId,
   grantSignal,
   holdSignal,
+  inputSignal,
   laneFinishedSignal,
   laneStartedSignal,
   nonceClaimSignal,
@@ -60,6 +63,8 @@ export class LaneRuntime {
   private shownAttributes?: string;
   /** Set by every message that may change the gate's verdict; cleared by the wait. */
   private changed = false;
+  /** Operator input contents by envelope id (status shows only their hashes). */
+  private readonly inputContent = new Map<string, string>();
 
   constructor(lane: LaneKind, change: ChangeSpec, required: readonly GrantAction[], shaped = false) {
     this.change = change;
@@ -84,6 +89,7 @@ export class LaneRuntime {
     setHandler(grantSignal, (raw) => this.receive({ signal: 'grant', raw }));
     setHandler(holdSignal, (raw) => this.receive({ signal: 'hold', raw }));
     setHandler(revokeSignal, (raw) => this.receive({ signal: 'revoke', raw }));
+    setHandler(inputSignal, (raw) => this.receive({ signal: 'input', raw }));
     setHandler(changeViewSignal, (view) => this.adoptView(view));
     upsertSearchAttributes([
       { key: SA_CHANGE_ID, value: change.id },
@@ -165,6 +171,9 @@ export class LaneRuntime {
       grants: verdict.usable,
       trustRootFingerprint: this.status.trustRootFingerprint!,
       ...(this.status.shaped ? { shaped: true } : {}),
+      ...(this.status.inputs?.length
+        ? { inputs: this.status.inputs.map((i) => ({ kind: i.kind, sha256: i.sha256, content: this.inputContent.get(i.id) ?? '', by: `${i.by.name} (${i.by.keyId})` })) }
+        : {}),
     };
   }
 
@@ -308,6 +317,7 @@ export class LaneRuntime {
   }
 
   private evaluate({ signal, raw }: Inbound): void {
+    if (signal === 'input') return this.evaluateInput(raw);
     const receipt = this.book!.receive(signal, raw, Date.now());
     if (receipt.kind === 'rejected') return;
     const env = receipt.envelope;
@@ -330,6 +340,28 @@ export class LaneRuntime {
       });
     }
     if (receipt.kind === 'revoke') this.status.revoked = [...this.book!.revoked];
+    this.changed = true;
+  }
+
+  /**
+   * An operator input: the signed envelope names the content's sha256 and kind; the content must match it
+   * byte for byte. Accepted inputs are shown in status and go, with their content, into the evidence packet.
+   */
+  private evaluateInput(raw: unknown): void {
+    const { envelope, content } = (raw ?? {}) as { envelope?: unknown; content?: unknown };
+    const now = Date.now();
+    const signed = (envelope as { payload?: { inputSha256?: unknown } } | undefined)?.payload?.inputSha256;
+    if (typeof content !== 'string') return this.book!.refuse(envelope ?? raw, 'input', now, 'MALFORMED', 'an operator input needs its content as text');
+    const bytes = new TextEncoder().encode(content);
+    if (bytes.length > MAX_INPUT_BYTES) return this.book!.refuse(envelope, 'input', now, 'MALFORMED', `the input is ${bytes.length} bytes; the limit is ${MAX_INPUT_BYTES}`);
+    if (sha256Hex(bytes) !== signed) return this.book!.refuse(envelope, 'input', now, 'MALFORMED', 'the content does not match the sha256 the operator signed (inputSha256)');
+    const receipt = this.book!.receive('input', envelope, now);
+    if (receipt.kind !== 'input') return;
+    const env = receipt.envelope;
+    this.unreported.push(env.payload.nonce);
+    const by = { keyId: env.signer.keyId, name: env.signer.name };
+    (this.status.inputs ??= []).push({ id: env.id, kind: env.payload.inputKind!, sha256: env.payload.inputSha256!, bytes: bytes.length, by, receivedAt: new Date(now).toISOString() });
+    this.inputContent.set(env.id, content);
     this.changed = true;
   }
 

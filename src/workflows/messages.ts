@@ -17,6 +17,8 @@ export const grantSignal = defineSignal<[unknown]>('grant');
 export const holdSignal = defineSignal<[unknown]>('hold');
 /** An owner's signed REVOKE naming one grant id: that grant no longer counts, from this moment on. */
 export const revokeSignal = defineSignal<[unknown]>('revoke');
+/** An operator input: `{ envelope, content }`, the envelope signing the content's sha256 (`lanes input`). */
+export const inputSignal = defineSignal<[unknown]>('input');
 export const statusQuery = defineQuery<LaneStatus>('status');
 /** On a lane: the blocker map as the lane last heard it. On the change entity: the map itself (seeds/004 shape). */
 export const blockersQuery = defineQuery<BlockerMap | null>('blockers');

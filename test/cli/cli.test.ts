@@ -7,9 +7,11 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { harness, historyEvents, makeKeys, waitFor, type Harness, type Keys } from '../support/lanes';
 import { DEMO_CHANGE } from '../support/fixtures';
+import { makeEnvelope } from '../../src/cli/envelopes';
+import { statusQuery } from '../../src/workflows/messages';
 
 const LANES = join(__dirname, '..', '..', 'bin', 'lanes.js');
 let h: Harness;
@@ -291,6 +293,51 @@ describe('lanes start / grant / status against the dev server', () => {
     const nothing = await lanes(['packet', 'no-such-change']);
     expect(nothing.code).toBe(1);
     expect(nothing.stderr).toMatch(/neither a lane's workflow id nor a change id/);
+  });
+
+  it('takes a signed operator input into status, history and evidence; refuses bad inputs, sending nothing', async () => {
+    const { path, id } = uniqueChange();
+    const started = JSON.parse((await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('operator'), '--json'])).stdout);
+    const workflowId: string = started.workflowId;
+    const handle = h.client.workflow.getHandle(workflowId);
+    await waitFor('WAITING_FOR_GRANT', async () => ((await handle.query(statusQuery)).state === 'WAITING_FOR_GRANT' ? true : undefined));
+    const map = join(dirname(DEMO_CHANGE), 'surface-map.json');
+    const sha = createHash('sha256').update(readFileSync(map)).digest('hex');
+
+    // Refused before anything is sent: owner key, missing file, bad kind, too big, not UTF-8.
+    const owner = await lanes(['input', workflowId, 'surface-map', map, '--key', keyPath('owner')]);
+    expect([owner.code, owner.stderr]).toEqual([1, expect.stringMatching(/needs an operator key/)]);
+    const missing = await lanes(['input', workflowId, 'surface-map', join(dir, 'nope.json'), '--key', keyPath('operator')]);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/nope\.json: no such file/)]);
+    expect((await lanes(['input', workflowId, 'Surface Map', map, '--key', keyPath('operator')])).code).toBe(2);
+    const big = join(dir, 'big.txt');
+    writeFileSync(big, 'x'.repeat(64 * 1024 + 1));
+    expect((await lanes(['input', workflowId, 'surface-map', big, '--key', keyPath('operator')])).stderr).toMatch(/at most 65536/);
+    const binary = join(dir, 'bin.dat');
+    writeFileSync(binary, Buffer.from([0xff, 0xfe, 0x00]));
+    expect((await lanes(['input', workflowId, 'surface-map', binary, '--key', keyPath('operator')])).stderr).toMatch(/not UTF-8 text/);
+    const signals = async () => (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'input').length;
+    expect(await signals()).toBe(0);
+
+    // Refused by the lane: content that is not what the operator signed.
+    const signedFor = makeEnvelope({ key: keys.operator, workflowId, changeId: id, lane: 'rehearsal', action: 'OPERATOR_INPUT', validForMs: 600_000, inputKind: 'surface-map', inputSha256: sha });
+    await handle.signal('input', { envelope: signedFor, content: '{"surface": "something else"}' });
+    const refused = await waitFor('the tampered input refused', async () => (await handle.query(statusQuery)).rejected.find((r) => r.signal === 'input'));
+    expect(refused.reason).toMatch(/does not match the sha256 the operator signed/);
+
+    const sent = await lanes(['input', workflowId, 'surface-map', map, '--key', keyPath('operator'), '--json']);
+    expect(sent.code).toBe(0);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ result: 'accepted', kind: 'surface-map', sha256: sha });
+    const st = await handle.query(statusQuery);
+    expect(st.inputs).toEqual([expect.objectContaining({ kind: 'surface-map', sha256: sha, bytes: readFileSync(map).length, by: expect.objectContaining({ name: 'operator' }) })]);
+    expect((await lanes(['status', workflowId])).stdout).toMatch(/operator inputs:\nKIND +BY +BYTES +SHA256\nsurface-map +operator /);
+
+    await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')]);
+    const done = (await handle.result()) as { evidence: { dir: string } };
+    expect(readFileSync(join(done.evidence.dir, 'inputs', `surface-map-${sha.slice(0, 12)}`))).toEqual(readFileSync(map));
+    const hist = JSON.parse((await lanes(['history', workflowId, '--json'], { LANES_TRUST_ROOT: keys.trustRootPath })).stdout);
+    const inputs = hist.events.filter((e: { what: string }) => e.what === 'input').map((e: { detail: string }) => e.detail);
+    expect(inputs).toEqual([expect.stringMatching(/rejected: .*does not match/), expect.stringMatching(/^surface-map \(sha256 [0-9a-f]{12}…\) by operator \(operator\) → accepted$/)]);
   });
 
   it('reports "queued" when no worker is running, and the lane judges the grant later', async () => {

@@ -2,6 +2,7 @@
  * The production worker's own verifier (run by its interceptor with node:crypto), on its own: it must refuse
  * anything short of a complete authorization for the step, and agree with the workflow-side check.
  */
+import { signerRolesFor } from '../../src/domain/envelope-rules';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { checkProductionAuthorization, type ProductionCheckInput } from '../../src/domain/production-authorization';
@@ -66,5 +67,15 @@ describe('envelope fields per action', () => {
     expect(issues({ ...noLane, action: 'BLOCKER_UPDATE' })).toEqual(['blockerId: is required for BLOCKER_UPDATE', 'blockerStatus: is required for BLOCKER_UPDATE']);
     expect(issues(noLane)).toEqual(['lane: is required for OPT4_PRODUCTION']);
     expect(issues({ ...base, inputSha256: 'a'.repeat(64) })).toEqual(['inputSha256: is not allowed on OPT4_PRODUCTION']);
+    expect(issues({ ...base, action: 'OPERATOR_INPUT' })).toEqual(['inputKind: is required for OPERATOR_INPUT', 'inputSha256: is required for OPERATOR_INPUT']);
+    expect(issues({ ...base, action: 'OPERATOR_INPUT', inputKind: 'Surface Map', inputSha256: 'a'.repeat(64) })).toEqual([expect.stringMatching(/^inputKind: must be 1-40 chars/)]);
+    expect(issues({ ...base, action: 'OPERATOR_INPUT', inputKind: 'surface-map', inputSha256: 'a'.repeat(64) })).toEqual([]);
+    expect(issues({ ...base, inputKind: 'surface-map' })).toEqual(['inputKind: is not allowed on OPT4_PRODUCTION']);
+  });
+
+  it('lets only an operator sign an OPERATOR_INPUT, and only an owner a grant', () => {
+    expect(signerRolesFor('OPERATOR_INPUT')).toEqual(['operator']);
+    expect(signerRolesFor('START_LANE')).toEqual(['operator']);
+    expect(signerRolesFor('REAL_RUN')).toEqual(['owner']);
   });
 });

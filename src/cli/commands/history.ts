@@ -26,7 +26,7 @@ export interface HistoryLine {
 }
 
 type Event = temporal.api.history.v1.IHistoryEvent;
-type Envelope = { payload?: { action?: string; keyId?: string; expiresAt?: string; evidenceTree?: string; revokes?: string } };
+type Envelope = { payload?: { action?: string; keyId?: string; expiresAt?: string; evidenceTree?: string; revokes?: string; inputKind?: string; inputSha256?: string } };
 
 const decode = (p: temporal.api.common.v1.IPayload | null | undefined): unknown => {
   try {
@@ -59,6 +59,10 @@ export function historyLines(events: Event[], lane: string, who: (keyId?: string
         const p = env?.payload;
         const extra = [p?.evidenceTree && `tree ${p.evidenceTree.slice(0, 12)}…`, p?.expiresAt && `expires ${p.expiresAt}`].filter(Boolean).join(', ');
         add(a.signalName!, `${p?.action ?? '?'} by ${who(p?.keyId)}${extra ? ` (${extra})` : ''} → ${verdict(env)}`);
+      } else if (a.signalName === 'input') {
+        const env = (decode(a.input?.payloads?.[0]) as { envelope?: Envelope } | undefined)?.envelope;
+        const p = env?.payload;
+        add('input', `${p?.inputKind ?? '?'} (sha256 ${p?.inputSha256?.slice(0, 12) ?? '?'}…) by ${who(p?.keyId)} → ${verdict(env)}`);
       } else if (a.signalName === 'changeView') add('change view', 'blockers, ledger and nonce claims from the change entity');
     } else if (e.activityTaskScheduledEventAttributes) {
       const name = e.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
@@ -109,6 +113,7 @@ export const history: Command = {
       const id = envelopeIdOf(env);
       if (id && status.grantsPresent.some((g) => g.id === id)) return 'accepted';
       if (id && status.hold?.id === id) return 'accepted (HOLD)';
+      if (id && status.inputs?.some((i) => i.id === id)) return 'accepted';
       const rejected = status.rejected.find((r) => r.id === id);
       if (rejected) return `rejected: ${rejected.reason}`;
       return id && status.revoked.includes(id) ? 'accepted, later revoked' : 'judged (no longer current)';

@@ -8,6 +8,7 @@ import { keysNew } from './keys';
 import { list } from './list';
 import { history } from './history';
 import { packet } from './packet';
+import { input } from './input';
 import { start } from './start';
 import { status } from './status';
 import { trustCheck, trustShow } from './trust';
@@ -28,6 +29,7 @@ export const COMMANDS: Record<string, Command> = {
   grant,
   revoke,
   hold,
+  input,
   blockers,
   packet,
   'seal create': sealCreate,

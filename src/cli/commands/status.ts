@@ -32,6 +32,9 @@ export function renderStatus(s: LaneStatus, ui: string): string {
   if (s.grantsPresent.length > 0) {
     lines.push('', 'grants present:', table([['ACTION', 'SIGNER', 'EXPIRES', 'ID'], ...s.grantsPresent.map((g) => [g.action, g.signer.name, g.expiresAt, g.id.slice(0, 16)])]));
   }
+  if (s.inputs && s.inputs.length > 0) {
+    lines.push('', 'operator inputs:', table([['KIND', 'BY', 'BYTES', 'SHA256'], ...s.inputs.map((i) => [i.kind, i.by.name, String(i.bytes), i.sha256])]));
+  }
   if (s.steps && s.steps.length > 0) {
     lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'APPLIED AT'], ...s.steps.map((st) => [st.id, st.action, st.state, st.appliedAt ?? '-'])]));
   }
