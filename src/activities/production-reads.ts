@@ -11,6 +11,7 @@ import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './
 import { openProduction } from './targets/open';
 import { inRolledBackTransaction, type Target, type TargetSession } from './targets/target';
 import { writeLanePacket, type LaneWorkRequest } from './lane-request';
+import { progress } from './progress';
 
 interface ReadOnlyRun<T> {
   result: T;
@@ -23,6 +24,7 @@ interface ReadOnlyRun<T> {
 /** Runs `fn` inside a read-only transaction that is always rolled back; entry and exit fingerprints must match. */
 async function readOnly<T>(db: Target, req: LaneWorkRequest, fn: (s: TargetSession) => Promise<T>): Promise<ReadOnlyRun<T>> {
   return db.session(async (s) => {
+    progress('fingerprinting production (entry)');
     const entry = await surfaceFingerprint(s, req.change.surface);
     const inside = await inRolledBackTransaction(s, 'BEGIN READ ONLY', async () => {
       const [ro] = await s.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
@@ -30,6 +32,7 @@ async function readOnly<T>(db: Target, req: LaneWorkRequest, fn: (s: TargetSessi
       if (ro!.transaction_read_only !== 'on') throw ApplicationFailure.nonRetryable(`transaction_read_only is ${ro!.transaction_read_only}, not on`, 'ProductionReadFailed');
       return { transactionReadOnly: ro!.transaction_read_only, role: role!.r, result: await fn(s) };
     });
+    progress('fingerprinting production (exit)');
     const exit = await surfaceFingerprint(s, req.change.surface);
     if (exit.hash !== entry.hash) {
       throw ApplicationFailure.nonRetryable(`production changed during a read-only lane: ${fingerprintDiff(entry, exit).join(', ')}`, 'ProductionReadFailed');
@@ -75,7 +78,8 @@ export async function dryRun(lanesHome: string, req: LaneWorkRequest): Promise<E
   const db = await openProduction(lanesHome, req.change);
   const run = await readOnly(db, req, async (s) => {
     const steps = [];
-    for (const step of req.change.steps) {
+    for (const [i, step] of req.change.steps.entries()) {
+      progress(`step ${i + 1}/${req.change.steps.length} (${step.id}): EXPLAIN and try, read-only`);
       const statements: StatementReport[] = [];
       for (const sql of splitStatements(step.apply)) statements.push(await tryStatement(s, sql));
       steps.push({ id: step.id, wouldWrite: statements.some((st) => st.wouldWrite), statements });

@@ -17,6 +17,7 @@ import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './
 import { openClone, openProduction } from './targets/open';
 import type { TargetSession } from './targets/target';
 import { writeLanePacket, type LaneWorkRequest } from './lane-request';
+import { progress } from './progress';
 
 function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'RehearsalProofFailed');
@@ -41,12 +42,14 @@ export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise
   const { change } = req;
   const surface = change.surface;
   const production = await openProduction(lanesHome, change);
+  progress(req.shaped ? 'cloning production (dump and load)' : 'creating an empty clone');
   const clone = await openClone(lanesHome, change, !!req.shaped);
   try {
     const [prodId, cloneId] = [await production.identity(), await clone.identity()];
     const notIsolated = isolationProblem(prodId, cloneId);
     if (notIsolated) refuse(notIsolated);
     const fingerprint = () => clone.session((s) => surfaceFingerprint(s, surface));
+    progress('fingerprinting the surface (before)');
     const before = await fingerprint();
 
     let compatibility: { productionSchema: string; cloneSchema: string; equal: true } | undefined;
@@ -59,6 +62,7 @@ export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise
       compatibility = { productionSchema: prodSchema.schemaHash, cloneSchema: cloneSchema.schemaHash, equal: true };
     }
 
+    progress('BEGIN … ROLLBACK pass');
     const afterTransactional = await clone.session(async (s) => {
       await s.exec('BEGIN');
       await applyAll(s, change.steps, 'apply');
@@ -67,6 +71,7 @@ export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise
     });
     mustEqual(before, afterTransactional, 'BEGIN … ROLLBACK');
 
+    progress('snapshot, then committed apply and rollback SQL');
     await clone.snapshot();
     const afterApply = await clone.session(async (s) => {
       await applyAll(s, change.steps, 'apply');
@@ -84,6 +89,7 @@ export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise
       return surfaceFingerprint(s, surface);
     });
     if (afterReapply.hash === before.hash) refuse('the second apply changed nothing, so the snapshot restore proves nothing');
+    progress('restoring the snapshot');
     await clone.restore();
     const afterRestore = await fingerprint();
     mustEqual(before, afterRestore, 'the snapshot restore');

@@ -2,6 +2,7 @@
  * What the CLI does with a lane through Temporal: start it, signal an envelope and learn the verdict, read its
  * status. A status query needs a running worker; when none answers, the CLI says so instead of hanging.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
 import { randomBytes } from 'node:crypto';
@@ -127,6 +128,8 @@ export interface LaneIdentity {
   state?: string;
   grantsMissing?: string[];
   temporalStatus: string;
+  /** Activities running now, with the progress they last reported (heartbeat details). */
+  working: { activity: string; stage?: string; attempt: number }[];
 }
 
 export async function describeLane(client: Client, workflowId: string): Promise<LaneIdentity> {
@@ -152,6 +155,16 @@ export async function describeLane(client: Client, workflowId: string): Promise<
     state: sa.get(SA_LANE_STATE),
     grantsMissing: sa.get(SA_GRANTS_MISSING),
     temporalStatus: d.status.name,
+    working: (d.raw.pendingActivities ?? []).map((a) => {
+      let stage: string | undefined;
+      try {
+        const details = a.heartbeatDetails?.payloads?.[0];
+        stage = details ? (defaultPayloadConverter.fromPayload(details as never) as { stage?: string })?.stage : undefined;
+      } catch {
+        stage = undefined;
+      }
+      return { activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 1, ...(stage ? { stage } : {}) };
+    }),
   };
 }
 

@@ -119,6 +119,15 @@ describe.each(ENGINES)('%s target', (engine) => {
     }
   });
 
+  it('reports each stage of the proof as activity heartbeats (what `lanes status` shows as "working on")', async () => {
+    const p = await production(engine);
+    const env = new MockActivityEnvironment();
+    const stages: string[] = [];
+    env.on('heartbeat', (d: { stage: string }) => stages.push(d.stage));
+    await env.run(rehearse, p.lanesHome, request(p, { shaped: true }));
+    expect(stages).toEqual(['cloning production (dump and load)', 'fingerprinting the surface (before)', 'BEGIN … ROLLBACK pass', 'snapshot, then committed apply and rollback SQL', 'restoring the snapshot']);
+  });
+
   it('fails closed, naming the table, when the rollback does not restore the rows exactly', async () => {
     const bad = [STEPS[0]!, { ...STEPS[1]!, rollback: "DELETE FROM birth_registry WHERE object_id IN ('obj-new', 'obj-2');" }];
     const p = await production(engine, bad);

@@ -1,4 +1,4 @@
-import { connectClient, describeLane, queryStatus } from '../lane-client';
+import { connectClient, describeLane, queryStatus, type LaneIdentity } from '../lane-client';
 import { bold, printJson, table } from '../output';
 import type { LaneStatus } from '../../domain/lane-status';
 import { configFromEnv, workflowUiLink } from '../../worker/config';
@@ -9,7 +9,7 @@ const help = `lanes status <workflowId> [--json]
 State, grants present and missing, rejected envelopes with reasons, evidence. Needs a running worker for the
 full picture; without one it shows what the search attributes say.`;
 
-export function renderStatus(s: LaneStatus, ui: string): string {
+export function renderStatus(s: LaneStatus, ui: string, working: LaneIdentity['working'] = []): string {
   const lines = [
     `${bold(s.state)}  ${s.lane} lane ${s.workflowId}`,
     table([
@@ -21,6 +21,7 @@ export function renderStatus(s: LaneStatus, ui: string): string {
       ...(s.waitingFor.length > 0 && s.state === 'WAITING_FOR_GRANT' ? [['waiting for', s.waitingFor.join('; ')]] : []),
       ...(s.blockersOpen.length > 0 ? [['blockers open', s.blockersOpen.join(', ')]] : []),
       ...(s.revoked.length > 0 ? [['revoked', s.revoked.map((r) => r.slice(0, 16)).join(', ')]] : []),
+      ...working.map((w) => ['working on', `${w.activity}${w.stage ? `: ${w.stage}` : ''}${w.attempt > 1 ? ` (attempt ${w.attempt})` : ''}`]),
       ...(s.deadline ? [['HOLD at', s.deadline]] : []),
       ...(s.holdReason ? [['hold', s.holdReason]] : []),
       ...(s.failure ? [['failure', s.failure]] : []),
@@ -60,8 +61,8 @@ export const status: Command = {
       else process.stdout.write(`${identity.state ?? identity.temporalStatus}  ${identity.lane} lane ${workflowId}\n  grants missing: ${identity.grantsMissing?.join(', ') || '-'}\n  (no worker answered the status query: this is what the search attributes say)\n  ui: ${ui}\n`);
       return 0;
     }
-    if (flags.json) printJson({ ...s, ui });
-    else process.stdout.write(renderStatus(s, ui));
+    if (flags.json) printJson({ ...s, working: identity.working, ui });
+    else process.stdout.write(renderStatus(s, ui, identity.working));
     return 0;
   },
 };
