@@ -121,6 +121,7 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
     const rehearsal = await startLane('rehearsal');
     await new Promise((r) => setTimeout(r, 3000));
     await lanes(['status', rehearsal]);
+    await lanes(['input', rehearsal, 'surface-map', surfaceMap, '--key', operator]);
     await grantAll(rehearsal, ['AUTHORIZE_REHEARSAL']);
     await finish(rehearsal);
     const evidence = await treeOf(rehearsal);
