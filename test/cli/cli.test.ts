@@ -206,6 +206,10 @@ describe('lanes start / grant / status against the dev server', () => {
     const pub = await lanes(['start', 'rehearsal', '--change', path, '--key', join(keys.dir, 'operator.pub')]);
     expect(pub.code).toBe(1);
     expect(pub.stderr).toMatch(/this is a \.pub file; pass the \.key file/);
+    const noKey = await lanes(['start', 'rehearsal', '--change', path]);
+    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringMatching(/missing --key <operator key> \(no LANES_OPERATOR_KEY, and no development key at /)]);
+    const ownerByEnv = await lanes(['start', 'rehearsal', '--change', path], { LANES_OPERATOR_KEY: keyPath('owner') });
+    expect([ownerByEnv.code, ownerByEnv.stderr]).toEqual([1, expect.stringMatching(/signing with .*owner\.key \(no --key given\)\n.*starting a lane needs an operator key/s)]);
     let count = 0;
     for await (const _ of h.client.workflow.list({ query: `ChangeId = "${id}"` })) count++;
     expect(count).toBe(0);

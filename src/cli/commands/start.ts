@@ -5,15 +5,27 @@ import { connectClient, startLaneWorkflow } from '../lane-client';
 import { printJson } from '../output';
 import { UserError } from '../user-error';
 import { LANE_KINDS, type LaneKind } from '../../domain/vocabulary';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { configFromEnv, workflowUiLink } from '../../worker/config';
 import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
-const help = `lanes start <lane> --change <spec> --key <operator key> [--shaped] [--grant-timeout 72h]
+const help = `lanes start <lane> --change <spec> [--key <operator key>] [--shaped] [--grant-timeout 72h]
              [--precheck-valid-for 24h] [--json]
 
 Starts a lane over a change, signed by the operator's key. Lanes: ${LANE_KINDS.join(', ')}.
+Without --key: LANES_OPERATOR_KEY, else the development operator key \`npm start\` made (.lanes/keys/).
 --shaped (rehearsal only) rehearses on a production-shaped clone. The lane waits for the owner's grants;
 with none before --grant-timeout it ends in HOLD. A passed precheck opens execution for --precheck-valid-for.`;
+
+/** --key, else LANES_OPERATOR_KEY, else the development operator key; said aloud, since it signs. */
+function operatorKeyPath(flag: string | boolean | undefined, lanesHome: string): string {
+  if (typeof flag === 'string' && flag) return flag;
+  const fallback = process.env.LANES_OPERATOR_KEY || join(lanesHome, 'keys', 'dev-operator.key');
+  if (!existsSync(fallback)) throw new UserError(`missing --key <operator key> (no LANES_OPERATOR_KEY, and no development key at ${fallback})\n\n${help}`, 2);
+  process.stderr.write(`signing with ${fallback} (no --key given)\n`);
+  return fallback;
+}
 
 export const start: Command = {
   summary: 'start a lane over a change (operator)',
@@ -30,7 +42,7 @@ export const start: Command = {
     const laneArg = positional(positionals, 0, 'lane', help);
     if (!(LANE_KINDS as readonly string[]).includes(laneArg)) throw new UserError(`unknown lane "${laneArg}"; lanes are ${LANE_KINDS.join(', ')}`, 2);
     const lane = laneArg as LaneKind;
-    const keyPath = requiredFlag(flags, 'key', help);
+    const keyPath = operatorKeyPath(flags.key, configFromEnv().lanesHome);
     const change = readChangeSpec(requiredFlag(flags, 'change', help));
     const key = readPrivateKey(keyPath);
     requireRole(key, 'operator', keyPath, 'starting a lane');
