@@ -5,6 +5,8 @@
  */
 import { Context } from '@temporalio/activity';
 
+const latest = new WeakMap<Context, { stage: string; at: string }>();
+
 export function progress(stage: string): void {
   let ctx: Context;
   try {
@@ -12,5 +14,12 @@ export function progress(stage: string): void {
   } catch {
     return;
   }
-  ctx.heartbeat({ stage, at: new Date().toISOString() });
+  const details = { stage, at: new Date().toISOString() };
+  latest.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
+/** What the activity last reported, for the keep-alive heartbeat (src/worker/keep-alive.ts). */
+export function lastProgress(ctx: Context): { stage: string; at: string } | undefined {
+  return latest.get(ctx);
 }

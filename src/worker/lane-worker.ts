@@ -8,6 +8,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createLaneActivities, type ActivityConfig } from '../activities';
 import { closeTargets } from '../activities/targets/open';
 import { createProductionWorker } from './production-worker';
+import { KeepAliveInterceptor } from './keep-alive';
 
 export interface LaneWorkerOptions {
   connection: NativeConnection;
@@ -16,6 +17,8 @@ export interface LaneWorkerOptions {
   activities: ActivityConfig;
   /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Workflow cache settings (the crash harness turns the cache off, so a dead worker's sticky queue costs nothing). */
+  cache?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout'>;
 }
 
 export interface LaneWorkers {
@@ -37,6 +40,8 @@ export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWo
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: createLaneActivities(opts.activities),
+    interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) })] },
+    ...opts.cache,
   });
   const production = await createProductionWorker({
     connection: opts.connection,

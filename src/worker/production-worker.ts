@@ -2,6 +2,7 @@
  * The worker for the production task queue: production-mutating activities only, no workflows, every call
  * checked by ProductionGrantInterceptor before its body runs.
  */
+import { KeepAliveInterceptor } from './keep-alive';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProductionActivities } from '../activities/production';
 import { productionTaskQueue } from '../domain/task-queues';
@@ -22,6 +23,6 @@ export async function createProductionWorker(opts: ProductionWorkerOptions): Pro
     namespace: opts.namespace,
     taskQueue: productionTaskQueue(opts.laneTaskQueue),
     activities: createProductionActivities({ lanesHome: opts.lanesHome }),
-    interceptors: { activity: [(ctx) => ({ inbound: new ProductionGrantInterceptor(ctx, opts.trustRootPath) })] },
+    interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new ProductionGrantInterceptor(ctx, opts.trustRootPath) })] },
   });
 }

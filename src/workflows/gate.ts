@@ -40,6 +40,8 @@ export async function applyStepThroughGate(
   const { applyProductionStep } = proxyActivities<ProductionActivities>({
     taskQueue: productionTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '10 minutes',
+    // The production worker heartbeats while alive: a crashed one's step is retried (idempotently) in seconds.
+    heartbeatTimeout: '10 seconds',
     retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['GrantRefused'] },
     summary: `apply step ${step.id} (${step.action}) to production`,
   });
