@@ -20,12 +20,14 @@ import type { PrivateKeyFile } from './key-files';
 import { statusQuery } from '../workflows/messages';
 import type { LanesConfig } from '../worker/config';
 import { UserError } from './user-error';
+import { connectionOptions, securityFromEnv } from '../worker/connection-options';
 
 export async function connectClient(cfg: LanesConfig): Promise<Client> {
   try {
-    const connection = await Connection.connect({ address: cfg.address, connectTimeout: '5s' });
+    const connection = await Connection.connect({ ...connectionOptions(cfg.address, securityFromEnv()), connectTimeout: '5s' });
     return new Client({ connection, namespace: cfg.namespace });
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(
       `cannot reach Temporal at ${cfg.address} (${(err as Error).message}). Start it with \`npm start\`, or set TEMPORAL_ADDRESS.`,
     );

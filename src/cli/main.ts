@@ -4,8 +4,16 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from './user-error';
 import { COMMANDS, usage } from './commands';
+import { applyGlobalFlags } from '../worker/connection-options';
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argvIn: string[]): Promise<number> {
+  let argv: string[];
+  try {
+    argv = applyGlobalFlags(argvIn);
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 2;
+  }
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());

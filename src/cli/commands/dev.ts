@@ -13,6 +13,7 @@ import { ensureDevTrustRoot } from '../../server/dev-trust-root';
 import { ensureRetention, ensureSearchAttributes } from '../../server/namespace-setup';
 import { createLaneWorkers } from '../../worker/lane-worker';
 import { configFromEnv } from '../../worker/config';
+import { connectionOptions, securityFromEnv } from '../../worker/connection-options';
 import { bold } from '../output';
 import type { Command } from './types';
 
@@ -49,7 +50,9 @@ export const dev: Command = {
     };
     if (server) stops.push(() => server!.teardown());
     try {
-      const connection = await Connection.connect({ address });
+      // Our own dev server speaks plain gRPC; a cluster named by TEMPORAL_ADDRESS gets the TLS/API-key options.
+      const secure = server ? { address } : connectionOptions(address, securityFromEnv());
+      const connection = await Connection.connect(secure);
       stops.push(() => connection.close());
       const added = await ensureSearchAttributes(connection, cfg.namespace);
       if (added.length > 0) log(`registered search attributes: ${added.join(', ')}`);
@@ -65,7 +68,7 @@ export const dev: Command = {
       }
 
       log('bundling workflows and starting the worker…');
-      const nativeConnection = await NativeConnection.connect({ address });
+      const nativeConnection = await NativeConnection.connect(secure);
       stops.push(() => nativeConnection.close());
       const worker = await createLaneWorkers({
         connection: nativeConnection,

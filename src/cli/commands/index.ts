@@ -45,5 +45,9 @@ Usage:
 ${rows.join('\n')}
 
 Every command takes --help. Exit codes: 0 ok, 1 refused or failed, 2 usage error.
+Connection (any command, or the variables in brackets): --address (TEMPORAL_ADDRESS), --namespace
+(TEMPORAL_NAMESPACE), --tls (TEMPORAL_TLS), --tls-ca (TEMPORAL_TLS_CA_PATH), --tls-cert / --tls-key
+(TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH, for mTLS), --tls-server-name (TEMPORAL_TLS_SERVER_NAME);
+an API key only as TEMPORAL_API_KEY.
 `;
 }

@@ -2,6 +2,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createLaneWorkers } from '../../worker/lane-worker';
 import { configFromEnv } from '../../worker/config';
+import { connectionOptions, securityFromEnv } from '../../worker/connection-options';
 import { UserError } from '../user-error';
 import type { Command } from './types';
 
@@ -15,7 +16,7 @@ LANES_TASK_QUEUE (gated-lanes), LANES_TRUST_ROOT (required), LANES_HOME (.lanes:
   async run() {
     const cfg = configFromEnv();
     if (!cfg.trustRootPath) throw new UserError('LANES_TRUST_ROOT is not set: a worker must know which owner keys to trust');
-    const connection = await NativeConnection.connect({ address: cfg.address });
+    const connection = await NativeConnection.connect(connectionOptions(cfg.address, securityFromEnv()));
     const w = await createLaneWorkers({
       connection,
       namespace: cfg.namespace,
