@@ -4,6 +4,7 @@
  * `npm test`: speed is reported, not asserted.
  *   --only P4,P5     run a subset      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
  *   --rows N         rows for P5 (default 1,000,000)
+ *   --lanes N        parked lanes for P3 (default 2,000)     --kills N     crash harness kills (default 100)
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { startTestPostgres } from '../src/server/test-postgres';
 import { evidenceHashing } from './evidence-hashing';
 import { rehearsalProof } from './rehearsal-proof';
+import { lanesBench } from './lanes-bench';
 import type { BenchResult } from './measure';
 
 const args = process.argv.slice(2);
@@ -21,11 +23,14 @@ const opt = (name: string) => {
 const only = opt('only')?.split(',').map((s) => s.trim().toUpperCase());
 const repeat = Number(opt('repeat') ?? 5);
 const rows = Number(opt('rows') ?? 1_000_000);
-const wanted = (id: string) => !only || only.some((o) => id.toUpperCase().startsWith(o));
+const lanes = Number(opt('lanes') ?? 2_000);
+const kills = Number(opt('kills') ?? 100);
+const wanted = (id: string) => !only || only.some((o) => id.toUpperCase().startsWith(o) || o.startsWith(id.toUpperCase()));
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
+  if (['P1', 'P2', 'P3', 'CRASH'].some(wanted)) results.push(...(await lanesBench({ repeat, only: wanted, lanes, kills, log })));
   if (wanted('P4')) results.push(await evidenceHashing({ repeat, log }));
   if (wanted('P5')) {
     const big = Math.max(3, Math.min(repeat, 3));

@@ -1,63 +1,18 @@
 /**
  * Test support: real keys, a real trust root file, a real worker on a unique task queue, and history reading.
- * Nothing here stands in for the system under test.
+ * Nothing here stands in for the system under test. The vitest-free helpers live in lane-helpers.ts.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import type { temporal } from '@temporalio/proto';
-import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cli/key-files';
-import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
-import type { LaneStatus } from '../../src/domain/lane-status';
-import { startLaneWorkflow } from '../../src/cli/lane-client';
+import { NativeConnection } from '@temporalio/worker';
 import { createLaneWorkers } from '../../src/worker/lane-worker';
-import { readChangeSpecForTest } from './fixtures';
-import type { ChangeSpec } from '../../src/domain/change-spec';
-import type { LaneKind } from '../../src/domain/vocabulary';
-import { openProduction } from '../../src/activities/targets/open';
+import { makeKeys, quietRuntime, type Harness, type Keys } from './lane-helpers';
 
-let runtimeInstalled = false;
-export function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-}
-
-export interface Keys {
-  dir: string;
-  owner: PrivateKeyFile;
-  owner2: PrivateKeyFile;
-  operator: PrivateKeyFile;
-  /** A valid owner-role key that is NOT in the trust root. */
-  stranger: PrivateKeyFile;
-  trustRootPath: string;
-}
-
-export function makeKeys(): Keys {
-  const dir = mkdtempSync(join(tmpdir(), 'lanes-keys-'));
-  const load = (name: string, role: 'owner' | 'operator') => readPrivateKey(createKeyPair(dir, name, role).keyPath);
-  const owner = load('owner', 'owner');
-  const owner2 = load('owner2', 'owner');
-  const operator = load('operator', 'operator');
-  const stranger = load('stranger', 'owner');
-  const trustRootPath = join(dir, 'trust-root.json');
-  const keys = [owner, owner2, operator].map(({ name, role, keyId, publicKey }) => ({ name, role, keyId, publicKey }));
-  writeFileSync(trustRootPath, JSON.stringify({ v: 1, keys }));
-  return { dir, owner, owner2, operator, stranger, trustRootPath };
-}
-
-export interface Harness {
-  client: Client;
-  address: string;
-  taskQueue: string;
-  lanesHome: string;
-  startWorker(trustRootPath: string): Promise<{ worker: Worker; stop(): Promise<void> }>;
-  close(): Promise<void>;
-}
+export * from './lane-helpers';
 
 /** Clients and workers for the run's dev server, or for `opts.address` (a server a test started itself). */
 export async function harness(opts: { address?: string } = {}): Promise<Harness> {
@@ -100,83 +55,6 @@ export async function harness(opts: { address?: string } = {}): Promise<Harness>
   };
 }
 
-/** Starts a lane through the same code `lanes start` uses; options let tests sign the start wrongly on purpose. */
-export async function startLane(
-  h: Harness,
-  keys: Keys,
-  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest> } = {},
-): Promise<{ workflowId: string; change: ChangeSpec }> {
-  const lane = opts.lane ?? 'rehearsal';
-  const change = opts.change ?? readChangeSpecForTest();
-  const workflowId = await startLaneWorkflow(h.client, {
-    lane,
-    change,
-    operatorKey: opts.startKey ?? keys.operator,
-    taskQueue: h.taskQueue,
-    grantTimeoutMs: opts.grantTimeoutMs,
-    shaped: opts.shaped,
-    workflowId: `${change.id}.${lane}.${randomUUID()}`,
-    startEnvelopeOverrides: opts.startOverrides,
-  });
-  return { workflowId, change };
-}
-
-export async function historyEvents(client: Client, workflowId: string): Promise<temporal.api.history.v1.IHistoryEvent[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return history.events ?? [];
-}
-
-/** Names of the activities scheduled so far, in order, read from the workflow's history. */
-export async function scheduledActivities(client: Client, workflowId: string): Promise<string[]> {
-  return (await historyEvents(client, workflowId))
-    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
-    .filter((n): n is string => typeof n === 'string');
-}
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
-
-/** The demo change under a fresh id (its own change entity and production target), optionally without blockers. */
-export function freshChange(opts: { blockers?: boolean } = {}): ChangeSpec {
-  const base = readChangeSpecForTest();
-  const change: ChangeSpec = { ...base, id: `demo-${randomUUID().slice(0, 8)}` };
-  if (opts.blockers === false) delete change.blockers;
-  return change;
-}
-
-/** Signs one envelope for a lane, as an owner would with `lanes grant`. */
-export function grantEnvelope(keys: Keys, workflowId: string, changeId: string, lane: LaneKind, action: EnvelopeRequest['action'], over: Partial<EnvelopeRequest> = {}) {
-  return makeEnvelope({ key: keys.owner, workflowId, changeId, lane, action, validForMs: 3_600_000, ...over });
-}
-
-/** Runs a lane to its end with the given grants (sent as soon as the lane waits) and returns its final status. */
-export async function runLaneWithGrants(
-  h: Harness,
-  keys: Keys,
-  change: ChangeSpec,
-  lane: LaneKind,
-  actions: EnvelopeRequest['action'][],
-  over: Partial<EnvelopeRequest> = {},
-  opts: { grantTimeoutMs?: number; shaped?: boolean } = {},
-): Promise<{ workflowId: string; result: LaneStatus }> {
-  const { workflowId } = await startLane(h, keys, { lane, change, ...opts });
-  const handle = h.client.workflow.getHandle(workflowId);
-  for (const action of actions) await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, lane, action, over));
-  return { workflowId, result: (await handle.result()) as LaneStatus };
-}
-
 export interface LaneSuite {
   h: Harness;
   keys: Keys;
@@ -211,8 +89,3 @@ export function useLaneSuite(): LaneSuite {
   return suite;
 }
 
-/** Reads the change's production database (whatever its engine) the way the lanes reach it. */
-export async function productionQuery<R>(lanesHome: string, change: ChangeSpec, sql: string, params?: unknown[]): Promise<R[]> {
-  const db = await openProduction(lanesHome, change);
-  return db.session((s) => s.query<R>(sql, params));
-}

@@ -1,0 +1,229 @@
+/**
+ * P1–P3 and the crash harness (issue 6), on a dev server and workers of the benchmark's own:
+ *   P1 gate overhead: a 6-step execution lane, all grants sent at start ÷ a bare workflow running the same 6 SQL
+ *      steps on the same engine after the same 6 signals;
+ *   P2 grant signal → gated activity started (rehearsal lane), p50 and p99 ÷ bare signal → activity started;
+ *   P3 N lanes parked waiting for grants: worker process RSS, and time for all to finish once granted;
+ *   crash: the worker kill -9 harness, its kills, lanes completed and duplicate production steps.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { startDevServer } from '../src/server/dev-server';
+import { ensureSearchAttributes } from '../src/server/namespace-setup';
+import { createLaneWorkers } from '../src/worker/lane-worker';
+import { inTransaction, BOOKKEEPING_SQL } from '../src/activities/targets/target';
+import { openPgliteDb, pgliteSession } from '../src/activities/targets/pglite';
+import type { ChangeSpec } from '../src/domain/change-spec';
+import type { LaneStatus } from '../src/domain/lane-status';
+import { statusQuery } from '../src/workflows/messages';
+import { grantEnvelope, makeKeys, startLane, waitFor, type Harness, type Keys } from '../test/support/lane-helpers';
+import { runCrashHarness } from '../test/faults/crash-harness';
+import { measured, median, seconds, type BenchResult, type Log } from './measure';
+
+type Event = temporal.api.history.v1.IHistoryEvent;
+const ms = (e: Event | undefined) => (e?.eventTime ? Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : NaN);
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+const SIX_STEPS = (id: string): ChangeSpec => ({
+  v: 1,
+  id,
+  title: 'six-step bench change',
+  surface: { tables: ['bench_t'], functions: [] },
+  steps: [
+    { id: 's1', action: 'APPLY', apply: 'CREATE TABLE bench_t (x int);', rollback: 'DROP TABLE bench_t;' },
+    { id: 's2', action: 'APPLY', apply: 'INSERT INTO bench_t VALUES (2);', rollback: 'DELETE FROM bench_t WHERE x = 2;' },
+    { id: 's3', action: 'PERMIT', apply: 'INSERT INTO bench_t VALUES (3);', rollback: 'DELETE FROM bench_t WHERE x = 3;' },
+    { id: 's4', action: 'ACTIVATION', apply: 'INSERT INTO bench_t VALUES (4);', rollback: 'DELETE FROM bench_t WHERE x = 4;' },
+    { id: 's5', action: 'ACTIVATION', apply: 'INSERT INTO bench_t VALUES (5);', rollback: 'DELETE FROM bench_t WHERE x = 5;' },
+    { id: 's6', action: 'CUTOVER', apply: 'INSERT INTO bench_t VALUES (6);', rollback: 'DELETE FROM bench_t WHERE x = 6;' },
+  ],
+});
+const SIX_GRANTS = ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'PERMIT', 'ACTIVATION', 'CUTOVER'] as const;
+
+interface Stack {
+  h: Harness;
+  keys: Keys;
+  bundlePath: string;
+  bareQueue: string;
+  close(): Promise<void>;
+}
+
+async function stack(log: Log): Promise<Stack> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  log('starting a dev server and bundling the workflows');
+  const server = await startDevServer({});
+  const connection = await Connection.connect({ address: server.address });
+  await ensureSearchAttributes(connection, 'default');
+  const client = new Client({ connection });
+  const dir = mkdtempSync(join(tmpdir(), 'lanes-bench-'));
+  const bundlePath = join(dir, 'workflows.js');
+  writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } })).code);
+  const keys = makeKeys();
+  const lanesHome = join(dir, 'home');
+  const taskQueue = `bench-${randomUUID()}`;
+  const native = await NativeConnection.connect({ address: server.address });
+  const lanes = await createLaneWorkers({ connection: native, namespace: 'default', taskQueue, activities: { trustRootPath: keys.trustRootPath, lanesHome }, workflowBundle: { codePath: bundlePath } });
+  const bareQueue = `${taskQueue}-bare`;
+  const bare = await Worker.create({
+    connection: native,
+    taskQueue: bareQueue,
+    workflowsPath: require.resolve('./workflows'),
+    activities: {
+      // The same work a production step does: its SQL and a ledger row, in one transaction, on PGlite.
+      async bareApply(db: string, stepId: string, sql: string) {
+        const pg = await openPgliteDb(lanesHome, db);
+        await inTransaction(pgliteSession(pg), async () => {
+          await pg.exec(BOOKKEEPING_SQL);
+          await pg.query('INSERT INTO gated_lanes.applied_steps (workflow_id, step_id, change_id) VALUES ($1, $2, $3)', [db, stepId, db]);
+          await pg.exec(sql);
+        });
+      },
+    },
+  });
+  const runs = [lanes.run(), bare.run()];
+  const h = { client, address: server.address, taskQueue, lanesHome } as Harness;
+  return {
+    h,
+    keys,
+    bundlePath,
+    bareQueue,
+    async close() {
+      lanes.shutdown();
+      bare.shutdown();
+      await Promise.allSettled(runs);
+      await native.close();
+      await connection.close();
+      await server.teardown();
+    },
+  };
+}
+
+async function laneResult(s: Stack, change: ChangeSpec, lane: 'rehearsal' | 'precheck', actions: string[]): Promise<LaneStatus> {
+  const { workflowId } = await startLane(s.h, s.keys, { lane, change });
+  for (const a of actions) await s.h.client.workflow.getHandle(workflowId).signal('grant', grantEnvelope(s.keys, workflowId, change.id, lane, a as never));
+  return (await s.h.client.workflow.getHandle(workflowId).result()) as LaneStatus;
+}
+
+async function p1(s: Stack, repeat: number, log: Log): Promise<BenchResult> {
+  const lane: number[] = [];
+  const bare: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const change = SIX_STEPS(`p1-${r}-${randomUUID().slice(0, 6)}`);
+    const tree = (await laneResult(s, change, 'rehearsal', ['AUTHORIZE_REHEARSAL'])).evidence!.treeHash;
+    await laneResult(s, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    lane.push(await seconds(async () => {
+      const { workflowId } = await startLane(s.h, s.keys, { lane: 'execution', change });
+      const handle = s.h.client.workflow.getHandle(workflowId);
+      for (const a of SIX_GRANTS) await handle.signal('grant', grantEnvelope(s.keys, workflowId, change.id, 'execution', a, a === 'REAL_RUN' || a === 'APPLY' ? { evidenceTree: tree } : {}));
+      const result = (await handle.result()) as LaneStatus;
+      if (result.state !== 'COMPLETED') throw new Error(`P1 lane ended ${result.state}`);
+    }));
+    // The lane's production database is already open (its precheck opened it): open the bare one first too.
+    const db = `bare-${randomUUID()}`;
+    await openPgliteDb(s.h.lanesHome, db);
+    bare.push(await seconds(async () => {
+      const handle = await s.h.client.workflow.start('bareSteps', { taskQueue: s.bareQueue, workflowId: `bare-${randomUUID()}`, args: [{ db, signals: 6, steps: change.steps.map((st) => ({ id: st.id, sql: st.apply })) }] });
+      for (let i = 0; i < 6; i++) await handle.signal('go');
+      await handle.result();
+    }));
+    log(`P1 run ${r + 1}: lane ${lane.at(-1)!.toFixed(2)} s, bare ${bare.at(-1)!.toFixed(2)} s`);
+  }
+  const subject = measured('6-step execution lane, all grants sent at start (start → completed)', lane);
+  const baseline = measured('bare workflow: 6 signals, then the same 6 SQL steps', bare);
+  const ratio = subject.median / baseline.median;
+  return { id: 'P1', title: 'Gate overhead: 6-step execution lane vs bare workflow', goal: 'ratio <= 1.15', ratioIs: 'lane seconds / bare seconds', subject, baseline, ratio, met: ratio <= 1.15, notes: ['Both databases are open before timing. The lane also loads the trust root, runs 24 bad-input probes, registers with its change entity, re-verifies every grant in the production interceptor, and writes evidence and a decision packet.'] };
+}
+
+async function p2(s: Stack, repeat: number, log: Log): Promise<BenchResult[]> {
+  const lane: number[] = [];
+  const bare: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const change: ChangeSpec = { ...SIX_STEPS(`p2-${r}-${randomUUID().slice(0, 6)}`) };
+    const { workflowId } = await startLane(s.h, s.keys, { lane: 'rehearsal', change });
+    const handle = s.h.client.workflow.getHandle(workflowId);
+    await waitFor('WAITING_FOR_GRANT', async () => ((await handle.query(statusQuery)).state === 'WAITING_FOR_GRANT' ? true : undefined), 60_000);
+    await handle.signal('grant', grantEnvelope(s.keys, workflowId, change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL'));
+    await handle.result();
+    const events = (await handle.fetchHistory()).events ?? [];
+    const signal = events.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant');
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rehearseOnClone');
+    const started = events.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled?.eventId?.toString());
+    lane.push((ms(started) - ms(signal)) / 1000);
+
+    const bareDb = `bare-${randomUUID()}`;
+    await openPgliteDb(s.h.lanesHome, bareDb);
+    const bareHandle = await s.h.client.workflow.start('bareSteps', { taskQueue: s.bareQueue, workflowId: `bare-${randomUUID()}`, args: [{ db: bareDb, signals: 1, steps: [{ id: 's1', sql: 'SELECT 1' }] }] });
+    await new Promise((res) => setTimeout(res, 200));
+    await bareHandle.signal('go');
+    await bareHandle.result();
+    const be = (await bareHandle.fetchHistory()).events ?? [];
+    bare.push((ms(be.find((e) => e.activityTaskStartedEventAttributes)) - ms(be.find((e) => e.workflowExecutionSignaledEventAttributes))) / 1000);
+  }
+  log(`P2: lane p50 ${(median(lane) * 1000).toFixed(0)} ms, bare p50 ${(median(bare) * 1000).toFixed(0)} ms`);
+  const mk = (p: number): BenchResult => {
+    const subject = measured(`grant signal → gated activity started, p${p} (rehearsal lane)`, [pct(lane, p)]);
+    const baseline = measured(`signal → activity started, p${p} (bare workflow)`, [pct(bare, p)]);
+    const ratio = subject.median / baseline.median;
+    return { id: `P2-p${p}`, title: `Grant signal → gated activity started, p${p}`, goal: 'ratio <= 1.2', ratioIs: 'lane seconds / bare seconds (from history event times)', subject, baseline, ratio, met: ratio <= 1.2, notes: ['Between the grant and the activity the lane reports the grant\'s nonce to its change entity and waits for the entity\'s confirmation (single use across the change): two more workflow tasks and two signals.', `${repeat} lanes and ${repeat} bare workflows; samples lane ${lane.map((x) => (x * 1000).toFixed(0)).join(', ')} ms; bare ${bare.map((x) => (x * 1000).toFixed(0)).join(', ')} ms.`] };
+  };
+  return [mk(50), mk(99)];
+}
+
+async function p3(s: Stack, count: number, log: Log): Promise<BenchResult[]> {
+  const rssBefore = process.memoryUsage().rss;
+  const lanes: { workflowId: string; change: ChangeSpec }[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < count; i += 25) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(25, count - i) }, (_, k) => startLane(s.h, s.keys, { lane: 'rehearsal', change: SIX_STEPS(`p3-${i + k}-${randomUUID().slice(0, 6)}`) })),
+    );
+    lanes.push(...batch);
+    if ((i + 25) % 250 === 0) log(`P3: ${lanes.length} lanes started`);
+  }
+  let parked = 0;
+  for (const l of lanes) {
+    await waitFor('parked', async () => ((await s.h.client.workflow.getHandle(l.workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT' ? true : undefined), 600_000);
+    parked++;
+  }
+  const parkedIn = (Date.now() - t0) / 1000;
+  const rss = process.memoryUsage().rss;
+  log(`P3: ${parked} lanes parked in ${parkedIn.toFixed(0)} s; RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+  const drain = await seconds(async () => {
+    await Promise.all(lanes.map((l) => s.h.client.workflow.getHandle(l.workflowId).signal('grant', grantEnvelope(s.keys, l.workflowId, l.change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL'))));
+    await Promise.all(lanes.map((l) => s.h.client.workflow.getHandle(l.workflowId).result()));
+  });
+  log(`P3: all ${count} finished ${drain.toFixed(0)} s after their grants`);
+  const gib = rss / 2 ** 30;
+  return [
+    { id: 'P3-rss', title: `${count} lanes parked waiting for grants: worker process RSS (GiB)`, goal: 'RSS <= 1 GiB', ratioIs: 'RSS in GiB (absolute; the worker runs in the benchmark process)', subject: measured('RSS with all lanes parked (GiB)', [gib]), baseline: measured('RSS before starting them (GiB)', [rssBefore / 2 ** 30]), ratio: gib, met: gib <= 1, notes: [`${parked} lanes parked in ${parkedIn.toFixed(0)} s (each ran its probes and registered with its own change entity).`] },
+    { id: 'P3-drain', title: `${count} parked lanes: time for all to finish once granted (s)`, goal: 'reported', ratioIs: 'seconds (absolute)', subject: measured('grant all → all completed (s)', [drain]), baseline: measured('parking them (s)', [parkedIn]), ratio: drain, met: true, notes: ['Each lane then rehearses on its own in-memory PGlite clone.'] },
+  ];
+}
+
+export async function lanesBench(opts: { repeat: number; only: (id: string) => boolean; lanes: number; kills: number; log: Log }): Promise<BenchResult[]> {
+  const s = await stack(opts.log);
+  const out: BenchResult[] = [];
+  try {
+    if (opts.only('P1')) out.push(await p1(s, opts.repeat, opts.log));
+    if (opts.only('P2')) out.push(...(await p2(s, Math.max(20, opts.repeat * 4), opts.log)));
+    if (opts.only('CRASH')) {
+      const t = Date.now();
+      const r = await runCrashHarness({ h: s.h, keys: s.keys, bundlePath: s.bundlePath, kills: opts.kills, log: (m) => opts.log(`crash: ${m}`) });
+      out.push({
+        id: 'CRASH', title: `Crash harness: ${r.kills} kill -9s of the worker (${r.killsInProduction} inside production steps)`, goal: 'duplicate production steps == 0; every lane completed',
+        ratioIs: 'duplicate production steps', subject: measured('duplicate production steps', [r.duplicateSteps]), baseline: measured('production steps checked', [r.productionSteps]), ratio: r.duplicateSteps,
+        met: r.duplicateSteps === 0 && r.missingSteps === 0 && r.lanesCompleted === r.lanes && r.evidenceMismatches.length === 0,
+        notes: [`${r.lanesCompleted}/${r.lanes} lanes completed; ${r.missingSteps} missing steps; ${r.evidenceMismatches.length} evidence mismatches; seed ${r.seed}; ${((Date.now() - t) / 1000).toFixed(0)} s.`],
+      });
+    }
+    if (opts.only('P3')) out.push(...(await p3(s, opts.lanes, opts.log)));
+  } finally {
+    await s.close();
+  }
+  return out;
+}
