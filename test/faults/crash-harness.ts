@@ -13,7 +13,7 @@ import type { ChangeSpec } from '../../src/domain/change-spec';
 import type { LaneStatus } from '../../src/domain/lane-status';
 import { verifyEvidenceDir } from '../../src/activities/evidence';
 import { closeTargets, openProduction } from '../../src/activities/targets/open';
-import { grantEnvelope, startLane, type Harness, type Keys } from '../support/lanes';
+import { grantEnvelope, startLane, type Harness, type Keys } from '../support/lane-helpers';
 
 export interface CrashReport {
   kills: number;
