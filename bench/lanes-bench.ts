@@ -17,11 +17,11 @@ import { startDevServer } from '../src/server/dev-server';
 import { ensureSearchAttributes } from '../src/server/namespace-setup';
 import { createLaneWorkers } from '../src/worker/lane-worker';
 import { inTransaction, BOOKKEEPING_SQL } from '../src/activities/targets/target';
-import { openPgliteDb, pgliteSession } from '../src/activities/targets/pglite';
+import { pgliteSession, targetDir, withPgliteDb } from '../src/activities/targets/pglite';
 import type { ChangeSpec } from '../src/domain/change-spec';
 import type { LaneStatus } from '../src/domain/lane-status';
 import { statusQuery } from '../src/workflows/messages';
-import { grantEnvelope, makeKeys, startLane, waitFor, type Harness, type Keys } from '../test/support/lane-helpers';
+import { grantEnvelope, makeKeys, runLaneWithGrants, startLane, waitFor, type Harness, type Keys } from '../test/support/lane-helpers';
 import { runCrashHarness } from '../test/faults/crash-harness';
 import { measured, median, seconds, type BenchResult, type Log } from './measure';
 
@@ -76,12 +76,11 @@ async function stack(log: Log): Promise<Stack> {
     activities: {
       // The same work a production step does: its SQL and a ledger row, in one transaction, on PGlite.
       async bareApply(db: string, stepId: string, sql: string) {
-        const pg = await openPgliteDb(lanesHome, db);
-        await inTransaction(pgliteSession(pg), async () => {
+        await withPgliteDb(targetDir(lanesHome, db), (pg) => inTransaction(pgliteSession(pg), async () => {
           await pg.exec(BOOKKEEPING_SQL);
           await pg.query('INSERT INTO gated_lanes.applied_steps (workflow_id, step_id, change_id) VALUES ($1, $2, $3)', [db, stepId, db]);
           await pg.exec(sql);
-        });
+        }));
       },
     },
   });
@@ -103,19 +102,14 @@ async function stack(log: Log): Promise<Stack> {
   };
 }
 
-async function laneResult(s: Stack, change: ChangeSpec, lane: 'rehearsal' | 'precheck', actions: string[]): Promise<LaneStatus> {
-  const { workflowId } = await startLane(s.h, s.keys, { lane, change });
-  for (const a of actions) await s.h.client.workflow.getHandle(workflowId).signal('grant', grantEnvelope(s.keys, workflowId, change.id, lane, a as never));
-  return (await s.h.client.workflow.getHandle(workflowId).result()) as LaneStatus;
-}
 
 async function p1(s: Stack, repeat: number, log: Log): Promise<BenchResult> {
   const lane: number[] = [];
   const bare: number[] = [];
   for (let r = 0; r < repeat; r++) {
     const change = SIX_STEPS(`p1-${r}-${randomUUID().slice(0, 6)}`);
-    const tree = (await laneResult(s, change, 'rehearsal', ['AUTHORIZE_REHEARSAL'])).evidence!.treeHash;
-    await laneResult(s, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    const tree = (await runLaneWithGrants(s.h, s.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL'])).result.evidence!.treeHash;
+    await runLaneWithGrants(s.h, s.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
     lane.push(await seconds(async () => {
       const { workflowId } = await startLane(s.h, s.keys, { lane: 'execution', change });
       const handle = s.h.client.workflow.getHandle(workflowId);
@@ -125,7 +119,7 @@ async function p1(s: Stack, repeat: number, log: Log): Promise<BenchResult> {
     }));
     // The lane's production database is already open (its precheck opened it): open the bare one first too.
     const db = `bare-${randomUUID()}`;
-    await openPgliteDb(s.h.lanesHome, db);
+    await withPgliteDb(targetDir(s.h.lanesHome, db), async () => undefined);
     bare.push(await seconds(async () => {
       const handle = await s.h.client.workflow.start('bareSteps', { taskQueue: s.bareQueue, workflowId: `bare-${randomUUID()}`, args: [{ db, signals: 6, steps: change.steps.map((st) => ({ id: st.id, sql: st.apply })) }] });
       for (let i = 0; i < 6; i++) await handle.signal('go');
@@ -156,7 +150,7 @@ async function p2(s: Stack, repeat: number, log: Log): Promise<BenchResult[]> {
     lane.push((ms(started) - ms(signal)) / 1000);
 
     const bareDb = `bare-${randomUUID()}`;
-    await openPgliteDb(s.h.lanesHome, bareDb);
+    await withPgliteDb(targetDir(s.h.lanesHome, bareDb), async () => undefined);
     const bareHandle = await s.h.client.workflow.start('bareSteps', { taskQueue: s.bareQueue, workflowId: `bare-${randomUUID()}`, args: [{ db: bareDb, signals: 1, steps: [{ id: 's1', sql: 'SELECT 1' }] }] });
     await new Promise((res) => setTimeout(res, 200));
     await bareHandle.signal('go');
@@ -213,7 +207,9 @@ export async function lanesBench(opts: { repeat: number; only: (id: string) => b
     if (opts.only('P2')) out.push(...(await p2(s, Math.max(20, opts.repeat * 4), opts.log)));
     if (opts.only('CRASH')) {
       const t = Date.now();
-      const r = await runCrashHarness({ h: s.h, keys: s.keys, bundlePath: s.bundlePath, kills: opts.kills, log: (m) => opts.log(`crash: ${m}`) });
+      // Its own queue and lanes home: the benchmark's in-process workers must not take the harness's tasks.
+      const h = { ...s.h, taskQueue: `${s.h.taskQueue}-crash`, lanesHome: `${s.h.lanesHome}-crash` };
+      const r = await runCrashHarness({ h, keys: s.keys, bundlePath: s.bundlePath, kills: opts.kills, log: (m) => opts.log(`crash: ${m}`) });
       out.push({
         id: 'CRASH', title: `Crash harness: ${r.kills} kill -9s of the worker (${r.killsInProduction} inside production steps)`, goal: 'duplicate production steps == 0; every lane completed',
         ratioIs: 'duplicate production steps', subject: measured('duplicate production steps', [r.duplicateSteps]), baseline: measured('production steps checked', [r.productionSteps]), ratio: r.duplicateSteps,

@@ -77,22 +77,25 @@ export async function rehearsalProof(opts: { repeat: number; log: Log; rows?: nu
     await clone.session((s) => s.exec(FILL(rows)));
     await clone.session((s) => s.exec('ANALYZE surface_rows'));
     const baseline = opts.engine === 'pglite' ? await pgliteBaseline(rows) : await postgresBaseline(opts.postgresUrl!, rows);
-    const ours: number[] = [];
-    const copies: number[] = [];
-    let fingerprint = '';
-    for (let r = 0; r < opts.repeat; r++) {
-      ours.push(await seconds(async () => {
-        const fp = await clone.session((s) => surfaceFingerprint(s, SURFACE));
-        if (fp.tables.surface_rows!.rows !== rows) throw new Error(`fingerprint counted ${fp.tables.surface_rows!.rows} rows`);
-        if (fingerprint && fp.hash !== fingerprint) throw new Error('fingerprint changed between runs');
-        fingerprint = fp.hash;
-        await clone.snapshot();
-        await clone.restore();
-      }));
-      copies.push(await seconds(() => baseline.copyOutAndIn()));
-      opts.log(`P5 ${opts.engine}: run ${r + 1}: ours ${ours.at(-1)!.toFixed(2)} s, COPY ${copies.at(-1)!.toFixed(2)} s`);
-    }
-    await baseline.close();
+    const runs = async () => {
+      const ours: number[] = [];
+      const copies: number[] = [];
+      let fingerprint = '';
+      for (let r = 0; r < opts.repeat; r++) {
+        ours.push(await seconds(async () => {
+          const fp = await clone.session((s) => surfaceFingerprint(s, SURFACE));
+          if (fp.tables.surface_rows!.rows !== rows) throw new Error(`fingerprint counted ${fp.tables.surface_rows!.rows} rows`);
+          if (fingerprint && fp.hash !== fingerprint) throw new Error('fingerprint changed between runs');
+          fingerprint = fp.hash;
+          await clone.snapshot();
+          await clone.restore();
+        }));
+        copies.push(await seconds(() => baseline.copyOutAndIn()));
+        opts.log(`P5 ${opts.engine}: run ${r + 1}: ours ${ours.at(-1)!.toFixed(2)} s, COPY ${copies.at(-1)!.toFixed(2)} s`);
+      }
+      return { ours, copies };
+    };
+    const { ours, copies } = await runs().finally(() => baseline.close());
     const subject = measured('fingerprint + snapshot + restore', ours);
     const base = measured('COPY … TO + COPY … FROM (same rows, same indexes)', copies);
     const ratio = subject.median / base.median;

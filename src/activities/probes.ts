@@ -23,8 +23,8 @@ import { changeSpecSchema } from '../domain/change-spec';
 import { isolationProblem } from '../domain/isolation';
 import type { ProbeReport, ProbeResult } from '../domain/lane-status';
 import { verifyEvidenceDir, writeEvidencePacket } from './evidence';
-import { exclusive, pgliteSession } from './targets/pglite';
-import { instanceOf, stampInstance } from './targets/target';
+import { exclusive, pgliteIdentity, pgliteSession } from './targets/pglite';
+import { stampInstance } from './targets/target';
 
 let probeDb: Promise<PGlite> | undefined;
 /** One in-memory database per process for the read-only probe: starting PGlite costs seconds, probing does not. */
@@ -158,7 +158,7 @@ export async function runProbes(): Promise<ProbeReport> {
       id: 'clone == production',
       run: async () => {
         const db = await probeDatabase();
-        const identity = async () => ({ engine: 'pglite' as const, system: null, database: 'probe', instance: await exclusive(db, (d) => instanceOf(pgliteSession(d))) });
+        const identity = () => exclusive(db, (d) => pgliteIdentity('probe', d));
         return isolationProblem(await identity(), await identity()) && 'refused';
       },
     },

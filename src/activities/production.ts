@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 import type { ChangeSpec } from '../domain/change-spec';
 import type { SignedEnvelope } from '../domain/envelope';
 import { openProduction } from './targets/open';
-import { BOOKKEEPING_SQL, inTransaction } from './targets/target';
+import { BOOKKEEPING_SQL, inTransaction, type Target } from './targets/target';
 
 export interface ProductionAuthorization {
   /** The operator's signed start of this lane: who may not authorise on it. */
@@ -40,6 +40,21 @@ export interface ProductionConfig {
   lanesHome: string;
 }
 
+/**
+ * The ledger schema, created once per production per worker process (in the gated step's own path, never by a
+ * read-only lane), and outside the step's transaction, so two first steps cannot race on creating it.
+ */
+const ensured = new Map<string, Promise<void>>();
+function ensureBookkeeping(db: Target): Promise<void> {
+  let done = ensured.get(db.label);
+  if (!done) {
+    done = db.session((s) => s.exec(BOOKKEEPING_SQL));
+    done.catch(() => ensured.delete(db.label));
+    ensured.set(db.label, done);
+  }
+  return done;
+}
+
 export function createProductionActivities(config: ProductionConfig) {
   return {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
@@ -49,9 +64,9 @@ export function createProductionActivities(config: ProductionConfig) {
       const workflowId = Context.current().info.workflowExecution?.workflowId;
       if (!workflowId) throw new Error('production steps run only on behalf of a lane workflow');
       const db = await openProduction(config.lanesHome, req.change);
+      await ensureBookkeeping(db);
       return db.session((s) =>
         inTransaction(s, async () => {
-          await s.exec(BOOKKEEPING_SQL);
           // Claim the step first: a concurrent duplicate attempt waits on the key, then finds it taken.
           const [claimed] = await s.query<{ applied_at: Date }>(
             'INSERT INTO gated_lanes.applied_steps (workflow_id, step_id, change_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING applied_at',

@@ -38,6 +38,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
   });
 }
 
+/** A port the OS says is free on 127.0.0.1 right now (for servers started on ports of their own). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
 /** A clear message beats the server's own bind error buried in its log. */
 function assertPortFree(port: number): Promise<void> {
   return new Promise((resolve, reject) => {

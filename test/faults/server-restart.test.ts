@@ -3,7 +3,6 @@
  * the same port while one lane waits for a grant and another is running its gated activity. The worker and the
  * client reconnect by themselves; both lanes resume and complete — nothing is lost with the server process.
  */
-import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,19 +10,12 @@ import { describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { startDevServer } from '../../src/server/dev-server';
+import { freePort, startDevServer } from '../../src/server/dev-server';
 import { ensureSearchAttributes } from '../../src/server/namespace-setup';
 import type { LaneStatus } from '../../src/domain/lane-status';
 import { statusQuery } from '../../src/workflows/messages';
 import { freshChange, grantEnvelope, harness, makeKeys, quietRuntime, startLane, waitFor } from '../support/lanes';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 describe('Temporal server restart', () => {
   it('a waiting lane and a running lane both resume and complete after the server restarts', async () => {

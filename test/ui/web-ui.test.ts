@@ -4,13 +4,12 @@
  * installs it when missing. A screenshot is kept under test-results/ui/ as the artifact.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDevServer } from '../../src/server/dev-server';
+import { freePort, startDevServer } from '../../src/server/dev-server';
 import { ensureSearchAttributes } from '../../src/server/namespace-setup';
 import { statusQuery } from '../../src/workflows/messages';
 import { freshChange, grantEnvelope, harness, makeKeys, quietRuntime, startLane, waitFor, type Harness } from '../support/lanes';
@@ -20,15 +19,6 @@ const missing = !existsSync(CHROMIUM);
 if (missing) process.stderr.write(`\n${'!'.repeat(80)}\nWEB UI BROWSER TEST SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium, or set LANES_CHROMIUM)\n${'!'.repeat(80)}\n`);
 const ARTIFACTS = join(__dirname, '..', '..', 'test-results', 'ui');
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 describe.skipIf(missing)(`Temporal Web UI in headless Chromium${missing ? ` (SKIPPED: no ${CHROMIUM})` : ''}`, () => {
   let server: TestWorkflowEnvironment;

@@ -41,7 +41,11 @@ export function redactUrl(url: string): string {
 
 function run(cmd: string, args: string[], env: Record<string, string>, stdin?: NodeJS.ReadableStream): { done: Promise<void>; stdout: NodeJS.ReadableStream } {
   const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  if (stdin) stdin.pipe(child.stdin!);
+  // pg_restore may stop reading early (--exit-on-error): a broken pipe is its failure to report, not ours to crash on.
+  if (stdin) {
+    child.stdin!.on('error', () => undefined);
+    stdin.pipe(child.stdin!);
+  }
   let err = '';
   child.stderr!.on('data', (d) => (err += String(d)));
   const done = new Promise<void>((resolve, reject) => {

@@ -11,9 +11,20 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { safeSegment } from '../evidence';
-import { BOOKKEEPING_SQL, instanceOf, stampInstance, type CloneTarget, type Target, type TargetSession } from './target';
+import { BOOKKEEPING_SQL, instanceOf, stampInstance, type CloneTarget, type Target, type TargetIdentity, type TargetSession } from './target';
 
-const open = new Map<string, Promise<PGlite>>();
+/**
+ * Open production instances, by data directory. A PGlite instance costs hundreds of MiB, and a worker serves many
+ * changes (each with its own production), so at most MAX_OPEN stay open: the least recently used idle one is
+ * closed when another opens, and reopened from disk when next needed. Instances in use are never closed.
+ */
+const MAX_OPEN = 4;
+interface OpenDb {
+  db: Promise<PGlite>;
+  inUse: number;
+  lastUsed: number;
+}
+const open = new Map<string, OpenDb>();
 const queues = new WeakMap<PGlite, Promise<unknown>>();
 
 export function targetDir(lanesHome: string, name: string): string {
@@ -38,41 +49,71 @@ export function pgliteSession(db: PGlite): TargetSession {
   };
 }
 
-function targetOf(db: () => PGlite, label: string): Target {
-  return {
-    engine: 'pglite',
-    label,
-    session: (fn) => exclusive(db(), (d) => fn(pgliteSession(d))),
-    identity: () => exclusive(db(), async (d) => ({ engine: 'pglite' as const, system: null, database: label, instance: await instanceOf(pgliteSession(d)) })),
-  };
+/** PGlite has no system identifier: its identity is the instance id stamped into it. */
+export async function pgliteIdentity(label: string, db: PGlite): Promise<TargetIdentity> {
+  return { engine: 'pglite', system: null, database: label, instance: await instanceOf(pgliteSession(db)) };
 }
 
-/** The production database of a change, created empty (with its instance id) on first use. */
-export function openPgliteDb(lanesHome: string, name: string): Promise<PGlite> {
-  const dir = targetDir(lanesHome, name);
-  let db = open.get(dir);
-  if (!db) {
-    db = (async () => {
-      mkdirSync(dir, { recursive: true });
-      const pg = await PGlite.create(dir);
-      await pg.exec(BOOKKEEPING_SQL);
-      await pg.query('INSERT INTO gated_lanes.target_identity (id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM gated_lanes.target_identity)', [randomUUID()]);
-      return pg;
-    })();
-    open.set(dir, db);
-    db.catch(() => open.delete(dir));
-  }
+function openDir(dir: string): Promise<PGlite> {
+  const db = (async () => {
+    mkdirSync(dir, { recursive: true });
+    const pg = await PGlite.create(dir);
+    await pg.exec(BOOKKEEPING_SQL);
+    await pg.query('INSERT INTO gated_lanes.target_identity (id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM gated_lanes.target_identity)', [randomUUID()]);
+    return pg;
+  })();
+  db.catch(() => open.delete(dir));
   return db;
 }
 
-export async function pgliteProduction(lanesHome: string, name: string): Promise<Target & { db: PGlite }> {
-  const db = await openPgliteDb(lanesHome, name);
-  return { ...targetOf(() => db, `pglite:${targetDir(lanesHome, name)}`), db };
+function evictIdle(): void {
+  const idle = [...open.entries()].filter(([, o]) => o.inUse === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+  for (const [dir, o] of idle.slice(0, Math.max(0, open.size - MAX_OPEN))) {
+    open.delete(dir);
+    void o.db.then((d) => exclusive(d, (x) => x.close())).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `fn` exclusively on the production database in `dir` (created empty, with its instance id, on first use),
+ * keeping it open while `fn` runs.
+ */
+export async function withPgliteDb<T>(dir: string, fn: (db: PGlite) => Promise<T>): Promise<T> {
+  let o = open.get(dir);
+  if (!o) {
+    o = { db: openDir(dir), inUse: 0, lastUsed: 0 };
+    open.set(dir, o);
+  }
+  o.inUse++;
+  o.lastUsed = Date.now();
+  try {
+    return await exclusive(await o.db, fn);
+  } finally {
+    o.inUse--;
+    o.lastUsed = Date.now();
+    evictIdle();
+  }
+}
+
+function productionTarget(dir: string): Target & { dump(): Promise<File | Blob> } {
+  const label = `pglite:${dir}`;
+  return {
+    engine: 'pglite',
+    label,
+    session: (fn) => withPgliteDb(dir, (d) => fn(pgliteSession(d))),
+    identity: () => withPgliteDb(dir, (d) => pgliteIdentity(label, d)),
+    dump: () => withPgliteDb(dir, (d) => d.dumpDataDir('none')),
+  };
+}
+
+/** A change's production on PGlite, under `<lanes home>/targets/<name>`. */
+export function pgliteProduction(lanesHome: string, name: string): Target & { dump(): Promise<File | Blob> } {
+  return productionTarget(targetDir(lanesHome, name));
 }
 
 /** An isolated in-memory clone: empty, or loaded from a dump of `source` (production-shaped). Always a new instance id. */
-export async function pgliteClone(source?: Target & { db: PGlite }): Promise<CloneTarget> {
-  const dump = source ? await exclusive(source.db, (d) => d.dumpDataDir('none')) : undefined;
+export async function pgliteClone(source?: Target & { dump(): Promise<File | Blob> }): Promise<CloneTarget> {
+  const dump = source ? await source.dump() : undefined;
   let db = await PGlite.create(dump ? { loadDataDir: dump } : {});
   await stampInstance(pgliteSession(db), randomUUID());
   let snapshot: File | Blob | undefined;
@@ -83,8 +124,12 @@ export async function pgliteClone(source?: Target & { db: PGlite }): Promise<Clo
     sourceIdentity: source ? await source.identity() : null,
     createdAt: new Date().toISOString(),
   };
+  const label = 'pglite:memory (clone)';
   return {
-    ...targetOf(() => db, 'pglite:memory (clone)'),
+    engine: 'pglite',
+    label,
+    session: (fn) => exclusive(db, (d) => fn(pgliteSession(d))),
+    identity: () => exclusive(db, (d) => pgliteIdentity(label, d)),
     provenance,
     snapshot: async () => {
       snapshot = await exclusive(db, (d) => d.dumpDataDir('none'));
@@ -104,5 +149,8 @@ export async function pgliteClone(source?: Target & { db: PGlite }): Promise<Clo
 export async function closePgliteTargets(): Promise<void> {
   const dbs = [...open.values()];
   open.clear();
-  for (const db of dbs) await (await db.catch(() => undefined))?.close();
+  for (const o of dbs) {
+    const d = await o.db.catch(() => undefined);
+    if (d) await exclusive(d, (x) => x.close()).catch(() => undefined);
+  }
 }

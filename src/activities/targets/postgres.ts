@@ -74,20 +74,21 @@ export async function postgresClone(adminUrl: string, source?: Target & { url: s
   const admin = (sql: string) => withClient(adminUrl, (s) => s.exec(sql));
   await admin(`CREATE DATABASE ${name}`);
   const url = withDatabase(adminUrl, name);
+  let provenance: CloneProvenance;
   try {
     if (source) await dumpAndLoad(source.url, url);
     await withClient(url, (s) => stampInstance(s, randomUUID()));
+    provenance = {
+      kind: source ? 'production-shaped' : 'empty',
+      method: source ? 'pg_dump --format=custom | pg_restore --no-owner --no-privileges' : 'CREATE DATABASE (empty)',
+      source: source?.label ?? null,
+      sourceIdentity: source ? await source.identity() : null,
+      createdAt: new Date().toISOString(),
+    };
   } catch (err) {
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
     throw err;
   }
-  const provenance: CloneProvenance = {
-    kind: source ? 'production-shaped' : 'empty',
-    method: source ? 'pg_dump --format=custom | pg_restore --no-owner --no-privileges' : 'CREATE DATABASE (empty)',
-    source: source?.label ?? null,
-    sourceIdentity: source ? await source.identity() : null,
-    createdAt: new Date().toISOString(),
-  };
   let snapshotTaken = false;
   return {
     engine: 'postgres',
