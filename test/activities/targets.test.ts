@@ -14,6 +14,7 @@ import { dryRun, precheck } from '../../src/activities/production-reads';
 import { createProductionActivities, type ProductionStepResult } from '../../src/activities/production';
 import { surfaceFingerprint, type SurfaceFingerprint } from '../../src/activities/targets/fingerprint';
 import { closeTargets, openProduction } from '../../src/activities/targets/open';
+import { openPgliteCount } from '../../src/activities/targets/pglite';
 import { postgresProduction } from '../../src/activities/targets/postgres';
 import type { LaneWorkRequest } from '../../src/activities/lane-request';
 import { ENGINES, makeProduction, postgresSkipped, REGISTRY_SEED, REGISTRY_SURFACE, type TestProduction } from '../support/targets';
@@ -60,6 +61,20 @@ const failureOf = async (p: Promise<unknown>) => {
 if (postgresSkipped) {
   describe.skip(`PostgreSQL target suite SKIPPED: ${postgresSkipped.split('\n')[0]}`, () => it('needs the test PostgreSQL server', () => undefined));
 }
+
+describe('PGlite productions in one worker process', () => {
+  it('keeps at most 4 open; a closed one reopens from disk with its data and identity', async () => {
+    const made6 = await Promise.all([0, 1, 2, 3, 4, 5].map(() => makeProduction('pglite', BASE, 'CREATE TABLE birth_registry (n int); INSERT INTO birth_registry VALUES (7);')));
+    made.push(...made6);
+    const ids = [];
+    for (const p of made6) ids.push(await (await openProduction(p.lanesHome, p.change)).identity());
+    expect(openPgliteCount()).toBeLessThanOrEqual(4);
+    const first = await openProduction(made6[0]!.lanesHome, made6[0]!.change);
+    expect(await first.session((s) => s.query('SELECT n FROM birth_registry'))).toEqual([{ n: 7 }]);
+    expect(await first.identity()).toEqual(ids[0]);
+    expect(openPgliteCount()).toBeLessThanOrEqual(4);
+  });
+});
 
 describe('surface fingerprint across engines', () => {
   it.skipIf(ENGINES.length < 2)('is identical on PGlite and PostgreSQL for the same schema and rows, and per-table counts are recorded', async () => {

@@ -66,6 +66,11 @@ function openDir(dir: string): Promise<PGlite> {
   return db;
 }
 
+/** How many production instances this process holds open (bounded by MAX_OPEN while idle). */
+export function openPgliteCount(): number {
+  return open.size;
+}
+
 function evictIdle(): void {
   const idle = [...open.entries()].filter(([, o]) => o.inUse === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
   for (const [dir, o] of idle.slice(0, Math.max(0, open.size - MAX_OPEN))) {
