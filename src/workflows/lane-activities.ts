@@ -3,9 +3,10 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { LaneActivities } from '../activities';
 
 // Workers heartbeat every activity while alive (src/worker/keep-alive.ts): a dead worker's activity is retried
-// after the heartbeat timeout, not after its whole start-to-close budget.
+// after the heartbeat timeout, not after its whole start-to-close budget. Retries are bounded by time, not by
+// count: crashes are not the work's fault (failed proofs are non-retryable and end the lane at once).
 const proxy = (summary: string, startToCloseTimeout = '30 minutes') =>
-  proxyActivities<LaneActivities>({ startToCloseTimeout, heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 10, maximumInterval: '30 seconds' }, summary });
+  proxyActivities<LaneActivities>({ startToCloseTimeout, scheduleToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry: { maximumInterval: '30 seconds' }, summary });
 
 export const { scopeChange } = proxy('record the declared surface, steps and blocker map (no database contact)', '5 minutes');
 export const { rehearseOnClone } = proxy('rehearse apply + rollback on an isolated clone, proving after_rollback == before');

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import { isolationProblem } from '../../src/domain/isolation';
 import { rehearse } from '../../src/activities/rehearsal';
@@ -187,5 +188,18 @@ describe.each(ENGINES)('%s target', (engine) => {
     const fp = await fingerprintOf(p);
     expect(fp.tables.birth_registry!.schema!.columns.filter((c) => c.name === 'verified')).toHaveLength(1);
     expect(await failureOf(precheck(p.lanesHome, request(p)))).toMatch(/steps already applied to production: add-verified \(by wf-exec\)/);
+  });
+
+  it('a step whose SQL fails is not retried (ProductionStepFailed) and leaves neither its effect nor its claim', async () => {
+    const p = await production(engine, [{ id: 'broken', action: 'APPLY', apply: "INSERT INTO birth_registry (object_id, origin) VALUES ('obj-x', 'lane'); SELECT no_such_function();", rollback: "DELETE FROM birth_registry WHERE object_id = 'obj-x';" }]);
+    const { applyProductionStep } = createProductionActivities({ lanesHome: p.lanesHome });
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'wf-broken', runId: 'r1' } });
+    const err = (await env.run(applyProductionStep, { changeId: p.change.id, change: p.change, stepId: 'broken', authorization: { start: null, grants: [], rehearsalTree: '' } }).catch((e: unknown) => e)) as ApplicationFailure;
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect([err.type, err.nonRetryable]).toEqual(['ProductionStepFailed', true]);
+    expect(err.message).toMatch(/step broken: its SQL failed on production: .*no_such_function/);
+    const db = await openProduction(p.lanesHome, p.change);
+    expect(await db.session((s) => s.query("SELECT 1 FROM birth_registry WHERE object_id = 'obj-x'"))).toEqual([]);
+    expect(await db.session((s) => s.query("SELECT 1 FROM gated_lanes.applied_steps WHERE workflow_id = 'wf-broken'"))).toEqual([]);
   });
 });

@@ -25,6 +25,8 @@ export interface CrashReport {
   duplicateSteps: number;
   missingSteps: number;
   evidenceMismatches: string[];
+  /** Lanes that did not complete, with why. */
+  failures: string[];
   seed: number;
 }
 
@@ -99,8 +101,8 @@ export async function runCrashHarness(opts: { h: Harness; keys: Keys; bundlePath
     CRASH_WORKER: JSON.stringify({ address: h.address, taskQueue: h.taskQueue, lanesHome: h.lanesHome, trustRootPath: keys.trustRootPath, bundlePath: opts.bundlePath }),
   });
   await worker.start();
-  const report: CrashReport = { kills: 0, killsInProduction: 0, lanes: 0, lanesCompleted: 0, productionSteps: 0, duplicateSteps: 0, missingSteps: 0, evidenceMismatches: [], seed };
-  const executions: { change: ChangeSpec; workflowId: string }[] = [];
+  const report: CrashReport = { kills: 0, killsInProduction: 0, lanes: 0, lanesCompleted: 0, productionSteps: 0, duplicateSteps: 0, missingSteps: 0, evidenceMismatches: [], failures: [], seed };
+  const executions: { change: ChangeSpec; workflowId: string; completed: boolean }[] = [];
   const results: { workflowId: string; result: LaneStatus }[] = [];
   const running: string[] = [];
 
@@ -110,10 +112,15 @@ export async function runCrashHarness(opts: { h: Harness; keys: Keys; bundlePath
     running.push(workflowId);
     const handle = h.client.workflow.getHandle(workflowId);
     for (const a of actions) await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, lane, a as never, tree && (a === 'REAL_RUN' || a === 'APPLY') ? { evidenceTree: tree } : {}));
-    const result = (await handle.result()) as LaneStatus;
+    const result = (await handle.result().catch((err: Error & { cause?: Error & { cause?: Error } }) => {
+      report.failures.push(`${workflowId}: ${err.cause?.message ?? err.message}${err.cause?.cause ? ` ← ${err.cause.cause.message}` : ''}`);
+      return { state: 'FAILED' } as LaneStatus;
+    })) as LaneStatus;
     running.splice(running.indexOf(workflowId), 1);
     results.push({ workflowId, result });
-    if (lane === 'execution') executions.push({ change, workflowId });
+    // Failed executions are checked for duplicates too; only completed ones must have every step.
+    if (lane === 'execution') executions.push({ change, workflowId, completed: result.state === 'COMPLETED' });
+    if (result.state !== 'COMPLETED') throw new Error(`lane ${workflowId} ended ${result.state}`);
     return result;
   };
   const pipeline = async (n: number) => {
@@ -126,7 +133,8 @@ export async function runCrashHarness(opts: { h: Harness; keys: Keys; bundlePath
   // Waves of two changes at a time, until enough kills have landed; the killer runs beside them.
   let n = 0;
   while (report.kills < opts.kills) {
-    const wave = Promise.all([pipeline(n++), pipeline(n++)]);
+    // A failed lane ends its change's pipeline (it is in the report); the other carries on.
+    const wave = Promise.all([pipeline(n++), pipeline(n++)].map((p) => p.catch(() => undefined)));
     let done = false;
     void wave.finally(() => (done = true)).catch(() => undefined);
     while (!done && report.kills < opts.kills) {
@@ -159,7 +167,7 @@ export async function runCrashHarness(opts: { h: Harness; keys: Keys; bundlePath
       report.evidenceMismatches.push(`${workflowId}: result ${result.evidence.treeHash}, disk ${onDisk.treeHash} ${onDisk.problems.join('; ')}, memo ${String(memo?.evidenceTree)}`);
     }
   }
-  for (const { change, workflowId } of executions) {
+  for (const { change, workflowId, completed } of executions) {
     const db = await openProduction(h.lanesHome, change);
     const effects = await db.session((s) => s.query<{ step: string; n: number }>('SELECT step, count(*)::int AS n FROM crash_log GROUP BY step'));
     const ledger = await db.session((s) => s.query<{ step_id: string; n: number }>('SELECT step_id, count(*)::int AS n FROM gated_lanes.applied_steps WHERE workflow_id = $1 GROUP BY step_id', [workflowId]));
@@ -168,7 +176,7 @@ export async function runCrashHarness(opts: { h: Harness; keys: Keys; bundlePath
       const effect = effects.find((e) => e.step === step.id)?.n ?? 0;
       const recorded = ledger.find((l) => l.step_id === step.id)?.n ?? 0;
       if (effect > 1 || recorded > 1) report.duplicateSteps++;
-      if (effect === 0 || recorded === 0) report.missingSteps++;
+      if (completed && (effect === 0 || recorded === 0)) report.missingSteps++;
     }
   }
   await closeTargets();

@@ -17,6 +17,7 @@ describe('worker crashes', () => {
       process.stderr.write(`[crash] ${JSON.stringify(report)}\n`);
       expect(report.kills).toBeGreaterThanOrEqual(KILLS);
       expect(report.killsInProduction, 'some kills must land inside a production step').toBeGreaterThan(0);
+      expect(report.failures).toEqual([]);
       expect(report.lanesCompleted).toBe(report.lanes);
       expect(report.evidenceMismatches).toEqual([]);
       expect(report.productionSteps).toBeGreaterThan(0);
