@@ -29,6 +29,27 @@ export interface LaneWorkers {
   shutdown(): void;
 }
 
+/**
+ * Bounds that keep one worker process within memory however many lanes it serves (found by bench P3, which ran a
+ * worker out of 24 GiB): lane activities each hold PGlite instances of a few hundred MiB and run on the main
+ * thread anyway, so a few at a time is all the throughput there is; and parked lanes need not stay cached —
+ * an evicted one is replayed from history when its grant arrives. Both can be raised by environment.
+ */
+export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 4;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number (got "${raw}")`);
+  return n;
+}
+
+/** LANES_MAX_CONCURRENT_ACTIVITIES, for both the lane and the production worker. */
+export function maxConcurrentActivities(): number {
+  return positiveInt('LANES_MAX_CONCURRENT_ACTIVITIES', DEFAULT_MAX_CONCURRENT_ACTIVITIES);
+}
+
 export function workflowsPath(): string {
   return require.resolve('../workflows');
 }
@@ -41,6 +62,8 @@ export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWo
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: createLaneActivities(opts.activities),
     interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) })] },
+    maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
+    maxCachedWorkflows: positiveInt('LANES_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS),
     ...opts.cache,
   });
   const production = await createProductionWorker({

@@ -3,6 +3,7 @@
  * checked by ProductionGrantInterceptor before its body runs.
  */
 import { KeepAliveInterceptor } from './keep-alive';
+import { maxConcurrentActivities } from './lane-worker';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProductionActivities } from '../activities/production';
 import { productionTaskQueue } from '../domain/task-queues';
@@ -23,6 +24,7 @@ export async function createProductionWorker(opts: ProductionWorkerOptions): Pro
     namespace: opts.namespace,
     taskQueue: productionTaskQueue(opts.laneTaskQueue),
     activities: createProductionActivities({ lanesHome: opts.lanesHome }),
+    maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
     interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new ProductionGrantInterceptor(ctx, opts.trustRootPath) })] },
   });
 }

@@ -50,8 +50,13 @@ function rng(seed: number): () => number {
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 }
 
-class WorkerProcess {
+/** A lane worker in a process of its own (the crash harness kills it; bench P3 measures its memory). */
+export class WorkerProcess {
   private child?: ChildProcess;
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
   constructor(private readonly env: Record<string, string>) {}
 
   async start(): Promise<void> {

@@ -7,7 +7,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createLaneWorkers } from '../../src/worker/lane-worker';
 
 async function main(): Promise<void> {
-  const cfg = JSON.parse(process.env.CRASH_WORKER ?? '{}') as { address: string; taskQueue: string; lanesHome: string; trustRootPath: string; bundlePath: string };
+  const cfg = JSON.parse(process.env.CRASH_WORKER ?? '{}') as { address: string; taskQueue: string; lanesHome: string; trustRootPath: string; bundlePath: string; keepCache?: boolean };
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const connection = await NativeConnection.connect({ address: cfg.address });
   const workers = await createLaneWorkers({
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     taskQueue: cfg.taskQueue,
     activities: { trustRootPath: cfg.trustRootPath, lanesHome: cfg.lanesHome },
     workflowBundle: { codePath: cfg.bundlePath },
-    cache: { maxCachedWorkflows: 0 },
+    ...(cfg.keepCache ? {} : { cache: { maxCachedWorkflows: 0 } }),
   });
   process.once('SIGTERM', () => workers.shutdown());
   const running = workers.run();
