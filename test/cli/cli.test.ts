@@ -297,7 +297,8 @@ describe('lanes start / grant / status against the dev server', () => {
     const nothing = await lanes(['packet', 'no-such-change']);
     expect(nothing.code).toBe(1);
     expect(nothing.stderr).toMatch(/neither a lane's workflow id nor a change id/);
-  });
+    // About 30 child-process commands: generous, so a loaded CI machine does not fail it on time alone.
+  }, 240_000);
 
   it('takes a signed operator input into status, history and evidence; refuses bad inputs, sending nothing', async () => {
     const { path, id } = uniqueChange();
@@ -342,7 +343,7 @@ describe('lanes start / grant / status against the dev server', () => {
     const hist = JSON.parse((await lanes(['history', workflowId, '--json'], { LANES_TRUST_ROOT: keys.trustRootPath })).stdout);
     const inputs = hist.events.filter((e: { what: string }) => e.what === 'input').map((e: { detail: string }) => e.detail);
     expect(inputs).toEqual([expect.stringMatching(/rejected: .*does not match/), expect.stringMatching(/^surface-map \(sha256 [0-9a-f]{12}…\) by operator \(operator\) → accepted$/)]);
-  });
+  }, 240_000);
 
   it('reports "queued" when no worker is running, and the lane judges the grant later', async () => {
     const { path } = uniqueChange();
