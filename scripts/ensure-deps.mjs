@@ -1,6 +1,7 @@
 // Installs npm dependencies when they are missing or older than the lockfile. No npm packages needed: this runs
 // first on a fresh clone, from `npm start` and `npm test`.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -22,4 +23,21 @@ export function ensureDeps(root) {
     console.error('[setup] npm ci failed; see the output above.');
     process.exit(r.status ?? 1);
   }
+}
+
+/**
+ * The environment for a script that needs the Temporal CLI: dependencies checked, the CLI provisioned (built
+ * once into the cache), and TEMPORAL_CLI set when it is a binary of ours. Exits with the reason if it cannot be had.
+ */
+export async function readyEnv(root) {
+  checkNode();
+  ensureDeps(root);
+  const { provisionTemporalCli } = createRequire(import.meta.url)('../src/server/provision-temporal.js');
+  const cli = await provisionTemporalCli().catch((err) => {
+    console.error(`error: ${err.message}`);
+    process.exit(1);
+  });
+  const env = { ...process.env };
+  if (cli.kind === 'existing-path') env.TEMPORAL_CLI = cli.path;
+  return env;
 }

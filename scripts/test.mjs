@@ -1,20 +1,11 @@
 // `npm test`: dependencies, the Temporal CLI (built once into ~/.cache/gated-lanes), then vitest.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { checkNode, ensureDeps } from './ensure-deps.mjs';
+import { readyEnv } from './ensure-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-checkNode();
-ensureDeps(root);
-const { provisionTemporalCli } = createRequire(import.meta.url)('../src/server/provision-temporal.js');
-const cli = await provisionTemporalCli().catch((err) => {
-  console.error(`error: ${err.message}`);
-  process.exit(1);
-});
-const env = { ...process.env };
-if (cli.kind === 'existing-path') env.TEMPORAL_CLI = cli.path;
+const env = await readyEnv(root);
 const args = process.argv.slice(2);
 if (args[0] === '--record-histories') {
   env.RECORD_HISTORIES = '1';
