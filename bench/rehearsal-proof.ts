@@ -10,7 +10,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { surfaceFingerprint } from '../src/activities/targets/fingerprint';
 import { pgliteClone } from '../src/activities/targets/pglite';
-import { postgresClone } from '../src/activities/targets/postgres';
+import { postgresClone, urlForDatabase } from '../src/activities/targets/postgres';
 import { measured, seconds, type BenchResult, type Log } from './measure';
 
 const SURFACE = { tables: ['surface_rows'], functions: [] };
@@ -47,9 +47,7 @@ async function postgresBaseline(adminUrl: string, rows: number): Promise<CopyBas
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name}`);
   await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  const client = new pg.Client({ connectionString: u.toString() });
+  const client = new pg.Client({ connectionString: urlForDatabase(adminUrl, name) });
   await client.connect();
   await client.query(FILL(rows));
   return {

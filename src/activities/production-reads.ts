@@ -9,12 +9,14 @@ import type { EvidenceRef } from '../domain/lane-status';
 import { splitStatements } from '../domain/sql-statements';
 import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './targets/fingerprint';
 import { openProduction } from './targets/open';
-import { inRolledBackTransaction, type Target, type TargetSession } from './targets/target';
+import { inRolledBackTransaction, type Target, type TargetIdentity, type TargetSession } from './targets/target';
 import { writeLanePacket, type LaneWorkRequest } from './lane-request';
 import { progress } from './progress';
 
 interface ReadOnlyRun<T> {
   result: T;
+  /** Which production was read (no secrets): for the lane's evidence. */
+  production: { target: string; identity: TargetIdentity };
   entry: SurfaceFingerprint;
   exit: SurfaceFingerprint;
   transactionReadOnly: string;
@@ -38,7 +40,7 @@ async function readOnly<T>(db: Target, req: LaneWorkRequest, fn: (s: TargetSessi
       throw ApplicationFailure.nonRetryable(`production changed during a read-only lane: ${fingerprintDiff(entry, exit).join(', ')}`, 'ProductionReadFailed');
     }
     return { ...inside, entry, exit };
-  });
+  }).then(async (run) => ({ ...run, production: { target: db.label, identity: await db.identity() } }));
 }
 
 interface StatementReport {
@@ -89,7 +91,7 @@ export async function dryRun(lanesHome: string, req: LaneWorkRequest): Promise<E
   return writeLanePacket(lanesHome, req, {
     'dry-run.json': {
       workflowId: req.workflowId,
-      production: { target: db.label, identity: await db.identity() },
+      production: run.production,
       transactionReadOnly: run.transactionReadOnly,
       role: run.role,
       entry: run.entry.hash,
@@ -119,7 +121,7 @@ export async function precheck(lanesHome: string, req: LaneWorkRequest): Promise
   return writeLanePacket(lanesHome, req, {
     'precheck.json': {
       workflowId: req.workflowId,
-      production: { target: db.label, identity: await db.identity() },
+      production: run.production,
       transactionReadOnly: run.transactionReadOnly,
       role: run.role,
       fingerprint: run.entry.hash,

@@ -62,32 +62,27 @@ export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise
       compatibility = { productionSchema: prodSchema.schemaHash, cloneSchema: cloneSchema.schemaHash, equal: true };
     }
 
+    /** Runs every step's apply (or rollback) SQL on the clone — inside BEGIN … ROLLBACK if asked — then fingerprints. */
+    const runSteps = (which: 'apply' | 'rollback', rolledBack = false) =>
+      clone.session(async (s) => {
+        if (rolledBack) await s.exec('BEGIN');
+        await applyAll(s, change.steps, which);
+        if (rolledBack) await s.exec('ROLLBACK');
+        return surfaceFingerprint(s, surface);
+      });
+
     progress('BEGIN … ROLLBACK pass');
-    const afterTransactional = await clone.session(async (s) => {
-      await s.exec('BEGIN');
-      await applyAll(s, change.steps, 'apply');
-      await s.exec('ROLLBACK');
-      return surfaceFingerprint(s, surface);
-    });
+    const afterTransactional = await runSteps('apply', true);
     mustEqual(before, afterTransactional, 'BEGIN … ROLLBACK');
 
     progress('snapshot, then committed apply and rollback SQL');
     await clone.snapshot();
-    const afterApply = await clone.session(async (s) => {
-      await applyAll(s, change.steps, 'apply');
-      return surfaceFingerprint(s, surface);
-    });
+    const afterApply = await runSteps('apply');
     if (afterApply.hash === before.hash) refuse('after_apply == before: the steps changed nothing on the surface, so the rollback proves nothing');
-    const afterRollback = await clone.session(async (s) => {
-      await applyAll(s, change.steps, 'rollback');
-      return surfaceFingerprint(s, surface);
-    });
+    const afterRollback = await runSteps('rollback');
     mustEqual(before, afterRollback, 'the rollback SQL');
 
-    const afterReapply = await clone.session(async (s) => {
-      await applyAll(s, change.steps, 'apply');
-      return surfaceFingerprint(s, surface);
-    });
+    const afterReapply = await runSteps('apply');
     if (afterReapply.hash === before.hash) refuse('the second apply changed nothing, so the snapshot restore proves nothing');
     progress('restoring the snapshot');
     await clone.restore();

@@ -3,6 +3,7 @@
  * status. A status query needs a running worker; when none answers, the CLI says so instead of hanging.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
 import { randomBytes } from 'node:crypto';
@@ -134,6 +135,15 @@ export interface LaneIdentity {
   working: { activity: string; stage?: string; attempt: number }[];
 }
 
+/** A payload as JSON, or undefined when it is absent or not ours to read: history is shown, never trusted. */
+export function decodePayload(p: temporal.api.common.v1.IPayload | null | undefined): unknown {
+  try {
+    return p ? defaultPayloadConverter.fromPayload(p as never) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function describeLane(client: Client, workflowId: string): Promise<LaneIdentity> {
   let d;
   try {
@@ -158,13 +168,7 @@ export async function describeLane(client: Client, workflowId: string): Promise<
     grantsMissing: sa.get(SA_GRANTS_MISSING),
     temporalStatus: d.status.name,
     working: (d.raw.pendingActivities ?? []).map((a) => {
-      let stage: string | undefined;
-      try {
-        const details = a.heartbeatDetails?.payloads?.[0];
-        stage = details ? (defaultPayloadConverter.fromPayload(details as never) as { stage?: string })?.stage : undefined;
-      } catch {
-        stage = undefined;
-      }
+      const stage = (decodePayload(a.heartbeatDetails?.payloads?.[0]) as { stage?: string } | undefined)?.stage;
       return { activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 1, ...(stage ? { stage } : {}) };
     }),
   };
@@ -180,6 +184,19 @@ export async function queryStatus(client: Client, workflowId: string, timeoutMs 
     if (isDeadline(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * What a lane's status says of one envelope (by id): taken as a grant, a HOLD or an input; rejected, with why;
+ * or undefined when the lane has recorded nothing about it.
+ */
+export function verdictOf(status: LaneStatus, id: string | undefined): { taken: 'grant' | 'hold' | 'input' } | { rejected: string } | undefined {
+  if (!id) return undefined;
+  if (status.grantsPresent.some((g) => g.id === id)) return { taken: 'grant' };
+  if (status.hold?.id === id) return { taken: 'hold' };
+  if (status.inputs?.some((i) => i.id === id)) return { taken: 'input' };
+  const rejected = status.rejected.find((r) => r.id === id);
+  return rejected ? { rejected: rejected.reason } : undefined;
 }
 
 export type SendResult = { result: 'accepted' } | { result: 'rejected'; reason: string } | { result: 'queued'; reason: string };
@@ -205,10 +222,9 @@ export async function sendEnvelope(
     const status = await queryStatus(client, identity.workflowId, Math.min(4000, Math.max(500, until - Date.now())));
     if (!status) return { result: 'queued', reason: 'no worker is running; the lane will judge it when one starts' };
     const revoked = envelope.payload.revokes !== undefined && status.revoked.includes(envelope.payload.revokes);
-    const taken = status.grantsPresent.some((g) => g.id === id) || status.hold?.id === id || status.inputs?.some((i) => i.id === id);
-    if (taken || revoked) return { result: 'accepted' };
-    const rejected = status.rejected.find((r) => r.id === id);
-    if (rejected) return { result: 'rejected', reason: rejected.reason };
+    const verdict = verdictOf(status, id);
+    if (revoked || (verdict && 'taken' in verdict)) return { result: 'accepted' };
+    if (verdict) return { result: 'rejected', reason: verdict.rejected };
     await new Promise((r) => setTimeout(r, 250));
   }
   return { result: 'queued', reason: `the lane recorded no verdict within ${Math.round(waitMs / 1000)} s` };

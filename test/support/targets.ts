@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import pg from 'pg';
+import { postgresSession, urlForDatabase } from '../../src/activities/targets/postgres';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import { openProduction } from '../../src/activities/targets/open';
 
@@ -18,15 +18,7 @@ const postgres = inject('postgres');
 export const postgresSkipped = 'skipped' in postgres ? postgres.skipped : undefined;
 export const ENGINES: Engine[] = postgresSkipped ? ['pglite'] : ['pglite', 'postgres'];
 
-async function adminExec(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: (postgres as { url: string }).url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const adminExec = (sql: string) => postgresSession((postgres as { url: string }).url, (s) => s.exec(sql));
 
 export interface TestProduction {
   lanesHome: string;
@@ -48,14 +40,13 @@ export async function makeProduction(engine: Engine, base: ChangeSpec, seedSql?:
     const { url } = postgres as { url: string };
     const db = `gl_test_prod_${tag}`;
     await adminExec(`CREATE DATABASE ${db}`);
-    const u = new URL(url);
-    u.pathname = `/${db}`;
+    const prodUrl = urlForDatabase(url, db);
     const prodEnv = `GL_TEST_PROD_URL_${tag.toUpperCase()}`;
-    process.env[prodEnv] = u.toString();
+    process.env[prodEnv] = prodUrl;
     process.env.GL_TEST_CLONE_URL = url;
     result = {
       lanesHome,
-      url: u.toString(),
+      url: prodUrl,
       change: { ...base, targets: { production: { engine: 'postgres', urlEnv: prodEnv }, clone: { engine: 'postgres', urlEnv: 'GL_TEST_CLONE_URL' } } },
       drop: () => adminExec(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
     };

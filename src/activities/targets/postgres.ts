@@ -25,7 +25,8 @@ async function identityOf(s: TargetSession): Promise<TargetIdentity> {
   return { engine: 'postgres', system, database: db!.d, instance: await instanceOf(s) };
 }
 
-async function withClient<T>(url: string, fn: (s: TargetSession) => Promise<T>): Promise<T> {
+/** One connection to `url` for the length of `fn`. */
+export async function postgresSession<T>(url: string, fn: (s: TargetSession) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -58,7 +59,8 @@ export function postgresProduction(url: string): Target & { url: string } {
   return { ...pooledTarget(url), url };
 }
 
-const withDatabase = (url: string, db: string) => {
+/** `url` pointed at another database on the same server. */
+export const urlForDatabase = (url: string, db: string) => {
   const u = new URL(url);
   u.pathname = `/${db}`;
   return u.toString();
@@ -71,13 +73,13 @@ const withDatabase = (url: string, db: string) => {
 export async function postgresClone(adminUrl: string, source?: Target & { url: string }): Promise<CloneTarget> {
   const name = `gl_clone_${randomBytes(8).toString('hex')}`;
   const snap = `${name}_snap`;
-  const admin = (sql: string) => withClient(adminUrl, (s) => s.exec(sql));
+  const admin = (sql: string) => postgresSession(adminUrl, (s) => s.exec(sql));
   await admin(`CREATE DATABASE ${name}`);
-  const url = withDatabase(adminUrl, name);
+  const url = urlForDatabase(adminUrl, name);
   let provenance: CloneProvenance;
   try {
     if (source) await dumpAndLoad(source.url, url);
-    await withClient(url, (s) => stampInstance(s, randomUUID()));
+    await postgresSession(url, (s) => stampInstance(s, randomUUID()));
     provenance = {
       kind: source ? 'production-shaped' : 'empty',
       method: source ? 'pg_dump --format=custom | pg_restore --no-owner --no-privileges' : 'CREATE DATABASE (empty)',
@@ -94,8 +96,8 @@ export async function postgresClone(adminUrl: string, source?: Target & { url: s
     engine: 'postgres',
     label: redactUrl(url),
     provenance,
-    session: (fn) => withClient(url, fn),
-    identity: () => withClient(url, identityOf),
+    session: (fn) => postgresSession(url, fn),
+    identity: () => postgresSession(url, identityOf),
     snapshot: async () => {
       await admin(`DROP DATABASE IF EXISTS ${snap}`);
       await admin(`CREATE DATABASE ${snap} TEMPLATE ${name}`);

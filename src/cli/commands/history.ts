@@ -3,13 +3,12 @@
  * held or revoked what and when (with the lane's verdict), which activities ran, how the state moved, how it
  * ended — plus the Web UI link for the full event list.
  */
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { envelopeIdOf } from '../../domain/envelope-rules';
 import type { LaneStatus } from '../../domain/lane-status';
 import { configFromEnv, workflowUiLink } from '../../worker/config';
 import { readTrustRootFile } from '../../worker/trust-root-file';
-import { connectClient, describeLane, queryStatus } from '../lane-client';
+import { connectClient, decodePayload, describeLane, queryStatus, verdictOf } from '../lane-client';
 import { printJson, table } from '../output';
 import { JSON_FLAG, positional, type Command } from './types';
 
@@ -28,13 +27,6 @@ export interface HistoryLine {
 type Event = temporal.api.history.v1.IHistoryEvent;
 type Envelope = { payload?: { action?: string; keyId?: string; expiresAt?: string; evidenceTree?: string; revokes?: string; inputKind?: string; inputSha256?: string } };
 
-const decode = (p: temporal.api.common.v1.IPayload | null | undefined): unknown => {
-  try {
-    return p ? defaultPayloadConverter.fromPayload(p as never) : undefined;
-  } catch {
-    return undefined;
-  }
-};
 
 function timeOf(e: Event): string {
   const t = e.eventTime;
@@ -50,17 +42,17 @@ export function historyLines(events: Event[], lane: string, who: (keyId?: string
     const time = timeOf(e);
     const add = (what: string, detail: string) => lines.push({ time, what, detail });
     if (e.workflowExecutionStartedEventAttributes) {
-      const input = decode(e.workflowExecutionStartedEventAttributes.input?.payloads?.[0]) as { start?: Envelope; shaped?: boolean } | undefined;
+      const input = decodePayload(e.workflowExecutionStartedEventAttributes.input?.payloads?.[0]) as { start?: Envelope; shaped?: boolean } | undefined;
       add('started', `${lane} lane, signed by ${who(input?.start?.payload?.keyId)}${input?.shaped ? ' (production-shaped)' : ''}`);
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const a = e.workflowExecutionSignaledEventAttributes;
-      const env = decode(a.input?.payloads?.[0]) as Envelope | undefined;
+      const env = decodePayload(a.input?.payloads?.[0]) as Envelope | undefined;
       if (['grant', 'hold', 'revoke'].includes(a.signalName ?? '')) {
         const p = env?.payload;
         const extra = [p?.evidenceTree && `tree ${p.evidenceTree.slice(0, 12)}…`, p?.expiresAt && `expires ${p.expiresAt}`].filter(Boolean).join(', ');
         add(a.signalName!, `${p?.action ?? '?'} by ${who(p?.keyId)}${extra ? ` (${extra})` : ''} → ${verdict(env)}`);
       } else if (a.signalName === 'input') {
-        const env = (decode(a.input?.payloads?.[0]) as { envelope?: Envelope } | undefined)?.envelope;
+        const env = (decodePayload(a.input?.payloads?.[0]) as { envelope?: Envelope } | undefined)?.envelope;
         const p = env?.payload;
         add('input', `${p?.inputKind ?? '?'} (sha256 ${p?.inputSha256?.slice(0, 12) ?? '?'}…) by ${who(p?.keyId)} → ${verdict(env)}`);
       } else if (a.signalName === 'changeView') add('change view', 'blockers, ledger and nonce claims from the change entity');
@@ -74,11 +66,11 @@ export function historyLines(events: Event[], lane: string, who: (keyId?: string
       const f = e.activityTaskFailedEventAttributes;
       add('activity', `${activities.get(String(f.scheduledEventId)) ?? '?'} FAILED: ${f.failure?.message ?? ''}`);
     } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
-      const state = decode(e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields?.LaneState);
-      const missing = decode(e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields?.GrantsMissing);
+      const state = decodePayload(e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields?.LaneState);
+      const missing = decodePayload(e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields?.GrantsMissing);
       if (state !== undefined) add('state', `${String(state)}${Array.isArray(missing) && missing.length ? ` (missing ${missing.join(', ')})` : ''}`);
     } else if (e.workflowExecutionCompletedEventAttributes) {
-      const r = decode(e.workflowExecutionCompletedEventAttributes.result?.payloads?.[0]) as Partial<LaneStatus> | undefined;
+      const r = decodePayload(e.workflowExecutionCompletedEventAttributes.result?.payloads?.[0]) as Partial<LaneStatus> | undefined;
       add('ended', `${r?.state ?? 'completed'}${r?.holdReason ? ` — ${r.holdReason}` : ''}${r?.evidence ? ` — evidence tree ${r.evidence.treeHash}` : ''}`);
     } else if (e.workflowExecutionFailedEventAttributes) {
       add('ended', `FAILED — ${e.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`);
@@ -111,11 +103,9 @@ export const history: Command = {
     const verdict = (env: unknown): string => {
       if (!status) return 'verdict unknown (no worker answered)';
       const id = envelopeIdOf(env);
-      if (id && status.grantsPresent.some((g) => g.id === id)) return 'accepted';
-      if (id && status.hold?.id === id) return 'accepted (HOLD)';
-      if (id && status.inputs?.some((i) => i.id === id)) return 'accepted';
-      const rejected = status.rejected.find((r) => r.id === id);
-      if (rejected) return `rejected: ${rejected.reason}`;
+      const v = verdictOf(status, id);
+      if (v && 'taken' in v) return v.taken === 'hold' ? 'accepted (HOLD)' : 'accepted';
+      if (v) return `rejected: ${v.rejected}`;
       return id && status.revoked.includes(id) ? 'accepted, later revoked' : 'judged (no longer current)';
     };
     const lines = historyLines(events, lane, who, verdict);
