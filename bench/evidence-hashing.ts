@@ -19,7 +19,7 @@ export async function evidenceHashing(opts: { repeat: number; log: Log; fileMiB?
     const dir = join(root, 'packet');
     const content: Record<string, Uint8Array> = {};
     for (let i = 0; i < files; i++) content[`part-${String(i).padStart(3, '0')}.bin`] = randomBytes(fileMiB * 1024 * 1024);
-    const written = await writeEvidencePacket(dir, content);
+    const written = await writeEvidencePacket(root, dir, content);
     const paths = Object.keys(content).map((f) => join(dir, f));
     opts.log(`P4: ${files} files × ${fileMiB} MiB written; hashing ${opts.repeat}× each way`);
     const ours: number[] = [];

@@ -11,11 +11,17 @@ import { dirname, join, relative } from 'node:path';
 import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
 import type { EvidenceRef } from '../domain/lane-status';
 
-export function evidenceDir(lanesHome: string, changeId: string, workflowId: string): string {
-  return join(lanesHome, 'evidence', safeSegment(changeId), safeSegment(workflowId));
+/** One directory per lane run: a reused workflow id gets a directory of its own and never overwrites a packet. */
+export function evidenceDir(lanesHome: string, changeId: string, workflowId: string, runId: string): string {
+  return join(lanesHome, 'evidence', safeSegment(changeId), safeSegment(workflowId), safeSegment(runId));
 }
 
-export async function writeEvidencePacket(dir: string, files: Record<string, string | Uint8Array>): Promise<EvidenceRef> {
+/** The content-addressed index: `evidence/trees/<tree hash>` holds the packet's directory (relative to evidence/). */
+function treeIndexPath(lanesHome: string, tree: string): string {
+  return join(lanesHome, 'evidence', 'trees', tree);
+}
+
+export async function writeEvidencePacket(lanesHome: string, dir: string, files: Record<string, string | Uint8Array>): Promise<EvidenceRef> {
   const staging = `${dir}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   const entries: TreeEntry[] = [];
@@ -32,12 +38,52 @@ export async function writeEvidencePacket(dir: string, files: Record<string, str
   await rm(dir, { recursive: true, force: true });
   await mkdir(dirname(dir), { recursive: true });
   await rename(staging, dir);
-  return { dir, treeHash: treeHash(entries), files: entries.length };
+  const tree = treeHash(entries);
+  // The index only says where to look: whoever resolves a tree re-hashes the directory it points at.
+  const index = treeIndexPath(lanesHome, tree);
+  await mkdir(dirname(index), { recursive: true });
+  await writeFile(`${index}.partial-${process.pid}`, relative(join(lanesHome, 'evidence'), dir));
+  await rename(`${index}.partial-${process.pid}`, index);
+  return { dir, treeHash: tree, files: entries.length };
 }
 
-/** Workflow ids may hold ':' and '/'; keep each one a single, portable path segment. */
+/**
+ * A packet found by its tree hash and re-hashed here: the directory the index names must hash to exactly `tree`,
+ * with no file added, changed or missing. Returns the directory, or why the tree cannot be used.
+ */
+export function resolveEvidenceTree(lanesHome: string, tree: string): { dir: string } | { problem: string } {
+  if (!/^[0-9a-f]{64}$/.test(tree)) return { problem: `${tree} is not a tree hash` };
+  let rel: string;
+  try {
+    rel = readFileSync(treeIndexPath(lanesHome, tree), 'utf8');
+  } catch {
+    return { problem: `no evidence packet with tree ${tree} on this worker (${join(lanesHome, 'evidence')})` };
+  }
+  const dir = join(lanesHome, 'evidence', rel);
+  if (rel.startsWith('..') || rel.startsWith('/')) return { problem: `the index entry for tree ${tree} points outside the evidence store` };
+  let verified;
+  try {
+    verified = verifyEvidenceDir(dir);
+  } catch (err) {
+    return { problem: `evidence packet ${dir} cannot be read: ${(err as Error).message}` };
+  }
+  if (verified.problems.length > 0) return { problem: `evidence packet ${dir} does not verify: ${verified.problems.join('; ')}` };
+  if (verified.treeHash !== tree) return { problem: `evidence packet ${dir} hashes to ${verified.treeHash}, not ${tree}` };
+  return { dir };
+}
+
+/**
+ * Workflow ids may hold any character; keep each one a single, portable path segment, and keep the mapping
+ * injective (two ids never share a directory): characters outside [A-Za-z0-9.-] and a leading '.' become `_xx`
+ * (their UTF-8 bytes in hex), and '_' itself is always escaped.
+ */
 export function safeSegment(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]/g, '_');
+  let out = '';
+  for (const [i, ch] of [...s].entries()) {
+    if (/[A-Za-z0-9-]/.test(ch) || (ch === '.' && i > 0)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `_${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }
 
 const chunk = Buffer.allocUnsafe(1 << 20);

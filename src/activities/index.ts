@@ -9,7 +9,8 @@ import { readTrustRoot } from './trust-root';
 import { rehearse } from './rehearsal';
 import { dryRun, precheck } from './production-reads';
 import { recordExecution, scope } from './lane-work';
-import { writeDecisionPacket, type LaneWorkRequest } from './lane-request';
+import { writeDecisionPacket, type AuthorizedWork, type DecisionPacketRequest, type LaneWorkRequest } from './lane-request';
+import { authorizedFor } from './authorized';
 import { runProbes } from './probes';
 import type { ProbeReport } from '../domain/lane-status';
 
@@ -22,16 +23,21 @@ export interface ActivityConfig {
 
 export function createLaneActivities(config: ActivityConfig) {
   const home = config.lanesHome;
+  // Each body works on what the lane worker's point of action verified (src/worker/lane-interceptor.ts), never on
+  // the raw request: the workflow and run ids come from the activity context, the rest from signed material.
+  const verified = (req: unknown) => authorizedFor<AuthorizedWork>(req);
   return {
     loadTrustRoot: (): Promise<TrustRoot> => readTrustRoot(config.trustRootPath),
     runProbes: (): Promise<ProbeReport> => runProbes(),
-    scopeChange: (req: LaneWorkRequest): Promise<EvidenceRef> => scope(home, req),
-    rehearseOnClone: (req: LaneWorkRequest): Promise<EvidenceRef> => rehearse(home, req),
-    dryRunProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => dryRun(home, req),
-    precheckProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => precheck(home, req),
-    recordExecution: (req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> => recordExecution(home, req),
-    writeDecisionPacket: (packet: { changeId: string; workflowId: string; json: unknown; markdown: string }): Promise<string> =>
-      writeDecisionPacket(home, packet),
+    scopeChange: (req: LaneWorkRequest): Promise<EvidenceRef> => scope(home, verified(req)),
+    rehearseOnClone: (req: LaneWorkRequest): Promise<EvidenceRef> => rehearse(home, verified(req)),
+    dryRunProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => dryRun(home, verified(req)),
+    precheckProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => precheck(home, verified(req)),
+    recordExecution: (req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> => recordExecution(home, verified(req)),
+    writeDecisionPacket: (req: DecisionPacketRequest): Promise<string> => {
+      const who = verified(req);
+      return writeDecisionPacket(home, { changeId: who.change.id, workflowId: who.workflowId, runId: who.runId }, req);
+    },
   };
 }
 

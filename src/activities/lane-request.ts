@@ -1,5 +1,11 @@
-/** What every lane activity receives: the change, the grants that authorised the work, and who is asking. */
+/**
+ * What every lane activity receives from its workflow (LaneWorkRequest), and what its body works with once the
+ * lane worker's point-of-action check has verified it (AuthorizedWork): the change, the operator's start, the
+ * grants, all re-verified from signatures and hashes; the workflow and run ids from the activity's own context.
+ * Evidence and decision packets are written only under that workflow id and run, never a path from the request.
+ */
 import type { ChangeSpec } from '../domain/change-spec';
+import type { SignedEnvelope } from '../domain/envelope';
 import type { VerifiedEnvelope } from '../domain/envelope-rules';
 import type { EvidenceRef } from '../domain/lane-status';
 import { canonicalize } from '../domain/canonical-json';
@@ -7,22 +13,40 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evidenceDir, safeSegment, writeEvidencePacket } from './evidence';
 
+/** As the workflow sends it: bookkeeping, believed by nothing until the point-of-action check has verified it. */
 export interface LaneWorkRequest {
   workflowId: string;
   change: ChangeSpec;
-  grants: VerifiedEnvelope[];
+  /** The operator's signed START_LANE. */
+  start: unknown;
+  grants: SignedEnvelope[];
   trustRootFingerprint: string;
   shaped?: boolean;
-  /** Operator inputs the lane accepted, with their content: written into the evidence packet. */
+  /** Precheck only: how long its pass may open execution (capped by the workers). */
+  precheckValidForMs?: number;
+  /** Operator inputs the lane accepted, with their content and signed envelope: written into the evidence packet. */
+  inputs?: { kind: string; sha256: string; content: string; by: string; envelope: unknown }[];
+}
+
+/** A request after the point-of-action check: every field here was verified or comes from the activity context. */
+export interface AuthorizedWork {
+  workflowId: string;
+  runId: string;
+  change: ChangeSpec;
+  specHash: string;
+  trustRootFingerprint: string;
+  grants: VerifiedEnvelope[];
+  shaped?: boolean;
+  precheckValidForMs?: number;
   inputs?: { kind: string; sha256: string; content: string; by: string }[];
 }
 
 const json = (v: unknown) => `${canonicalize(v)}\n`;
 
 /** Writes a lane's evidence packet: the change and grants every packet carries, plus the lane's own files. */
-export function writeLanePacket(lanesHome: string, req: LaneWorkRequest, files: Record<string, unknown>): Promise<EvidenceRef> {
+export function writeLanePacket(lanesHome: string, req: AuthorizedWork, files: Record<string, unknown>): Promise<EvidenceRef> {
   const own = Object.fromEntries(Object.entries(files).map(([name, v]) => [name, json(v)]));
-  return writeEvidencePacket(evidenceDir(lanesHome, req.change.id, req.workflowId), {
+  return writeEvidencePacket(lanesHome, evidenceDir(lanesHome, req.change.id, req.workflowId, req.runId), {
     'change.json': json(req.change),
     'grants.json': json(req.grants.map((g) => ({ id: g.id, payload: g.payload, signature: g.signature, signer: g.signer }))),
     ...Object.fromEntries((req.inputs ?? []).map((i) => [`inputs/${i.kind}-${i.sha256.slice(0, 12)}`, i.content])),
@@ -30,14 +54,26 @@ export function writeLanePacket(lanesHome: string, req: LaneWorkRequest, files: 
   });
 }
 
+/** Where a lane run's decision packet lives: next to (not inside) its evidence, one file pair per run. */
+export function decisionPacketBase(lanesHome: string, changeId: string, workflowId: string, runId: string): string {
+  return join(lanesHome, 'decisions', safeSegment(changeId), safeSegment(workflowId), safeSegment(runId));
+}
+
+/** What the workflow asks to have written; the place comes from the verified start and the activity context. */
+export interface DecisionPacketRequest {
+  start: unknown;
+  change: ChangeSpec;
+  json: unknown;
+  markdown: string;
+}
+
 /**
  * Writes a lane's decision packet next to (not inside) its evidence, so the evidence tree stays as the lane
- * sealed it: `<lanes home>/decisions/<changeId>/<workflowId>.{md,json}`.
+ * sealed it: `<lanes home>/decisions/<changeId>/<workflowId>/<runId>.{md,json}`.
  */
-export async function writeDecisionPacket(lanesHome: string, packet: { changeId: string; workflowId: string; json: unknown; markdown: string }): Promise<string> {
-  const dir = join(lanesHome, 'decisions', safeSegment(packet.changeId));
-  await mkdir(dir, { recursive: true });
-  const base = join(dir, safeSegment(packet.workflowId));
+export async function writeDecisionPacket(lanesHome: string, who: { changeId: string; workflowId: string; runId: string }, packet: { json: unknown; markdown: string }): Promise<string> {
+  const base = decisionPacketBase(lanesHome, who.changeId, who.workflowId, who.runId);
+  await mkdir(join(base, '..'), { recursive: true });
   for (const [ext, text] of [['json', `${canonicalize(packet.json)}\n`], ['md', packet.markdown]] as const) {
     await writeFile(`${base}.${ext}.partial`, text);
     await rename(`${base}.${ext}.partial`, `${base}.${ext}`);

@@ -6,11 +6,13 @@
 import type { EvidenceRef, StepRecord } from '../domain/lane-status';
 import { productionTarget } from '../domain/change-spec';
 import { requiredGrants, LANE_KINDS } from '../domain/vocabulary';
+import { ApplicationFailure } from '@temporalio/activity';
 import { surfaceFingerprint } from './targets/fingerprint';
+import { appliedByRun } from './production-ledger';
 import { openProduction } from './targets/open';
-import { writeLanePacket, type LaneWorkRequest } from './lane-request';
+import { writeLanePacket, type AuthorizedWork } from './lane-request';
 
-export function scope(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
+export function scope(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
   const { change } = req;
   const stepActions = change.steps.map((s) => s.action);
   return writeLanePacket(lanesHome, req, {
@@ -26,10 +28,20 @@ export function scope(lanesHome: string, req: LaneWorkRequest): Promise<Evidence
   });
 }
 
-export async function recordExecution(lanesHome: string, req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> {
+/**
+ * The execution's packet: which steps production's own ledger says this run applied (not what the workflow says),
+ * what production looks like after them, and under which grants. A run that applied nothing has nothing to record.
+ */
+export async function recordExecution(lanesHome: string, req: AuthorizedWork & { steps?: StepRecord[] }): Promise<EvidenceRef> {
   const db = await openProduction(lanesHome, req.change);
-  const after = await db.session((s) => surfaceFingerprint(s, req.change.surface));
+  const { applied, after } = await db.session(async (s) => ({
+    applied: await appliedByRun(s, req.workflowId, req.runId),
+    after: await surfaceFingerprint(s, req.change.surface),
+  }));
+  if (applied.length === 0) {
+    throw ApplicationFailure.nonRetryable(`production's ledger shows no step applied by ${req.workflowId} (run ${req.runId}): there is no execution to record`, 'GrantRefused');
+  }
   return writeLanePacket(lanesHome, req, {
-    'execution.json': { workflowId: req.workflowId, production: { target: db.label, identity: await db.identity() }, steps: req.steps, fingerprintAfter: after },
+    'execution.json': { workflowId: req.workflowId, runId: req.runId, production: { target: db.label, identity: await db.identity() }, steps: applied, fingerprintAfter: after },
   });
 }

@@ -3,34 +3,39 @@
  * src/workflows/gate.ts, run only on the `<lanes queue>-production` task queue, whose worker re-verifies every
  * grant before the body runs (src/worker/production-interceptor.ts). A static test keeps it that way.
  *
- * Idempotent by construction: each step is recorded in `gated_lanes.applied_steps` (workflow id + step id) in the
- * same transaction as its SQL, so a retried or duplicated activity finds the record and changes nothing.
+ * Idempotent and single-use by construction: each step and each grant nonce it rests on is claimed in production's
+ * own ledger (src/activities/production-ledger.ts) in the same transaction as its SQL, so a retried attempt of the
+ * same run finds its record and changes nothing, and any other run is refused.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { ChangeSpec } from '../domain/change-spec';
 import type { SignedEnvelope } from '../domain/envelope';
+import type { BlockerMap } from '../domain/blocker-map';
+import type { AuthorizedStep } from '../worker/point-of-action';
+import { authorizedFor } from './authorized';
+import { claimGrants, claimStep, lockChange } from './production-ledger';
 import { openProduction } from './targets/open';
 import { BOOKKEEPING_SQL, inTransaction, type Target } from './targets/target';
 
-export interface ProductionAuthorization {
+/**
+ * What the execution lane sends for one step. Bookkeeping only: the production worker believes none of it until
+ * the point of action has verified it (the spec against the hashes START and the grants sign, the evidence trees the
+ * grants name, the blocker state OPT4_PRODUCTION approves).
+ */
+export interface ProductionStepRequest {
+  change: ChangeSpec;
+  stepId: string;
   /** The operator's signed start of this lane: who may not authorise on it. */
   start: unknown;
   /** The owner grants the gate counted for this step (OPT4_PRODUCTION, REAL_RUN and the step's own action). */
   grants: SignedEnvelope[];
-  /** The latest passed rehearsal's evidence tree, which REAL_RUN and APPLY grants must name. */
-  rehearsalTree: string;
-}
-
-export interface ProductionStepRequest {
-  changeId: string;
-  change: ChangeSpec;
-  stepId: string;
-  authorization: ProductionAuthorization;
+  /** The blocker map state the OPT4_PRODUCTION grants approve (their blockersHash); null when the change has none. */
+  blockerState: BlockerMap | null;
 }
 
 export interface ProductionStepResult {
   stepId: string;
-  /** False when an earlier attempt already applied it (idempotency), true when this attempt did. */
+  /** False when an earlier attempt of this run already applied it (idempotency), true when this attempt did. */
   appliedNow: boolean;
   appliedAt: string;
   workflowId: string;
@@ -58,31 +63,24 @@ function ensureBookkeeping(db: Target): Promise<void> {
 export function createProductionActivities(config: ProductionConfig) {
   return {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
-      const step = req.change.steps.find((s) => s.id === req.stepId);
-      if (!step) throw new Error(`change ${req.changeId} has no step ${req.stepId}`);
-      // The idempotency key comes from Temporal, not from the request: a request cannot claim another lane's key.
-      const workflowId = Context.current().info.workflowExecution?.workflowId;
-      if (!workflowId) throw new Error('production steps run only on behalf of a lane workflow');
-      const db = await openProduction(config.lanesHome, req.change);
+      // Everything used below was verified by the point of action; workflow id and run come from the activity context.
+      const { change, step, grants, caller } = authorizedFor<AuthorizedStep>(req);
+      const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
+      const db = await openProduction(config.lanesHome, change);
       await ensureBookkeeping(db);
       return db.session((s) =>
         inTransaction(s, async () => {
-          // Claim the step first: a concurrent duplicate attempt waits on the key, then finds it taken.
-          const [claimed] = await s.query<{ applied_at: Date }>(
-            'INSERT INTO gated_lanes.applied_steps (workflow_id, step_id, change_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING applied_at',
-            [workflowId, step.id, req.changeId],
-          );
-          if (!claimed) {
-            const [earlier] = await s.query<{ applied_at: Date }>('SELECT applied_at FROM gated_lanes.applied_steps WHERE workflow_id = $1 AND step_id = $2', [workflowId, step.id]);
-            return { stepId: step.id, appliedNow: false, appliedAt: new Date(earlier!.applied_at).toISOString(), workflowId };
-          }
+          await lockChange(s, change.id);
+          const claim = await claimStep(s, run, step.id);
+          if (!claim.appliedNow) return { stepId: step.id, appliedNow: false, appliedAt: claim.appliedAt, workflowId: run.workflowId };
+          await claimGrants(s, run, grants);
           try {
             await s.exec(step.apply);
           } catch (err) {
-            // The SQL itself failed: retrying the same statements would fail the same way. The claim rolls back too.
+            // The SQL itself failed: retrying the same statements would fail the same way. The claims roll back too.
             throw ApplicationFailure.nonRetryable(`step ${step.id}: its SQL failed on production: ${(err as Error).message}`, 'ProductionStepFailed');
           }
-          return { stepId: step.id, appliedNow: true, appliedAt: new Date(claimed.applied_at).toISOString(), workflowId };
+          return { stepId: step.id, appliedNow: true, appliedAt: claim.appliedAt, workflowId: run.workflowId };
         }),
       );
     },

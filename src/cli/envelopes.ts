@@ -13,6 +13,16 @@ export interface EnvelopeRequest {
   lane?: LaneKind;
   action: SignedAction;
   validForMs: number;
+  /** The fingerprint of the trust root the signer signs under (pinned by the workers). */
+  trustRoot: string;
+  /** Lane envelopes: the canonical hash of the change spec the lane runs. */
+  specHash?: string;
+  /** Lane envelopes other than START_LANE: the lane's Temporal run id. */
+  runId?: string;
+  /** REAL_RUN: the passed precheck's evidence tree. */
+  precheckTree?: string;
+  /** OPT4_PRODUCTION on an execution lane: the hash of the blocker map state approved. */
+  blockersHash?: string;
   evidenceTree?: string;
   /** REVOKE: the grant id withdrawn. */
   revokes?: string;
@@ -31,11 +41,16 @@ export interface EnvelopeRequest {
 export function makeEnvelope(req: EnvelopeRequest): SignedEnvelope {
   const now = req.now ?? Date.now();
   const payload: EnvelopePayload = {
-    v: 1,
+    v: 2,
     changeId: req.changeId,
     workflowId: req.workflowId,
     ...(req.lane ? { lane: req.lane } : {}),
     action: req.action,
+    trustRoot: req.trustRoot,
+    ...(req.specHash ? { specHash: req.specHash } : {}),
+    ...(req.runId ? { runId: req.runId } : {}),
+    ...(req.precheckTree ? { precheckTree: req.precheckTree } : {}),
+    ...(req.blockersHash ? { blockersHash: req.blockersHash } : {}),
     ...(req.evidenceTree ? { evidenceTree: req.evidenceTree } : {}),
     ...(req.revokes ? { revokes: req.revokes } : {}),
     ...(req.blockerId ? { blockerId: req.blockerId } : {}),

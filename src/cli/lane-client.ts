@@ -17,6 +17,7 @@ import { changeWorkflowId } from '../workflows/messages';
 import type { ChangeInput } from '../domain/change-state';
 import type { LaneInput } from '../workflows/lane-input';
 import { makeEnvelope } from './envelopes';
+import { specHashOf } from '../domain/bindings';
 import type { PrivateKeyFile } from './key-files';
 import { statusQuery } from '../workflows/messages';
 import type { LanesConfig } from '../worker/config';
@@ -44,6 +45,8 @@ export function newWorkflowId(changeId: string, lane: LaneKind, now = new Date()
 export interface LaneStart {
   lane: LaneKind;
   change: ChangeSpec;
+  /** The fingerprint of the trust root the operator signs under (the workers' file must match it). */
+  trustRoot: string;
   /** The operator's key: the start is signed and bound to the new workflow id. */
   operatorKey: PrivateKeyFile;
   taskQueue: string;
@@ -77,7 +80,7 @@ export async function ensureChangeEntity(client: Client, change: ChangeSpec, tas
 }
 
 /** Starts a lane workflow with its signed start, search attributes and the summary the Web UI shows. */
-export async function startLaneWorkflow(client: Client, req: LaneStart): Promise<string> {
+export async function startLaneWorkflow(client: Client, req: LaneStart): Promise<{ workflowId: string; runId: string }> {
   const { lane, change, operatorKey: key } = req;
   const workflowType = LANE_WORKFLOW_TYPES[lane];
   const workflowId = req.workflowId ?? newWorkflowId(change.id, lane);
@@ -88,6 +91,8 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
     lane,
     action: 'START_LANE',
     validForMs: 10 * 60_000,
+    trustRoot: req.trustRoot,
+    specHash: specHashOf(change),
     ...req.startEnvelopeOverrides,
   });
   const input: LaneInput = {
@@ -100,7 +105,7 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
   await ensureChangeEntity(client, change, req.taskQueue);
   const needs = requiredGrants(lane, change.steps.map((s) => s.action));
   const kind = lane === 'rehearsal' && req.shaped ? 'production-shaped rehearsal' : lane;
-  await client.workflow.start(workflowType, {
+  const handle = await client.workflow.start(workflowType, {
     workflowId,
     taskQueue: req.taskQueue,
     args: [input],
@@ -120,12 +125,14 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
       .filter(Boolean)
       .join('\n\n'),
   });
-  return workflowId;
+  return { workflowId, runId: handle.firstExecutionRunId };
 }
 
 /** What a lane is, from its search attributes: readable with no worker running. */
 export interface LaneIdentity {
   workflowId: string;
+  /** The run the workflow id names now: grants are bound to it. */
+  runId: string;
   changeId: string;
   lane: LaneKind;
   state?: string;
@@ -162,6 +169,7 @@ export async function describeLane(client: Client, workflowId: string): Promise<
   }
   return {
     workflowId,
+    runId: d.runId,
     changeId,
     lane: lane as LaneKind,
     state: sa.get(SA_LANE_STATE),

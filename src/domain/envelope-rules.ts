@@ -30,6 +30,9 @@ export type RejectCode =
   | 'OTHER_WORKFLOW'
   | 'OTHER_CHANGE'
   | 'OTHER_LANE'
+  | 'OTHER_RUN'
+  | 'OTHER_SPEC'
+  | 'OTHER_TRUST_ROOT'
   | 'ACTION_NOT_HERE'
   | 'NOT_YET_VALID'
   | 'EXPIRED'
@@ -53,6 +56,10 @@ export interface EnvelopeContext {
   changeId: string;
   /** The lane kind; undefined for the change entity, which accepts only lane-less BLOCKER_UPDATE envelopes. */
   lane: LaneKind | undefined;
+  /** The lane's Temporal run id (from the workflow's or the activity's own info, never from a message). */
+  runId?: string;
+  /** sha256 of the canonical change spec the lane runs; undefined for the change entity. */
+  specHash?: string;
   /** The actions this message may carry here (e.g. the grant signal of a rehearsal lane: AUTHORIZE_REHEARSAL). */
   acceptedActions: readonly SignedAction[];
   /**
@@ -121,6 +128,15 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
   }
   if (payload.lane !== ctx.lane) {
     return reject('OTHER_LANE', `envelope is for ${payload.lane ? `a ${payload.lane} lane` : 'the change entity'}, not ${ctx.lane ? `this ${ctx.lane} lane` : 'the change entity'}`, payload);
+  }
+  if (payload.trustRoot !== ctx.trustRoot.fingerprint) {
+    return reject('OTHER_TRUST_ROOT', `envelope was signed under trust root ${payload.trustRoot.slice(0, 16)}…, but this worker's trust root is ${ctx.trustRoot.fingerprint.slice(0, 16)}… (pinned: a changed trust root authorises nothing signed under the old one)`, payload);
+  }
+  if (payload.specHash !== ctx.specHash) {
+    return reject('OTHER_SPEC', `envelope is for change spec ${payload.specHash?.slice(0, 16) ?? '(none)'}…, not the spec ${ctx.specHash?.slice(0, 16) ?? '(none)'}… this ${ctx.lane ?? 'change entity'} runs`, payload);
+  }
+  if (payload.runId !== undefined && payload.runId !== ctx.runId) {
+    return reject('OTHER_RUN', `envelope is for run ${payload.runId} of ${payload.workflowId}, not run ${ctx.runId ?? '(none)'}`, payload);
   }
   if (!ctx.acceptedActions.includes(payload.action)) {
     const allowed = ctx.acceptedActions.join(', ') || 'nothing';

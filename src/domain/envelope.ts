@@ -25,6 +25,8 @@ export const CHANGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A Temporal run id: what binds a grant to one run of a workflow id (ids of closed workflows can be reused). */
+export const RUN_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 const isoInstant = z
   .string()
@@ -33,12 +35,25 @@ const isoInstant = z
 
 export const envelopePayloadSchema = z
   .object({
-    v: z.literal(1),
+    v: z.literal(2, 'must be 2: this build signs and verifies v2 envelopes (bound to spec, run and trust root)'),
     changeId: z.string().regex(CHANGE_ID, 'must be 1-100 chars of letters, digits, ".", "_" or "-"'),
     workflowId: z.string().min(1).max(255),
     /** The lane kind the envelope is for; absent only on BLOCKER_UPDATE, which goes to the change entity. */
     lane: z.enum(LANE_KINDS).optional(),
     action: z.enum(SIGNED_ACTIONS),
+    /**
+     * What every envelope is bound to (DESIGN.md §The gate): the trust root it was signed under (pinned: a worker
+     * whose file differs refuses it), and — on everything sent to a lane — the canonical hash of the exact change
+     * spec, so what is signed is what runs. Owner envelopes also name the lane's run: a workflow id reused by
+     * another run, of any type, gets nothing from them. The operator's START_LANE is signed before the run exists.
+     */
+    trustRoot: z.string().regex(SHA256_HEX, 'must be the sha256 fingerprint of the trust root'),
+    specHash: z.string().regex(SHA256_HEX, 'must be the sha256 of the canonical change spec').optional(),
+    runId: z.string().regex(RUN_ID, 'must be the Temporal run id of the lane').optional(),
+    /** REAL_RUN: the evidence tree of the passed precheck the execution relies on. */
+    precheckTree: z.string().regex(SHA256_HEX, 'must be a sha256 hex tree hash').optional(),
+    /** OPT4_PRODUCTION on an execution lane: the hash of the blocker-map state the owner approves. */
+    blockersHash: z.string().regex(SHA256_HEX, 'must be the sha256 of the blocker map state').optional(),
     evidenceTree: z.string().regex(SHA256_HEX, 'must be a sha256 hex tree hash').optional(),
     /** REVOKE: the id (sha256 of the canonical payload) of the grant withdrawn. */
     revokes: z.string().regex(SHA256_HEX, 'must be a grant id (sha256 hex)').optional(),
@@ -62,6 +77,13 @@ export const envelopePayloadSchema = z
     };
     const blockerUpdate = p.action === 'BLOCKER_UPDATE';
     need('lane', !blockerUpdate);
+    need('specHash', !blockerUpdate);
+    need('runId', !blockerUpdate && p.action !== 'START_LANE');
+    need('precheckTree', p.action === 'REAL_RUN');
+    need('blockersHash', p.action === 'OPT4_PRODUCTION' && p.lane === 'execution');
+    // REAL_RUN and APPLY name the passed rehearsal they rest on; a blocker move may name one as its proof.
+    const treeBound = p.action === 'REAL_RUN' || p.action === 'APPLY';
+    if (!blockerUpdate) need('evidenceTree', treeBound);
     need('revokes', p.action === 'REVOKE');
     need('blockerId', blockerUpdate);
     need('blockerStatus', blockerUpdate);

@@ -10,6 +10,7 @@
  */
 import { blockersBlockingExecution, type BlockerRules, type LedgerEntry } from './blocker-rules';
 import type { BlockerMap } from './blocker-map';
+import { blockerStateHash } from './bindings';
 import { CLOCK_SKEW_MS, type VerifiedEnvelope } from './envelope-rules';
 import type { TrustRoot } from './trust-root';
 import type { GrantAction, LaneKind } from './vocabulary';
@@ -54,6 +55,11 @@ export interface GateVerdict {
   waitingFor: string[];
   /** The latest passed rehearsal's evidence tree, which REAL_RUN and APPLY grants were checked against. */
   rehearsalTree?: string;
+  /**
+   * Execution only: the blocker map state the OPT4_PRODUCTION grants approve (their blockersHash). The production
+   * worker re-hashes it against the signed hash and judges the blockers itself; this copy is only the carrier.
+   */
+  blockerState?: BlockerMap | null;
 }
 
 export function evaluateGate(input: GateInput): GateVerdict {
@@ -63,6 +69,8 @@ export function evaluateGate(input: GateInput): GateVerdict {
   const satisfied = new Set<GrantAction>();
   const pendingNonces = new Set<string>();
   const rehearsal = change?.latestRehearsal;
+  const precheck = change?.latestPrecheck;
+  const blockersNow = blockerStateHash(change?.blockers);
 
   for (const action of input.required) {
     const notes = new Set<string>();
@@ -82,6 +90,14 @@ export function evaluateGate(input: GateInput): GateVerdict {
           notes.add(`${action} grant names evidence tree ${p.evidenceTree ?? '(none)'}, not the latest passed rehearsal's ${rehearsal.treeHash}`);
           return false;
         }
+      }
+      if (action === 'OPT4_PRODUCTION' && input.lane === 'execution' && change && p.blockersHash !== blockersNow) {
+        notes.add('OPT4_PRODUCTION approves another state of the blocker map than the current one (it moved since): grant it again');
+        return false;
+      }
+      if (action === 'REAL_RUN' && change && (!precheck || precheck.specHash !== input.specHash || p.precheckTree !== precheck.treeHash)) {
+        notes.add(`REAL_RUN names precheck tree ${p.precheckTree ?? '(none)'}, not the latest passed precheck's ${precheck?.specHash === input.specHash ? precheck.treeHash : '(none for this spec)'}`);
+        return false;
       }
       return true;
     });
@@ -104,7 +120,7 @@ export function evaluateGate(input: GateInput): GateVerdict {
   if (input.lane === 'execution') {
     blockersOpen = blockersBlockingExecution(change?.blockers, change?.rules, input.required, satisfied).map((b) => b.id);
     if (blockersOpen.length > 0) waitingFor.push(`${blockersOpen.length} blocker${blockersOpen.length === 1 ? '' : 's'} open: ${blockersOpen.join(', ')}`);
-    const pre = change?.latestPrecheck;
+    const pre = precheck;
     if (!pre || pre.specHash !== input.specHash) waitingFor.push('a passed precheck of this change spec');
     else if (!pre.validUntil || Date.parse(pre.validUntil) <= nowMs) waitingFor.push(`a fresh precheck (the last one was valid until ${pre.validUntil})`);
   }
@@ -115,6 +131,7 @@ export function evaluateGate(input: GateInput): GateVerdict {
     blockersOpen,
     waitingFor,
     ...(rehearsal && rehearsal.specHash === input.specHash ? { rehearsalTree: rehearsal.treeHash } : {}),
+    ...(input.lane === 'execution' ? { blockerState: change?.blockers ?? null } : {}),
   };
 }
 

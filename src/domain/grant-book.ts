@@ -25,6 +25,10 @@ export type Receipt =
 export interface GrantBookContext {
   trustRoot: TrustRoot;
   workflowId: string;
+  /** The lane's own run id (workflowInfo): grants name it. */
+  runId: string;
+  /** sha256 of the canonical change spec the lane runs: every envelope names it. */
+  specHash: string;
   changeId: string;
   lane: LaneKind;
   /** The grant actions this lane accepts (its required grants). */

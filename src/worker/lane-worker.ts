@@ -9,6 +9,8 @@ import { createLaneActivities, type ActivityConfig } from '../activities';
 import { closeTargets } from '../activities/targets/open';
 import { createProductionWorker } from './production-worker';
 import { KeepAliveInterceptor } from './keep-alive';
+import { LaneAuthorizationInterceptor } from './lane-interceptor';
+import { PointOfAction } from './point-of-action';
 
 export interface LaneWorkerOptions {
   connection: NativeConnection;
@@ -55,13 +57,14 @@ export function workflowsPath(): string {
 }
 
 export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWorkers> {
+  const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities.lanesHome);
   const lane = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: createLaneActivities(opts.activities),
-    interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) })] },
+    interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new LaneAuthorizationInterceptor(ctx, pointOfAction) })] },
     maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
     maxCachedWorkflows: positiveInt('LANES_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS),
     ...opts.cache,

@@ -8,6 +8,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProductionActivities } from '../activities/production';
 import { productionTaskQueue } from '../domain/task-queues';
 import { ProductionGrantInterceptor } from './production-interceptor';
+import { PointOfAction } from './point-of-action';
 
 export interface ProductionWorkerOptions {
   connection: NativeConnection;
@@ -19,12 +20,13 @@ export interface ProductionWorkerOptions {
 }
 
 export async function createProductionWorker(opts: ProductionWorkerOptions): Promise<Worker> {
+  const pointOfAction = new PointOfAction(opts.trustRootPath, opts.lanesHome);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: productionTaskQueue(opts.laneTaskQueue),
     activities: createProductionActivities({ lanesHome: opts.lanesHome }),
     maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
-    interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new ProductionGrantInterceptor(ctx, opts.trustRootPath) })] },
+    interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new ProductionGrantInterceptor(ctx, pointOfAction) })] },
   });
 }

@@ -6,13 +6,14 @@
 import type { LaneStatus, StepRecord } from '../domain/lane-status';
 import type { VerifiedEnvelope } from '../domain/envelope-rules';
 import { requiredGrants } from '../domain/vocabulary';
-import { grantTimeoutMs, type LaneInput } from './lane-input';
+import { grantTimeoutMs, validLaneInput, type LaneInput } from './lane-input';
 import { LaneRuntime } from './lane-runtime';
 import { runLane } from './lane-shell';
 import { applyStepThroughGate } from './gate';
 import { recordExecution } from './lane-activities';
 
-export async function executionLane(input: LaneInput): Promise<LaneStatus> {
+export async function executionLane(raw: LaneInput): Promise<LaneStatus> {
+  const input = validLaneInput(raw);
   const { change } = input;
   const lane = new LaneRuntime('execution', change, requiredGrants('execution', change.steps.map((s) => s.action)));
   return runLane(lane, input, async () => {

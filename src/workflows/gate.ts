@@ -3,9 +3,10 @@
  *
  * `applyStepThroughGate` is the single way to reach them, and it asks the lane's gate first: every required grant
  * valid at this moment (threshold, expiry, revocation, nonce, evidence tree), no blocker open, a fresh precheck.
- * The activity is scheduled in the same workflow task as that check, so no signal can slip between them. On the
- * production queue, the worker's interceptor verifies the same envelopes again with node:crypto before the
- * activity body runs. A static test fails if any other module references the production activities.
+ * The activity is scheduled in the same workflow task as that check, so no signal can slip between them. This
+ * layer is bookkeeping and display: on the production queue, the point of action (src/worker/point-of-action.ts)
+ * verifies everything again from signatures and hashes alone, believing nothing this workflow sends. A static test
+ * fails if any other module references the production activities.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ProductionActivities, ProductionStepResult } from '../activities/production';
@@ -49,14 +50,11 @@ export async function applyStepThroughGate(
     summary: `apply step ${step.id} (${step.action}) to production`,
   });
   const result = await applyProductionStep({
-    changeId: lane.change.id,
     change: lane.change,
     stepId: step.id,
-    authorization: {
-      start,
-      grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
-      rehearsalTree: verdict.rehearsalTree!,
-    },
+    start,
+    grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
+    blockerState: verdict.blockerState ?? null,
   });
   return { result, grants };
 }

@@ -20,7 +20,7 @@ import { verifyEnvelope } from '../domain/envelope-rules';
 import { verifyEd25519Strict } from '../domain/keys';
 import { GrantBook, type LaneSignal } from '../domain/grant-book';
 import { evaluateGate, nextExpiry, type ChangeView, type GateInput, type GateVerdict } from '../domain/gate-rules';
-import { canonicalSha256 } from '../domain/hashing';
+import { specHashOf } from '../domain/bindings';
 import type { ChangeSpec } from '../domain/change-spec';
 import type { TrustRoot } from '../domain/trust-root';
 import type { LaneStatus, ProbeReport } from '../domain/lane-status';
@@ -63,8 +63,10 @@ export class LaneRuntime {
   private shownAttributes?: string;
   /** Set by every message that may change the gate's verdict; cleared by the wait. */
   private changed = false;
-  /** Operator input contents by envelope id (status shows only their hashes). */
-  private readonly inputContent = new Map<string, string>();
+  /** Operator inputs by envelope id: content and signed envelope (status shows only their hashes). */
+  private readonly inputContent = new Map<string, { content: string; envelope: unknown }>();
+  /** The operator's signed start: every lane activity is handed it, and re-verifies it at the point of action. */
+  private start?: unknown;
 
   constructor(lane: LaneKind, change: ChangeSpec, required: readonly GrantAction[], shaped = false) {
     this.change = change;
@@ -73,7 +75,7 @@ export class LaneRuntime {
       changeId: change.id,
       lane,
       ...(shaped ? { shaped } : {}),
-      specHash: canonicalSha256(change),
+      specHash: specHashOf(change),
       state: 'STARTING',
       requiredGrants: [...required],
       grantsPresent: [],
@@ -110,16 +112,19 @@ export class LaneRuntime {
     this.trustRoot = trustRoot;
     this.status.trustRootFingerprint = trustRoot.fingerprint;
     const s = this.status;
+    const runId = workflowInfo().runId;
+    // The start names the trust root it was signed under: a lane whose workers hold another one fails here.
     const verdict = verifyEnvelope(
       start,
-      { trustRoot, workflowId: s.workflowId, changeId: s.changeId, lane: s.lane, acceptedActions: ['START_LANE'], nowMs: Date.now(), usedNonces: new Set() },
+      { trustRoot, workflowId: s.workflowId, changeId: s.changeId, lane: s.lane, runId, specHash: s.specHash, acceptedActions: ['START_LANE'], nowMs: Date.now(), usedNonces: new Set() },
       verifyEd25519Strict,
     );
     if (!verdict.ok) this.fail(`lane start refused: ${verdict.reason}`);
+    this.start = start;
     const startedBy = { keyId: verdict.envelope.signer.keyId, name: verdict.envelope.signer.name };
     s.startedBy = startedBy;
     this.book = new GrantBook(
-      { trustRoot, workflowId: s.workflowId, changeId: s.changeId, lane: s.lane, accepts: s.requiredGrants, laneOperator: startedBy },
+      { trustRoot, workflowId: s.workflowId, runId, specHash: s.specHash!, changeId: s.changeId, lane: s.lane, accepts: s.requiredGrants, laneOperator: startedBy },
       verifyEd25519Strict,
     );
     this.book.useNonce(verdict.envelope.payload.nonce);
@@ -168,11 +173,12 @@ export class LaneRuntime {
     return {
       workflowId: this.status.workflowId,
       change: this.change,
-      grants: verdict.usable,
+      start: this.start,
+      grants: verdict.usable.map((g) => ({ payload: g.payload, signature: g.signature })),
       trustRootFingerprint: this.status.trustRootFingerprint!,
       ...(this.status.shaped ? { shaped: true } : {}),
       ...(this.status.inputs?.length
-        ? { inputs: this.status.inputs.map((i) => ({ kind: i.kind, sha256: i.sha256, content: this.inputContent.get(i.id) ?? '', by: `${i.by.name} (${i.by.keyId})` })) }
+        ? { inputs: this.status.inputs.map((i) => ({ kind: i.kind, sha256: i.sha256, ...this.inputContent.get(i.id)!, by: `${i.by.name} (${i.by.keyId})` })) }
         : {}),
     };
   }
@@ -361,7 +367,7 @@ export class LaneRuntime {
     this.unreported.push(env.payload.nonce);
     const by = { keyId: env.signer.keyId, name: env.signer.name };
     (this.status.inputs ??= []).push({ id: env.id, kind: env.payload.inputKind!, sha256: env.payload.inputSha256!, bytes: bytes.length, by, receivedAt: new Date(now).toISOString() });
-    this.inputContent.set(env.id, content);
+    this.inputContent.set(env.id, { content, envelope });
     this.changed = true;
   }
 

@@ -38,19 +38,22 @@ export async function runLane(lane: LaneRuntime, input: LaneInput, body: () => P
     lane.markFailed(isCancellation(err) ? 'the lane was cancelled' : reason);
     await CancellationScope.nonCancellable(async () => {
       await lane.reportOutcome();
-      await leaveDecisionPacket(lane);
+      await leaveDecisionPacket(lane, input);
     });
     if (isCancellation(err) || (err instanceof ApplicationFailure && err.type === 'LaneFailed')) throw err;
     throw ApplicationFailure.nonRetryable(reason, 'LaneFailed');
   }
   await lane.reportOutcome(ledger);
-  await leaveDecisionPacket(lane);
+  await leaveDecisionPacket(lane, input);
   return lane.snapshot();
 }
 
 /** Every lane ends with a decision packet; failing to write one never changes how the lane ended. */
-async function leaveDecisionPacket(lane: LaneRuntime): Promise<void> {
-  await writeDecisionPacket(lane.decision()).then(
+async function leaveDecisionPacket(lane: LaneRuntime, input: LaneInput): Promise<void> {
+  // The start travels with it: the lane worker writes the packet only for a lane whose start verifies, and only
+  // under that lane's own workflow id and run.
+  const { json, markdown } = lane.decision();
+  await writeDecisionPacket({ start: input.start, change: lane.change, json, markdown }).then(
     (path) => lane.noteDecisionPacket(path),
     () => undefined,
   );

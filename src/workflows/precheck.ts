@@ -5,13 +5,14 @@
  */
 import type { LaneStatus } from '../domain/lane-status';
 import { requiredGrants } from '../domain/vocabulary';
-import { precheckValidForMs, type LaneInput } from './lane-input';
+import { precheckValidForMs, validLaneInput, type LaneInput } from './lane-input';
 import { LaneRuntime } from './lane-runtime';
 import { runLane } from './lane-shell';
 import { gatedWork } from './gated-work';
 import { precheckProduction } from './lane-activities';
 
-export async function precheckLane(input: LaneInput): Promise<LaneStatus> {
+export async function precheckLane(raw: LaneInput): Promise<LaneStatus> {
+  const input = validLaneInput(raw);
   const lane = new LaneRuntime('precheck', input.change, requiredGrants('precheck'));
   return runLane(lane, input, async () => {
     const done = await gatedWork(lane, input, precheckProduction);

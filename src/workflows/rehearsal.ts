@@ -4,13 +4,14 @@
  */
 import type { LaneStatus } from '../domain/lane-status';
 import { requiredGrants } from '../domain/vocabulary';
-import type { LaneInput } from './lane-input';
+import { validLaneInput, type LaneInput } from './lane-input';
 import { LaneRuntime } from './lane-runtime';
 import { runLane } from './lane-shell';
 import { gatedWork } from './gated-work';
 import { rehearseOnClone } from './lane-activities';
 
-export async function rehearsalLane(input: LaneInput): Promise<LaneStatus> {
+export async function rehearsalLane(raw: LaneInput): Promise<LaneStatus> {
+  const input = validLaneInput(raw);
   const lane = new LaneRuntime('rehearsal', input.change, requiredGrants('rehearsal'), input.shaped === true);
   return runLane(lane, input, () => gatedWork(lane, input, rehearseOnClone));
 }

@@ -8,9 +8,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { harness, historyEvents, makeKeys, waitFor, type Harness, type Keys } from '../support/lanes';
+import { grantEnvelope, harness, historyEvents, learnLane, makeKeys, waitFor, type Harness, type Keys } from '../support/lanes';
 import { DEMO_CHANGE } from '../support/fixtures';
-import { makeEnvelope } from '../../src/cli/envelopes';
 import { statusQuery } from '../../src/workflows/messages';
 
 const LANES = join(__dirname, '..', '..', 'bin', 'lanes.js');
@@ -181,7 +180,7 @@ describe('lanes evidence verify (offline)', () => {
   it('passes an intact packet with its tree, and fails (1) on one changed byte, an added file or a wrong tree', async () => {
     const { writeEvidencePacket } = await import('../../src/activities/evidence');
     const d = join(mkdtempSync(join(tmpdir(), 'lanes-ev-')), 'packet');
-    const ref = await writeEvidencePacket(d, { 'a.json': '{"x":1}\n', 'sub/b.txt': 'bee\n' });
+    const ref = await writeEvidencePacket(join(d, '..'), d, { 'a.json': '{"x":1}\n', 'sub/b.txt': 'bee\n' });
     expect(await lanes(['evidence', 'verify', d, '--tree', ref.treeHash])).toMatchObject({ code: 0, stdout: `evidence intact: 2 files, tree ${ref.treeHash}\n` });
     expect((await lanes(['evidence', 'verify', d, '--tree', '0'.repeat(64)])).code).toBe(1);
     writeFileSync(join(d, 'sub/b.txt'), 'bEe\n');
@@ -325,7 +324,8 @@ describe('lanes start / grant / status against the dev server', () => {
     expect(await signals()).toBe(0);
 
     // Refused by the lane: content that is not what the operator signed.
-    const signedFor = makeEnvelope({ key: keys.operator, workflowId, changeId: id, lane: 'rehearsal', action: 'OPERATOR_INPUT', validForMs: 600_000, inputKind: 'surface-map', inputSha256: sha });
+    await learnLane(h.client, workflowId);
+    const signedFor = grantEnvelope(keys, workflowId, id, 'rehearsal', 'OPERATOR_INPUT', { key: keys.operator, inputKind: 'surface-map', inputSha256: sha });
     await handle.signal('input', { envelope: signedFor, content: '{"surface": "something else"}' });
     const refused = await waitFor('the tampered input refused', async () => (await handle.query(statusQuery)).rejected.find((r) => r.signal === 'input'));
     expect(refused.reason).toMatch(/does not match the sha256 the operator signed/);

@@ -9,6 +9,7 @@ import type { SignedEnvelope } from '../../src/domain/envelope';
 import { makeKeys, type Keys } from '../support/lanes';
 
 const NOW = Date.parse('2026-06-12T10:00:00Z');
+const SPEC = 'a'.repeat(64);
 let keys: Keys;
 let trustRoot: TrustRoot;
 
@@ -21,6 +22,8 @@ function ctx(over: Partial<EnvelopeContext> = {}): EnvelopeContext {
   return {
     trustRoot,
     workflowId: 'wf-1',
+    runId: 'run-1',
+    specHash: SPEC,
     changeId: 'chg-1',
     lane: 'rehearsal',
     acceptedActions: ['AUTHORIZE_REHEARSAL'],
@@ -35,6 +38,9 @@ function grant(over: Partial<EnvelopeRequest> = {}): SignedEnvelope {
   return makeEnvelope({
     key: keys.owner,
     workflowId: 'wf-1',
+    runId: 'run-1',
+    specHash: SPEC,
+    trustRoot: keys.trustRoot,
     changeId: 'chg-1',
     lane: 'rehearsal',
     action: 'AUTHORIZE_REHEARSAL',
@@ -61,9 +67,11 @@ describe('envelope rules', () => {
   });
 
   it('accepts the operator-signed START_LANE only from an operator', () => {
-    const start = grant({ key: keys.operator, action: 'START_LANE' });
+    const start = grant({ key: keys.operator, action: 'START_LANE', runId: undefined });
     expect(code(start, ctx({ acceptedActions: ['START_LANE'], laneOperator: undefined }))).toBe('OK');
-    expect(code(grant({ action: 'START_LANE' }), ctx({ acceptedActions: ['START_LANE'] }))).toBe('WRONG_ROLE');
+    expect(code(grant({ action: 'START_LANE', runId: undefined }), ctx({ acceptedActions: ['START_LANE'] }))).toBe('WRONG_ROLE');
+    // The start is signed before the run exists: one naming a run is malformed, not silently accepted.
+    expect(code(grant({ key: keys.operator, action: 'START_LANE' }), ctx({ acceptedActions: ['START_LANE'], laneOperator: undefined }))).toBe('MALFORMED');
   });
 
   it.each<[string, () => unknown, RejectCode]>([
@@ -75,12 +83,20 @@ describe('envelope rules', () => {
     ['an oversized envelope', () => ({ ...grant(), payload: { ...grant().payload, workflowId: 'w'.repeat(5000) } }), 'MALFORMED'],
     ['a key outside the trust root', () => grant({ key: keys.stranger }), 'UNKNOWN_KEY'],
     ['an operator-signed grant', () => grant({ key: keys.operator }), 'WRONG_ROLE'],
-    ['a payload changed after signing', () => ({ ...grant(), payload: { ...grant().payload, action: 'REAL_RUN' } }), 'BAD_SIGNATURE'],
+    ['a payload changed after signing', () => ({ ...grant(), payload: { ...grant().payload, expiresAt: '2027-01-01T00:00:00Z' } }), 'BAD_SIGNATURE'],
     ['a flipped signature bit', () => flipSignature(grant()), 'BAD_SIGNATURE'],
     ['another workflow', () => grant({ workflowId: 'wf-2' }), 'OTHER_WORKFLOW'],
     ['another change', () => grant({ changeId: 'chg-2' }), 'OTHER_CHANGE'],
     ['another lane', () => grant({ lane: 'dry-run' }), 'OTHER_LANE'],
-    ['another action', () => grant({ action: 'REAL_RUN' }), 'ACTION_NOT_HERE'],
+    ['another action', () => grant({ action: 'PERMIT' }), 'ACTION_NOT_HERE'],
+    ['another run of the same workflow id', () => grant({ runId: 'run-2' }), 'OTHER_RUN'],
+    ['another change spec (other SQL or target)', () => grant({ specHash: 'b'.repeat(64) }), 'OTHER_SPEC'],
+    ['another trust root', () => grant({ trustRoot: 'c'.repeat(64) }), 'OTHER_TRUST_ROOT'],
+    ['a grant without a run id', () => grant({ runId: undefined }), 'MALFORMED'],
+    ['a grant without a spec hash', () => grant({ specHash: undefined }), 'MALFORMED'],
+    ['a v1 envelope (bound to neither spec nor run)', () => ({ ...grant(), payload: { ...grant().payload, v: 1 } }), 'MALFORMED'],
+    ['REAL_RUN without the precheck it rests on', () => grant({ action: 'REAL_RUN', evidenceTree: 'd'.repeat(64) }), 'MALFORMED'],
+    ['OPT4_PRODUCTION for an execution without the blocker state it approves', () => grant({ action: 'OPT4_PRODUCTION', lane: 'execution' }), 'MALFORMED'],
     ['a future issue time', () => grant({ now: NOW + 10 * 60_000 }), 'NOT_YET_VALID'],
     ['an expired grant', () => grant({ now: NOW - 7_200_000 }), 'EXPIRED'],
   ])('rejects %s', (_name, make, expected) => {

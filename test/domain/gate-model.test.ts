@@ -17,12 +17,16 @@ import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cl
 import type { SignedEnvelope } from '../../src/domain/envelope';
 import type { GrantAction } from '../../src/domain/vocabulary';
 import { verifyEd25519Node } from '../../src/worker/node-signature';
+import { blockerStateHash } from '../../src/domain/bindings';
 import { makeKeys } from '../support/lanes';
 
 const WF = 'chg-1.execution.model';
 const CHANGE = 'chg-1';
 const TREE = 'a'.repeat(64);
 const SPEC = 'b'.repeat(64);
+const RUN = 'run-model-1';
+const PRECHECK = 'd'.repeat(64);
+const NO_BLOCKERS = blockerStateHash(undefined);
 const REQUIRED: GrantAction[] = ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'];
 const THRESHOLD: Partial<Record<GrantAction, number>> = { OPT4_PRODUCTION: 2 };
 const MIN = 60_000;
@@ -44,7 +48,7 @@ writeFileSync(
 const trustRoot: TrustRoot = parseTrustRoot(JSON.parse(readFileSync(rootPath, 'utf8')));
 const OWNERS: PrivateKeyFile[] = [keys.owner, keys.owner2];
 
-type Kind = 'valid' | 'forged' | 'expired' | 'notYetValid' | 'otherWorkflow' | 'otherAction' | 'operatorSigned' | 'requesterSigned' | 'unknownKey' | 'wrongTree' | 'replayed';
+type Kind = 'valid' | 'forged' | 'expired' | 'notYetValid' | 'otherWorkflow' | 'otherRun' | 'otherSpec' | 'otherTrustRoot' | 'otherAction' | 'operatorSigned' | 'requesterSigned' | 'unknownKey' | 'wrongTree' | 'replayed';
 
 interface Model {
   now: number;
@@ -75,7 +79,7 @@ function verdict(m: Model, r: Real) {
     changeId: CHANGE,
     version: 1,
     latestRehearsal: { workflowId: 'r', lane: 'rehearsal', shaped: false, outcome: 'COMPLETED', specHash: SPEC, finishedAt: '', treeHash: TREE },
-    latestPrecheck: { workflowId: 'p', lane: 'precheck', shaped: false, outcome: 'COMPLETED', specHash: SPEC, finishedAt: '', validUntil: '2100-01-01T00:00:00Z' },
+    latestPrecheck: { workflowId: 'p', lane: 'precheck', shaped: false, outcome: 'COMPLETED', specHash: SPEC, finishedAt: '', treeHash: PRECHECK, validUntil: '2100-01-01T00:00:00Z' },
     nonceClaims,
   };
   return evaluateGate({ workflowId: WF, changeId: CHANGE, lane: 'execution', required: REQUIRED, thresholds: trustRoot.thresholds, grants: r.book.grants, revoked: r.book.revoked, nowMs: m.now, specHash: SPEC, change });
@@ -102,7 +106,11 @@ class SendGrant implements fc.Command<Model, Real> {
   check = () => true;
   run(m: Model, r: Real): void {
     const owner = OWNERS[this.owner]!;
-    const base = { key: owner, workflowId: WF, changeId: CHANGE, lane: 'execution' as const, action: this.action, validForMs: this.validMin * MIN, now: m.now, evidenceTree: this.action === 'OPT4_PRODUCTION' ? undefined : TREE };
+    const opt4 = this.action === 'OPT4_PRODUCTION';
+    const base = {
+      key: owner, workflowId: WF, runId: RUN, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: CHANGE, lane: 'execution' as const, action: this.action,
+      validForMs: this.validMin * MIN, now: m.now, evidenceTree: opt4 ? undefined : TREE, ...(this.action === 'REAL_RUN' ? { precheckTree: PRECHECK } : {}), ...(opt4 ? { blockersHash: NO_BLOCKERS } : {}),
+    };
     let env: SignedEnvelope;
     switch (this.kind) {
       case 'forged': {
@@ -113,7 +121,10 @@ class SendGrant implements fc.Command<Model, Real> {
       case 'expired': env = makeEnvelope({ ...base, now: m.now - 2 * this.validMin * MIN - 5 * MIN }); break;
       case 'notYetValid': env = makeEnvelope({ ...base, now: m.now + 30 * MIN }); break;
       case 'otherWorkflow': env = makeEnvelope({ ...base, workflowId: 'chg-1.execution.other' }); break;
-      case 'otherAction': env = makeEnvelope({ ...base, action: 'CUTOVER', evidenceTree: undefined }); break;
+      case 'otherRun': env = makeEnvelope({ ...base, runId: 'run-model-2' }); break;
+      case 'otherSpec': env = makeEnvelope({ ...base, specHash: 'e'.repeat(64) }); break;
+      case 'otherTrustRoot': env = makeEnvelope({ ...base, trustRoot: 'f'.repeat(64) }); break;
+      case 'otherAction': env = makeEnvelope({ ...base, action: 'CUTOVER', evidenceTree: undefined, precheckTree: undefined, blockersHash: undefined }); break;
       case 'operatorSigned': env = makeEnvelope({ ...base, key: keys.operator }); break;
       case 'requesterSigned': env = makeEnvelope({ ...base, key: renamed }); break;
       case 'unknownKey': env = makeEnvelope({ ...base, key: keys.stranger }); break;
@@ -123,7 +134,8 @@ class SendGrant implements fc.Command<Model, Real> {
     }
     const receipt = r.book.receive('grant', env, m.now);
     // A wrong evidence tree is accepted into the book (it is well-formed and signed) but never counts where bound.
-    const acceptable = this.kind === 'valid' || this.kind === 'wrongTree';
+    // OPT4_PRODUCTION carries no evidence tree at all: one there is malformed.
+    const acceptable = this.kind === 'valid' || (this.kind === 'wrongTree' && !opt4);
     expect(receipt.kind).toBe(acceptable ? 'grant' : 'rejected');
     if (receipt.kind === 'grant') {
       r.sent.push(env);
@@ -140,7 +152,7 @@ class Revoke implements fc.Command<Model, Real> {
   check = (m: Readonly<Model>) => m.grants.length > 0;
   run(m: Model, r: Real): void {
     const target = m.grants[this.pick % m.grants.length]!;
-    const env = makeEnvelope({ key: keys.owner2, workflowId: WF, changeId: CHANGE, lane: 'execution', action: 'REVOKE', revokes: target.id, validForMs: 10 * MIN, now: m.now });
+    const env = makeEnvelope({ key: keys.owner2, workflowId: WF, runId: RUN, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: CHANGE, lane: 'execution', action: 'REVOKE', revokes: target.id, validForMs: 10 * MIN, now: m.now });
     expect(r.book.receive('revoke', env, m.now).kind).toBe('revoke');
     m.revoked.add(target.id);
     check(m, r);
@@ -158,7 +170,7 @@ class Advance implements fc.Command<Model, Real> {
   toString = () => `advance(${this.minutes}m)`;
 }
 
-const KINDS: Kind[] = [...Array<Kind>(11).fill('valid'), 'forged', 'expired', 'notYetValid', 'otherWorkflow', 'otherAction', 'operatorSigned', 'requesterSigned', 'unknownKey', 'wrongTree', 'replayed'];
+const KINDS: Kind[] = [...Array<Kind>(14).fill('valid'), 'forged', 'expired', 'notYetValid', 'otherWorkflow', 'otherRun', 'otherSpec', 'otherTrustRoot', 'otherAction', 'operatorSigned', 'requesterSigned', 'unknownKey', 'wrongTree', 'replayed'];
 const commands = [
   // Grants are most of the traffic, so sequences often reach an open gate and then lose it again.
   ...Array.from({ length: 5 }, () => fc.tuple(fc.constantFrom(...KINDS), fc.constantFrom(...REQUIRED), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 10, max: 240 })).map(([k, a, o, v]) => new SendGrant(k, a, o, v))),
@@ -172,7 +184,7 @@ describe('gate rules, model-based (fast-check)', () => {
       fc.property(fc.commands(commands, { maxCommands: 30, size: 'max' }), (cmds) => {
         const model: Model = { now: T0, grants: [], revoked: new Set() };
         const real: Real = {
-          book: new GrantBook({ trustRoot, workflowId: WF, changeId: CHANGE, lane: 'execution', accepts: REQUIRED, laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, verifyEd25519Node),
+          book: new GrantBook({ trustRoot, workflowId: WF, runId: RUN, specHash: SPEC, changeId: CHANGE, lane: 'execution', accepts: REQUIRED, laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, verifyEd25519Node),
           sent: [],
         };
         fc.modelRun(() => ({ model, real }), cmds);

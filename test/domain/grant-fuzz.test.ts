@@ -14,7 +14,10 @@ import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
 import { verifyEnvelope, type EnvelopeContext } from '../../src/domain/envelope-rules';
 import { GrantBook } from '../../src/domain/grant-book';
 import { evaluateGate, type ChangeView } from '../../src/domain/gate-rules';
-import { checkProductionAuthorization } from '../../src/domain/production-authorization';
+import { grantsFor, verifyLaneAuthorization } from '../../src/domain/point-of-action';
+import { blockerStateHash, specHashOf } from '../../src/domain/bindings';
+import { changeSpecSchema } from '../../src/domain/change-spec';
+import type { TrustRoot } from '../../src/domain/trust-root';
 import { parseTrustRoot, TrustRootError } from '../../src/domain/trust-root';
 import { verifyEd25519Strict } from '../../src/domain/keys';
 import { signEnvelope } from '../../src/domain/signing';
@@ -28,13 +31,18 @@ const trustRoot = parseTrustRoot(JSON.parse(readFileSync(keys.trustRootPath, 'ut
 const WF = 'chg.execution.fuzz';
 const TREE = '7'.repeat(64);
 const NOW = Date.parse('2026-06-12T10:00:00Z');
+const RUN = 'run-fuzz-1';
+const PRECHECK = '9'.repeat(64);
+const CHANGE = changeSpecSchema.parse({ v: 1, id: 'chg', title: 'fuzz', steps: [{ id: 's1', action: 'APPLY', apply: 'SELECT 1', rollback: 'SELECT 1' }] });
+const SPEC = specHashOf(CHANGE);
+const NO_BLOCKERS = blockerStateHash(undefined);
 const base = (over: Partial<EnvelopeRequest> = {}) =>
-  makeEnvelope({ key: keys.owner, workflowId: WF, changeId: 'chg', lane: 'execution', action: 'APPLY', evidenceTree: TREE, validForMs: 600_000, now: NOW - 1000, ...over });
-const start = makeEnvelope({ key: keys.operator, workflowId: WF, changeId: 'chg', lane: 'execution', action: 'START_LANE', validForMs: 600_000, now: NOW - 3_600_000 });
-const opt4 = base({ action: 'OPT4_PRODUCTION', evidenceTree: undefined });
-const realRun = base({ action: 'REAL_RUN' });
+  makeEnvelope({ key: keys.owner, workflowId: WF, runId: RUN, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: 'chg', lane: 'execution', action: 'APPLY', evidenceTree: TREE, validForMs: 600_000, now: NOW - 1000, ...over });
+const start = makeEnvelope({ key: keys.operator, workflowId: WF, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: 'chg', lane: 'execution', action: 'START_LANE', validForMs: 600_000, now: NOW - 3_600_000 });
+const opt4 = base({ action: 'OPT4_PRODUCTION', evidenceTree: undefined, blockersHash: NO_BLOCKERS });
+const realRun = base({ action: 'REAL_RUN', precheckTree: PRECHECK });
 const laneCtx = (): EnvelopeContext => ({
-  trustRoot, workflowId: WF, changeId: 'chg', lane: 'execution', acceptedActions: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'],
+  trustRoot, workflowId: WF, runId: RUN, specHash: SPEC, changeId: 'chg', lane: 'execution', acceptedActions: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'],
   laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name }, nowMs: NOW, usedNonces: new Set([start.payload.nonce, opt4.payload.nonce, realRun.payload.nonce]),
 });
 
@@ -52,15 +60,14 @@ const strictCached: typeof verifyEd25519Strict = (pk, msg, sig) => {
 
 /** The workflow's whole decision for an execution lane needing OPT4_PRODUCTION, REAL_RUN and APPLY. */
 function workflowGateReady(raw: unknown): boolean {
-  const book = new GrantBook({ trustRoot, workflowId: WF, changeId: 'chg', lane: 'execution', accepts: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'], laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, strictCached);
+  const book = new GrantBook({ trustRoot, workflowId: WF, runId: RUN, specHash: SPEC, changeId: 'chg', lane: 'execution', accepts: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'], laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, strictCached);
   book.useNonce(start.payload.nonce);
   for (const g of [opt4, realRun, raw]) book.receive('grant', g, NOW);
   const nonceClaims = Object.fromEntries(book.grants.map((g) => [g.payload.nonce, WF]));
-  const SPEC = 's'.repeat(64);
   const change: ChangeView = {
     changeId: 'chg', version: 1, nonceClaims,
     latestRehearsal: { workflowId: 'r', lane: 'rehearsal', shaped: false, outcome: 'COMPLETED', specHash: SPEC, finishedAt: '', treeHash: TREE },
-    latestPrecheck: { workflowId: 'p', lane: 'precheck', shaped: false, outcome: 'COMPLETED', specHash: SPEC, finishedAt: '', validUntil: '2100-01-01T00:00:00Z' },
+    latestPrecheck: { workflowId: 'p', lane: 'precheck', shaped: false, outcome: 'COMPLETED', specHash: SPEC, finishedAt: '', treeHash: PRECHECK, validUntil: '2100-01-01T00:00:00Z' },
   };
   return evaluateGate({ workflowId: WF, changeId: 'chg', lane: 'execution', required: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'], thresholds: trustRoot.thresholds, grants: book.grants, revoked: book.revoked, nowMs: NOW, specHash: SPEC, change }).ready;
 }
@@ -75,13 +82,28 @@ const flipHexBit = (hex: string, bit: number) => {
 const FIELD_TAMPER: [string, unknown][] = [
   ['workflowId', 'chg.execution.other'], ['changeId', 'other'], ['lane', 'rehearsal'], ['action', 'CUTOVER'], ['action', 'REAL_RUN'],
   ['nonce', 'ab'.repeat(16)], ['issuedAt', '2026-06-12T09:59:58Z'], ['expiresAt', '2026-06-12T11:00:00Z'], ['evidenceTree', '8'.repeat(64)],
-  ['keyId', keys.owner2.keyId], ['v', 2], ['action', 'apply'], ['workflowId', `${WF} `], ['changeId', 'chg\u200b'],
+  ['keyId', keys.owner2.keyId], ['v', 1], ['v', 3], ['action', 'apply'], ['runId', 'run-fuzz-2'], ['specHash', '5'.repeat(64)], ['trustRoot', '6'.repeat(64)], ['workflowId', `${WF} `], ['changeId', 'chg\u200b'],
 ];
 // Re-signed by a trusted owner, but semantically wrong here: each must be refused for what it says.
 const RESIGNED_WRONG: [string, unknown][] = [
   ['workflowId', 'chg.execution.other'], ['changeId', 'other'], ['lane', 'precheck'], ['action', 'CUTOVER'], ['action', 'OPT4_PRODUCTION'],
   ['expiresAt', '2026-06-12T09:59:00Z'], ['issuedAt', '2026-06-12T10:10:00Z'], ['evidenceTree', '8'.repeat(64)], ['nonce', start.payload.nonce],
+  ['runId', 'run-fuzz-2'], ['specHash', '5'.repeat(64)], ['trustRoot', '6'.repeat(64)],
 ];
+
+/**
+ * The point of action's whole verdict for this step (the pure verifier the production interceptor runs), with the
+ * evidence store holding exactly one rehearsal of this spec (tree TREE): the verifier resolves each named tree.
+ */
+function stepAuthorized(grants: unknown[], root: TrustRoot = trustRoot, check = verifyEd25519Node): { ok: boolean; reason?: string } {
+  const v = verifyLaneAuthorization(
+    { caller: { workflowId: WF, runId: RUN, workflowType: 'executionLane' }, trustRoot: root, lane: 'execution', change: CHANGE, start, grants, required: () => ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'], nowMs: NOW },
+    check,
+  );
+  if (!v.ok) return { ok: false, reason: v.reason };
+  const unknownTree = [...grantsFor(v.grants, 'REAL_RUN'), ...grantsFor(v.grants, 'APPLY')].find((g) => g.payload.evidenceTree !== TREE);
+  return unknownTree ? { ok: false, reason: `no rehearsal with tree ${unknownTree.payload.evidenceTree}` } : { ok: true };
+}
 
 const caseArb: fc.Arbitrary<Case> = fc.oneof(
   // Truly valid: a fresh APPLY from either owner, any lifetime still running.
@@ -137,8 +159,8 @@ describe(`grant fuzzing: ${RUNS.toLocaleString('en')} envelopes through both ver
         // Workflow side: the lane's GrantBook takes what verifyEnvelope accepts, then the gate decides.
         expect(workflowGateReady(c.raw), c.kind).toBe(c.valid);
         // Interceptor side: the whole step authorization with this envelope as its APPLY grant.
-        const step = checkProductionAuthorization({ trustRoot, workflowId: WF, changeId: 'chg', stepAction: 'APPLY', start, grants: [opt4, realRun, c.raw], rehearsalTree: TREE, nowMs: NOW }, verifyEd25519Node);
-        expect(step.ok, `${c.kind}: ${step.ok ? 'OK' : step.reason}`).toBe(c.valid);
+        const step = stepAuthorized([opt4, realRun, c.raw]);
+        expect(step.ok, `${c.kind}: ${step.reason ?? 'OK'}`).toBe(c.valid);
       }),
       { numRuns: RUNS },
     );
@@ -152,8 +174,8 @@ describe(`grant fuzzing: ${RUNS.toLocaleString('en')} envelopes through both ver
     fc.assert(
       fc.property(fc.array(fc.constantFrom('owner', 'owner2'), { minLength: 1, maxLength: 4 }), (signers) => {
         const applies = signers.map((s) => base({ key: s === 'owner' ? keys.owner : keys.owner2 }));
-        const input = { trustRoot: root, workflowId: WF, changeId: 'chg', stepAction: 'APPLY' as const, start, grants: [opt4, realRun, ...applies], rehearsalTree: TREE, nowMs: NOW };
-        const [a, b] = [checkProductionAuthorization(input, verifyEd25519Node), checkProductionAuthorization(input, verifyEd25519Strict)];
+        const grants = [opt4, realRun, ...applies];
+        const [a, b] = [stepAuthorized(grants, root, verifyEd25519Node), stepAuthorized(grants, root, verifyEd25519Strict)];
         expect(a).toEqual(b);
         expect(a.ok).toBe(new Set(signers).size >= 2);
       }),

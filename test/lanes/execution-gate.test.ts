@@ -134,7 +134,7 @@ describe('execution lane gate (real dev server, real production database)', () =
       }
       const err = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/production refused applyProductionStep .* is not in the trust root/);
+      expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/point of action refused applyProductionStep .*signed under trust root [0-9a-f]{16}…, but this worker's trust root is/);
       const events = await historyEvents(suite.h.client, workflowId);
       const failed = events.filter((e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'GrantRefused');
       expect(failed).toHaveLength(1);

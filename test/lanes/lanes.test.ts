@@ -15,6 +15,7 @@ import { productionTarget } from '../../src/domain/change-spec';
 import { SA_BLOCKERS_OPEN } from '../../src/domain/search-attributes';
 import { blockersQuery, changeQuery, changeWorkflowId, statusQuery } from '../../src/workflows/messages';
 import { makeEnvelope } from '../../src/cli/envelopes';
+import { blockerStateHash } from '../../src/domain/bindings';
 import { productionQuery, freshChange, grantEnvelope, runLaneWithGrants, scheduledActivities, startLane, waitFor, useLaneSuite } from '../support/lanes';
 import { recordHistory } from '../support/histories';
 
@@ -119,8 +120,10 @@ describe('lanes', () => {
 
     const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change });
     const handle = suite.h.client.workflow.getHandle(workflowId);
+    // OPT4_PRODUCTION approves the blocker map as it is now (the rehearsal moved one), as `lanes grant` does.
+    const blockersHash = blockerStateHash((await entity.query(blockersQuery)) as BlockerMap);
     for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) {
-      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', a, { evidenceTree: a === 'OPT4_PRODUCTION' ? undefined : tree }));
+      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', a, { evidenceTree: a === 'OPT4_PRODUCTION' ? undefined : tree, blockersHash }));
     }
     const waiting = await waitFor('only blockers left', async () => {
       const st = await handle.query(statusQuery);
@@ -132,7 +135,7 @@ describe('lanes', () => {
 
     // Signed blocker updates: the operator narrows with an input; the owner cannot close an authorization gate.
     const update = (key: typeof suite.keys.owner, blockerId: string, blockerStatus: 'NARROWED' | 'CLOSED', extra = {}) =>
-      makeEnvelope({ key, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId, blockerStatus, validForMs: 600_000, ...extra });
+      makeEnvelope({ key, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId, blockerStatus, validForMs: 600_000, trustRoot: suite.keys.trustRoot, ...extra });
     await entity.signal('blockerUpdate', update(suite.keys.operator, 'FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', { inputSha256: 'c'.repeat(64) }));
     await entity.signal('blockerUpdate', update(suite.keys.owner, 'FIX7-P0-PLAN-REALRUN-1', 'CLOSED'));
     await entity.signal('blockerUpdate', update(suite.keys.stranger, 'FIX7-P0-PROD-CI-SCOPE-1', 'CLOSED'));

@@ -13,11 +13,14 @@ import type { temporal } from '@temporalio/proto';
 import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cli/key-files';
 import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
 import type { LaneStatus } from '../../src/domain/lane-status';
-import { startLaneWorkflow } from '../../src/cli/lane-client';
+import { describeLane, startLaneWorkflow } from '../../src/cli/lane-client';
+import { laneBinding } from '../../src/cli/lane-binding';
 import { readChangeSpecForTest } from './fixtures';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import type { LaneKind } from '../../src/domain/vocabulary';
 import { openProduction } from '../../src/activities/targets/open';
+import { parseTrustRoot } from '../../src/domain/trust-root';
+import { blockerStateHash, specHashOf } from '../../src/domain/bindings';
 
 let runtimeInstalled = false;
 export function quietRuntime(): void {
@@ -28,6 +31,8 @@ export function quietRuntime(): void {
 
 export interface Keys {
   dir: string;
+  /** The fingerprint of the trust root file below: what every envelope names. */
+  trustRoot: string;
   owner: PrivateKeyFile;
   owner2: PrivateKeyFile;
   operator: PrivateKeyFile;
@@ -45,8 +50,9 @@ export function makeKeys(): Keys {
   const stranger = load('stranger', 'owner');
   const trustRootPath = join(dir, 'trust-root.json');
   const keys = [owner, owner2, operator].map(({ name, role, keyId, publicKey }) => ({ name, role, keyId, publicKey }));
-  writeFileSync(trustRootPath, JSON.stringify({ v: 1, keys }));
-  return { dir, owner, owner2, operator, stranger, trustRootPath };
+  const doc = { v: 1, keys };
+  writeFileSync(trustRootPath, JSON.stringify(doc));
+  return { dir, owner, owner2, operator, stranger, trustRootPath, trustRoot: parseTrustRoot(doc).fingerprint };
 }
 
 export interface Harness {
@@ -66,9 +72,10 @@ export async function startLane(
 ): Promise<{ workflowId: string; change: ChangeSpec }> {
   const lane = opts.lane ?? 'rehearsal';
   const change = opts.change ?? readChangeSpecForTest();
-  const workflowId = await startLaneWorkflow(h.client, {
+  const { workflowId, runId } = await startLaneWorkflow(h.client, {
     lane,
     change,
+    trustRoot: keys.trustRoot,
     operatorKey: opts.startKey ?? keys.operator,
     taskQueue: h.taskQueue,
     grantTimeoutMs: opts.grantTimeoutMs,
@@ -76,6 +83,7 @@ export async function startLane(
     workflowId: `${change.id}.${lane}.${randomUUID()}`,
     startEnvelopeOverrides: opts.startOverrides,
   });
+  bindings.set(workflowId, { runId, change });
   return { workflowId, change };
 }
 
@@ -114,9 +122,52 @@ export function freshChange(opts: { blockers?: boolean } = {}): ChangeSpec {
   return change;
 }
 
-/** Signs one envelope for a lane, as an owner would with `lanes grant`. */
+/**
+ * What `lanes grant` binds an envelope to, for the lanes this process started: the run and the spec. The evidence
+ * a grant names defaults, as in the CLI, to the latest passed rehearsal and precheck of the change this process saw,
+ * and OPT4_PRODUCTION on an execution lane approves the change's blocker map as declared (tests that move blockers
+ * pass `blockersHash`).
+ */
+const bindings = new Map<string, { runId: string; change: ChangeSpec }>();
+const latestTrees = new Map<string, { rehearsal?: string; precheck?: string }>();
+
+export function laneRunId(workflowId: string): string | undefined {
+  return bindings.get(workflowId)?.runId;
+}
+
+/** The run and spec hash a lane this process started is bound to (for envelopes aimed elsewhere on purpose). */
+export function boundTo(workflowId: string): { runId: string; specHash: string } {
+  const b = bindings.get(workflowId)!;
+  return { runId: b.runId, specHash: specHashOf(b.change) };
+}
+
+/** Learns the binding of a lane started elsewhere (by the CLI in a child process), as `lanes grant` does. */
+export async function learnLane(client: Client, workflowId: string): Promise<void> {
+  const lane = await describeLane(client, workflowId);
+  const b = await laneBinding(client, lane);
+  bindings.set(workflowId, { runId: b.runId, change: b.change });
+}
+
+/** Signs one envelope for a lane, as an owner would with `lanes grant`. Fields an action does not carry are dropped. */
 export function grantEnvelope(keys: Keys, workflowId: string, changeId: string, lane: LaneKind, action: EnvelopeRequest['action'], over: Partial<EnvelopeRequest> = {}) {
-  return makeEnvelope({ key: keys.owner, workflowId, changeId, lane, action, validForMs: 3_600_000, ...over });
+  const bound = bindings.get(workflowId);
+  const trees = latestTrees.get(changeId) ?? {};
+  const { evidenceTree, precheckTree, blockersHash, ...rest } = over;
+  action = over.action ?? action;
+  return makeEnvelope({
+    key: keys.owner,
+    workflowId,
+    changeId,
+    lane,
+    action,
+    validForMs: 3_600_000,
+    trustRoot: keys.trustRoot,
+    ...(bound ? { runId: bound.runId, specHash: specHashOf(bound.change) } : {}),
+    ...(action === 'REAL_RUN' || action === 'APPLY' ? { evidenceTree: evidenceTree ?? trees.rehearsal } : {}),
+    ...(action === 'REAL_RUN' ? { precheckTree: precheckTree ?? trees.precheck } : {}),
+    ...(action === 'OPT4_PRODUCTION' && lane === 'execution' ? { blockersHash: blockersHash ?? blockerStateHash(bound?.change.blockers?.map) } : {}),
+    ...rest,
+  });
 }
 
 /** Runs a lane to its end with the given grants (sent as soon as the lane waits) and returns its final status. */
@@ -132,7 +183,11 @@ export async function runLaneWithGrants(
   const { workflowId } = await startLane(h, keys, { lane, change, ...opts });
   const handle = h.client.workflow.getHandle(workflowId);
   for (const action of actions) await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, lane, action, over));
-  return { workflowId, result: (await handle.result()) as LaneStatus };
+  const result = (await handle.result()) as LaneStatus;
+  if (result.state === 'COMPLETED' && (lane === 'rehearsal' || lane === 'precheck')) {
+    latestTrees.set(change.id, { ...latestTrees.get(change.id), [lane]: result.evidence!.treeHash });
+  }
+  return { workflowId, result };
 }
 
 /** Reads the change's production database (whatever its engine) the way the lanes reach it. */

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { safeSegment } from '../evidence';
+import { CHANGE_ID } from '../../domain/envelope';
 import { BOOKKEEPING_SQL, instanceOf, stampInstance, type CloneTarget, type Target, type TargetIdentity, type TargetSession } from './target';
 
 /**
@@ -28,7 +28,9 @@ const open = new Map<string, OpenDb>();
 const queues = new WeakMap<PGlite, Promise<unknown>>();
 
 export function targetDir(lanesHome: string, name: string): string {
-  return join(lanesHome, 'targets', safeSegment(name));
+  // The spec schema allows only these names; checked again here because this name becomes a path.
+  if (!CHANGE_ID.test(name)) throw new Error(`PGlite target name ${JSON.stringify(name)} is not 1-100 chars of letters, digits, ".", "_" or "-"`);
+  return join(lanesHome, 'targets', name);
 }
 
 /**
@@ -46,6 +48,8 @@ export function pgliteSession(db: PGlite): TargetSession {
   return {
     query: async <R>(sql: string, params?: unknown[]) => (await db.query<R>(sql, params)).rows,
     exec: async (sql: string) => void (await db.exec(sql)),
+    // PGlite's query() always uses the extended protocol (exec() is the simple one).
+    statement: async <R>(sql: string) => (await db.query<R>(sql, [])).rows,
   };
 }
 

@@ -13,6 +13,11 @@ export interface TargetSession {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** One or more statements, no parameters. */
   exec(sql: string): Promise<void>;
+  /**
+   * Exactly one statement, through the extended query protocol, which refuses a text holding several ("cannot
+   * insert multiple commands into a prepared statement"): for running statements someone else wrote one at a time.
+   */
+  statement<R = Record<string, unknown>>(sql: string): Promise<R[]>;
 }
 
 export interface Target {
@@ -46,7 +51,11 @@ export interface CloneTarget extends Target {
 
 export const BOOKKEEPING_SCHEMA = 'gated_lanes';
 
-/** The bookkeeping tables Gated Lanes keeps in a target: its instance id and the production steps it applied. */
+/**
+ * The bookkeeping tables Gated Lanes keeps in a target: its instance id, the production steps it applied (by which
+ * lane run), and the grant nonces those steps consumed. Claims live in the database that changes, in the same
+ * transaction as the step, so single use holds whatever workflow carries a grant (src/activities/production-ledger.ts).
+ */
 export const BOOKKEEPING_SQL = `
 CREATE SCHEMA IF NOT EXISTS gated_lanes;
 CREATE TABLE IF NOT EXISTS gated_lanes.target_identity (id text PRIMARY KEY);
@@ -56,6 +65,16 @@ CREATE TABLE IF NOT EXISTS gated_lanes.applied_steps (
   change_id text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (workflow_id, step_id)
+);
+ALTER TABLE gated_lanes.applied_steps ADD COLUMN IF NOT EXISTS run_id text;
+CREATE TABLE IF NOT EXISTS gated_lanes.grant_claims (
+  nonce text PRIMARY KEY,
+  grant_id text NOT NULL,
+  action text NOT NULL,
+  change_id text NOT NULL,
+  workflow_id text NOT NULL,
+  run_id text NOT NULL,
+  claimed_at timestamptz NOT NULL DEFAULT now()
 );`;
 
 /** Gives a database a new instance id (a clone must not carry its source's). */

@@ -12,6 +12,7 @@ import { configFromEnv } from '../../worker/config';
 import { makeEnvelope } from '../envelopes';
 import { readPrivateKey } from '../key-files';
 import { connectClient } from '../lane-client';
+import { signingTrustRoot } from '../lane-binding';
 import { printJson, table } from '../output';
 import { UserError } from '../user-error';
 import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
@@ -67,8 +68,10 @@ export const blockers: Command = {
       }
     }
     const before = await query<ChangeState>(changeQuery.name);
+    const { fingerprint: trustRoot } = await signingTrustRoot(configFromEnv());
     const envelope = makeEnvelope({
       key,
+      trustRoot,
       workflowId: changeWorkflowId(changeId),
       changeId,
       action: 'BLOCKER_UPDATE',

@@ -1,16 +1,28 @@
 import { parseDuration } from '../duration';
 import { makeEnvelope } from '../envelopes';
 import { readPrivateKey, requireRole } from '../key-files';
-import { connectClient, describeLane, sendEnvelope } from '../lane-client';
+import type { Client } from '@temporalio/client';
+import { connectClient, describeLane, sendEnvelope, type LaneIdentity } from '../lane-client';
+import { bindingFields, checkSignerTrustRoot, describeBinding, laneBinding, type LaneBinding } from '../lane-binding';
+import type { ChangeState } from '../../domain/change-state';
+import { openBlockers } from '../../domain/blocker-map';
+import { blockerStateHash } from '../../domain/bindings';
+import { EVIDENCE_BOUND_ACTIONS } from '../../domain/gate-rules';
+import { changeQuery, changeWorkflowId } from '../../workflows/messages';
 import { printJson } from '../output';
 import { UserError } from '../user-error';
 import { GRANT_ACTIONS, type GrantAction } from '../../domain/vocabulary';
 import { configFromEnv } from '../../worker/config';
 import { JSON_FLAG, positional, requiredFlag, type Command, type Flags } from './types';
 
-const grantHelp = `lanes grant <workflowId> <ACTION> --key <owner key> [--expires 1h] [--evidence-tree <hash>] [--json]
+const grantHelp = `lanes grant <workflowId> <ACTION> --key <owner key> [--expires 1h] [--evidence-tree <hash>]
+            [--precheck-tree <hash>] [--json]
 
 Signs one grant for one action on one lane and sends it. Actions: ${GRANT_ACTIONS.join(', ')}.
+The grant is bound to the lane's run, the exact change spec it runs and the trust root it was started under;
+what it covers is printed before signing. REAL_RUN and APPLY name the passed rehearsal's evidence tree, REAL_RUN
+also the passed precheck's, and OPT4_PRODUCTION on an execution lane approves the blocker map as it is now:
+each is taken from the change (the latest of this spec) unless --evidence-tree / --precheck-tree say otherwise.
 Reports accepted, rejected: <reason>, or queued (no worker is running). Exit 1 unless accepted or queued.`;
 
 const revokeHelp = `lanes revoke <workflowId> <grantId> --key <owner key> [--json]
@@ -22,18 +34,67 @@ const holdHelp = `lanes hold <workflowId> --key <owner key> [--json]
 
 Signs and sends HOLD: the lane stops waiting and ends in HOLD; nothing gated runs.`;
 
+function treeFlag(flags: Flags, name: string): string | undefined {
+  const v = flags[name] as string | undefined;
+  if (v !== undefined && !/^[0-9a-f]{64}$/.test(v)) throw new UserError(`--${name} must be a 64-char lowercase sha256 tree hash`, 2);
+  return v;
+}
+
+/** The latest completed lane of `kind` of this very spec, from the change entity's ledger. */
+function latestOf(state: ChangeState | undefined, kind: string, specHash: string): string | undefined {
+  return [...(state?.ledger ?? [])].reverse().find((e) => e.lane === kind && e.outcome === 'COMPLETED' && e.specHash === specHash)?.treeHash;
+}
+
+/** What a grant names beyond its binding: evidence trees and the approved blocker map state, said aloud. */
+async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBinding, action: GrantAction, flags: Flags) {
+  const needsTree = EVIDENCE_BOUND_ACTIONS.includes(action);
+  const needsPrecheck = action === 'REAL_RUN';
+  const needsBlockers = action === 'OPT4_PRODUCTION' && lane.lane === 'execution';
+  let evidenceTree = treeFlag(flags, 'evidence-tree');
+  let precheckTree = treeFlag(flags, 'precheck-tree');
+  if (!needsTree && evidenceTree) throw new UserError(`--evidence-tree applies to ${EVIDENCE_BOUND_ACTIONS.join(' and ')} only`, 2);
+  if (!needsPrecheck && precheckTree) throw new UserError('--precheck-tree applies to REAL_RUN only', 2);
+  if (!(needsTree && !evidenceTree) && !(needsPrecheck && !precheckTree) && !needsBlockers) return { evidenceTree, precheckTree };
+  let state: ChangeState | undefined;
+  try {
+    state = await client.connection.withDeadline(Date.now() + 4000, () => client.workflow.getHandle(changeWorkflowId(lane.changeId)).query(changeQuery));
+  } catch {
+    throw new UserError(
+      `${action} on this lane names ${[needsTree && !evidenceTree && 'the passed rehearsal (--evidence-tree)', needsPrecheck && !precheckTree && 'the passed precheck (--precheck-tree)', needsBlockers && "the blocker map's current state"].filter(Boolean).join(', ')}, read from the change entity change:${lane.changeId}, which did not answer (is a worker running?)`,
+    );
+  }
+  if (needsTree && !evidenceTree) {
+    evidenceTree = latestOf(state, 'rehearsal', binding.specHash);
+    if (!evidenceTree) throw new UserError(`${action} names a passed rehearsal of this spec, and change ${lane.changeId} has none yet`);
+    process.stderr.write(`  naming the latest passed rehearsal of this spec: evidence tree ${evidenceTree}
+`);
+  }
+  if (needsPrecheck && !precheckTree) {
+    precheckTree = latestOf(state, 'precheck', binding.specHash);
+    if (!precheckTree) throw new UserError(`REAL_RUN names a passed precheck of this spec, and change ${lane.changeId} has none yet`);
+    process.stderr.write(`  naming the latest passed precheck of this spec: evidence tree ${precheckTree}
+`);
+  }
+  if (!needsBlockers) return { evidenceTree, precheckTree };
+  const open = openBlockers(state.blockers);
+  process.stderr.write(`  approving the blocker map as it is now: ${open.length} open${open.length ? ` (${open.map((b) => b.id).join(', ')})` : ''}
+`);
+  return { evidenceTree, precheckTree, blockersHash: blockerStateHash(state.blockers) };
+}
+
 async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOLD' | 'REVOKE', help: string, revokes?: string): Promise<number> {
   const keyPath = requiredFlag(flags, 'key', help);
   const validForMs = flags.expires ? parseDuration(String(flags.expires), '--expires') : 60 * 60_000;
-  const evidenceTree = flags['evidence-tree'] as string | undefined;
-  if (evidenceTree !== undefined && !/^[0-9a-f]{64}$/.test(evidenceTree)) {
-    throw new UserError(`--evidence-tree must be a 64-char lowercase sha256 tree hash`, 2);
-  }
   const key = readPrivateKey(keyPath);
   requireRole(key, 'owner', keyPath, action === 'HOLD' ? 'holding a lane' : action === 'REVOKE' ? 'revoking a grant' : 'granting');
-  const client = await connectClient(configFromEnv());
+  const cfg = configFromEnv();
+  const client = await connectClient(cfg);
   const lane = await describeLane(client, workflowId);
-  const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action, validForMs, evidenceTree, revokes });
+  const binding = await laneBinding(client, lane);
+  await checkSignerTrustRoot(cfg, binding);
+  const named = action === 'HOLD' || action === 'REVOKE' ? {} : await namedEvidence(client, lane, binding, action, flags);
+  process.stderr.write(describeBinding(lane, binding, action));
+  const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action, validForMs, revokes, ...bindingFields(binding), ...named });
   const signal = action === 'HOLD' ? 'hold' : action === 'REVOKE' ? 'revoke' : 'grant';
   const verdict = await sendEnvelope(client, lane, signal, envelope);
   if (flags.json) printJson({ ...verdict, reason: 'reason' in verdict ? verdict.reason : null, action, workflowId });
@@ -44,7 +105,7 @@ async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOL
 export const grant: Command = {
   summary: 'sign and send one grant (owner)',
   help: grantHelp,
-  options: { key: { type: 'string' }, expires: { type: 'string' }, 'evidence-tree': { type: 'string' }, ...JSON_FLAG },
+  options: { key: { type: 'string' }, expires: { type: 'string' }, 'evidence-tree': { type: 'string' }, 'precheck-tree': { type: 'string' }, ...JSON_FLAG },
   async run(flags, positionals) {
     const workflowId = positional(positionals, 0, 'workflowId', grantHelp);
     const action = positional(positionals, 1, 'ACTION', grantHelp);

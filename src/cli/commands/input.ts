@@ -10,6 +10,7 @@ import { configFromEnv } from '../../worker/config';
 import { makeEnvelope } from '../envelopes';
 import { readPrivateKey, requireRole } from '../key-files';
 import { connectClient, describeLane, sendEnvelope } from '../lane-client';
+import { bindingFields, laneBinding } from '../lane-binding';
 import { printJson } from '../output';
 import { UserError } from '../user-error';
 import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
@@ -44,7 +45,8 @@ export const input: Command = {
     const client = await connectClient(configFromEnv());
     const lane = await describeLane(client, workflowId);
     const inputSha256 = createHash('sha256').update(bytes).digest('hex');
-    const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action: 'OPERATOR_INPUT', validForMs: 60 * 60_000, inputKind: kind, inputSha256 });
+    const binding = await laneBinding(client, lane);
+    const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action: 'OPERATOR_INPUT', validForMs: 60 * 60_000, inputKind: kind, inputSha256, ...bindingFields(binding) });
     const verdict = await sendEnvelope(client, lane, 'input', envelope, 15_000, content);
     if (flags.json) printJson({ ...verdict, reason: 'reason' in verdict ? verdict.reason : null, kind, sha256: inputSha256, workflowId });
     else process.stdout.write(`input ${kind} (sha256 ${inputSha256}) ${verdict.result}${'reason' in verdict ? `: ${verdict.reason}` : ''}\n`);

@@ -2,6 +2,7 @@ import { readChangeSpec } from '../change-file';
 import { parseDuration } from '../duration';
 import { readPrivateKey, requireRole } from '../key-files';
 import { connectClient, startLaneWorkflow } from '../lane-client';
+import { signingTrustRoot } from '../lane-binding';
 import { printJson } from '../output';
 import { UserError } from '../user-error';
 import { LANE_KINDS, type LaneKind } from '../../domain/vocabulary';
@@ -53,9 +54,11 @@ export const start: Command = {
 
     const cfg = configFromEnv();
     const client = await connectClient(cfg);
-    const workflowId = await startLaneWorkflow(client, {
+    const { fingerprint: trustRoot } = await signingTrustRoot(cfg);
+    const { workflowId } = await startLaneWorkflow(client, {
       lane,
       change,
+      trustRoot,
       operatorKey: key,
       taskQueue: cfg.taskQueue,
       grantTimeoutMs,

@@ -1,0 +1,78 @@
+/**
+ * What a signature on a lane is bound to, as the signer's CLI learns it (DESIGN.md §Grants): the lane's run id
+ * (from the server), the canonical hash of the change spec the run was started with (from its first history
+ * event, parsed with the same schema the workers use) and the trust root the operator signed the start under.
+ * Read from history, so no worker needs to be running; shown to the signer before anything is signed.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import { specHashOf } from '../domain/bindings';
+import { readTrustRootFile } from '../worker/trust-root-file';
+import type { LanesConfig } from '../worker/config';
+import type { LaneIdentity } from './lane-client';
+import { decodePayload } from './lane-client';
+import { UserError } from './user-error';
+
+export interface LaneBinding {
+  runId: string;
+  specHash: string;
+  /** The trust root fingerprint the lane's start names. */
+  trustRoot: string;
+  change: ChangeSpec;
+}
+
+export async function laneBinding(client: Client, lane: LaneIdentity): Promise<LaneBinding> {
+  const page = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: lane.workflowId, runId: lane.runId },
+    maximumPageSize: 1,
+  });
+  const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const input = decodePayload(started?.input?.payloads?.[0]) as { change?: unknown; start?: { payload?: { trustRoot?: unknown } } } | undefined;
+  const parsed = changeSpecSchema.safeParse(input?.change);
+  if (!parsed.success) throw new UserError(`lane ${lane.workflowId} was not started with a valid change spec; nothing was signed`);
+  const trustRoot = input?.start?.payload?.trustRoot;
+  if (typeof trustRoot !== 'string' || !/^[0-9a-f]{64}$/.test(trustRoot)) {
+    throw new UserError(`lane ${lane.workflowId} has no signed start naming a trust root; nothing was signed`);
+  }
+  return { runId: lane.runId, specHash: specHashOf(parsed.data), trustRoot, change: parsed.data };
+}
+
+/**
+ * The trust root a signer signs under: LANES_TRUST_ROOT, else the development one `npm start` made. Its
+ * fingerprint goes into every envelope, and workers refuse envelopes naming any other.
+ */
+export async function signingTrustRoot(cfg: LanesConfig): Promise<{ path: string; fingerprint: string }> {
+  const path = cfg.trustRootPath ?? join(cfg.lanesHome, 'trust-root.json');
+  if (!cfg.trustRootPath && !existsSync(path)) {
+    throw new UserError(`no trust root to sign under: set LANES_TRUST_ROOT to the trust root file the workers use (\`npm start\` makes a development one at ${path})`, 2);
+  }
+  const root = await readTrustRootFile(path).catch((err: Error) => {
+    throw new UserError(err.message, 2);
+  });
+  return { path, fingerprint: root.fingerprint };
+}
+
+/** Refuses to sign when the signer's own trust root differs from the one the lane was started under. */
+export async function checkSignerTrustRoot(cfg: LanesConfig, binding: LaneBinding): Promise<void> {
+  const path = cfg.trustRootPath ?? join(cfg.lanesHome, 'trust-root.json');
+  if (!existsSync(path)) return;
+  const mine = await readTrustRootFile(path).catch(() => undefined);
+  if (mine && mine.fingerprint !== binding.trustRoot) {
+    throw new UserError(
+      `the lane was started under trust root ${binding.trustRoot.slice(0, 16)}…, but your trust root ${path} is ${mine.fingerprint.slice(0, 16)}…; nothing was signed (see README: rotating the trust root)`,
+    );
+  }
+}
+
+/** One line for the signer: exactly what the signature will cover. */
+export function describeBinding(lane: LaneIdentity, b: LaneBinding, action: string): string {
+  return `signing ${action} for the ${lane.lane} lane ${lane.workflowId} (run ${b.runId}) of change ${b.change.id} "${b.change.title}": spec ${b.specHash.slice(0, 16)}…, ${b.change.steps.length} step(s), trust root ${b.trustRoot.slice(0, 16)}…\n`;
+}
+
+/** The envelope fields a binding fills in. */
+export function bindingFields(b: LaneBinding): { runId: string; specHash: string; trustRoot: string } {
+  return { runId: b.runId, specHash: b.specHash, trustRoot: b.trustRoot };
+}

@@ -1,0 +1,177 @@
+/**
+ * The point-of-action verifier (DESIGN.md §The gate, layer 2): the one place that says yes before an activity
+ * touches a database or writes evidence. Both workers' interceptors call it; it trusts nothing in the request or in
+ * workflow memory. From signatures and content hashes alone it establishes:
+ *   - the change spec it is asked to act on parses with the same schema as the CLI's, and its canonical hash is the
+ *     one the operator's START and every grant name (so this SQL, on this target, is what was approved);
+ *   - the START is the operator's, for this workflow id, this lane kind, this spec and the worker's own trust root;
+ *   - the caller's workflow type is the lane's (a workflow of another type gets nothing);
+ *   - every grant is an owner's (not the person who started the lane), bound to this workflow id *and run*, spec,
+ *     lane and trust root, unexpired by the worker's clock, and together they meet every required action's
+ *     threshold of distinct owners.
+ * Pure: the worker passes its clock, its trust root file and a node:crypto signature check. The evidence checks a
+ * production step adds (rehearsal, precheck, blocker state) are below, as pure functions of the files they read.
+ */
+import { blockersBlockingExecution } from './blocker-rules';
+import { blockerMapSchema, type BlockerMap } from './blocker-map';
+import { blockerStateHash, specHashOf } from './bindings';
+import { canonicalize } from './canonical-json';
+import { changeSpecSchema, type ChangeSpec } from './change-spec';
+import { verifyEnvelope, type RejectCode, type VerifiedEnvelope } from './envelope-rules';
+import type { TargetIdentity } from './isolation';
+import type { SignatureCheck } from './keys';
+import type { TrustRoot } from './trust-root';
+import { LANE_KINDS, type GrantAction, type LaneKind } from './vocabulary';
+import { LANE_WORKFLOW_TYPES } from '../workflows/registry';
+
+/** Who is asking, from the activity's own info (Temporal's record of the scheduling workflow), never the request. */
+export interface ActivityCaller {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+}
+
+export interface LaneAuthorizationInput {
+  caller: ActivityCaller;
+  /** The worker's own trust root file, read now. */
+  trustRoot: TrustRoot;
+  /** The lane kind the activity belongs to; 'any' for work every lane does (its decision packet). */
+  lane: LaneKind | 'any';
+  change: unknown;
+  start: unknown;
+  grants: unknown;
+  /** The grant actions this activity needs, given the verified change and lane. */
+  required: (change: ChangeSpec, lane: LaneKind) => readonly GrantAction[];
+  nowMs: number;
+  /**
+   * Judge each grant as of its own issue time: for recording work that was already authorised (and verified) at
+   * the time it ran, whose grants may have expired since. Never for work that acts.
+   */
+  grantsAsOfIssue?: boolean;
+}
+
+export type RefusalCode = RejectCode | 'MALFORMED_REQUEST' | 'WORKFLOW_TYPE' | 'MISSING' | 'THRESHOLD' | 'EVIDENCE' | 'BLOCKERS';
+
+export interface LaneAuthorization {
+  lane: LaneKind;
+  change: ChangeSpec;
+  specHash: string;
+  operator: { keyId: string; name: string };
+  grants: VerifiedEnvelope[];
+}
+
+export type Verdict<T> = ({ ok: true } & T) | { ok: false; code: RefusalCode; reason: string };
+
+export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSignature: SignatureCheck): Verdict<LaneAuthorization> {
+  const refuse = (code: RefusalCode, reason: string) => ({ ok: false as const, code, reason });
+  const parsed = changeSpecSchema.safeParse(input.change);
+  if (!parsed.success) return refuse('MALFORMED_REQUEST', `the change spec in the request is not valid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  const change = parsed.data;
+  const specHash = specHashOf(change);
+  const claimedLane = (input.start as { payload?: { lane?: unknown } } | null)?.payload?.lane;
+  const lane = input.lane === 'any' ? (LANE_KINDS as readonly unknown[]).includes(claimedLane) ? (claimedLane as LaneKind) : undefined : input.lane;
+  if (!lane) return refuse('MALFORMED_REQUEST', 'the request carries no signed lane start');
+  if (input.caller.workflowType !== LANE_WORKFLOW_TYPES[lane]) {
+    return refuse('WORKFLOW_TYPE', `${lane} work runs only for a ${LANE_WORKFLOW_TYPES[lane]} workflow, not for a ${input.caller.workflowType}`);
+  }
+  const base = { trustRoot: input.trustRoot, workflowId: input.caller.workflowId, runId: input.caller.runId, changeId: change.id, lane, specHash };
+  // The start proved the operator when the lane began: it is judged as of its own issue time, and binds no run
+  // (it is signed before the run exists). What it authorises on its own is only work that needs no grant.
+  const issued = Date.parse(String((input.start as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
+  const start = verifyEnvelope(input.start, { ...base, acceptedActions: ['START_LANE'], nowMs: Number.isNaN(issued) ? 0 : issued, usedNonces: new Set() }, checkSignature);
+  if (!start.ok) return refuse(start.code, `lane start: ${start.reason}`);
+  const operator = { keyId: start.envelope.signer.keyId, name: start.envelope.signer.name };
+
+  const required = [...new Set(input.required(change, lane))];
+  if (!Array.isArray(input.grants)) return refuse('MALFORMED_REQUEST', 'the request carries no list of grants');
+  const nonces = new Set<string>([start.envelope.payload.nonce]);
+  const signers = new Map<GrantAction, Set<string>>(required.map((a) => [a, new Set()]));
+  const grants: VerifiedEnvelope[] = [];
+  for (const [i, raw] of (input.grants as unknown[]).entries()) {
+    const at = input.grantsAsOfIssue ? Date.parse(String((raw as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt)) : input.nowMs;
+    const v = verifyEnvelope(raw, { ...base, acceptedActions: required, laneOperator: operator, nowMs: Number.isNaN(at) ? 0 : at, usedNonces: nonces }, checkSignature);
+    if (!v.ok) return refuse(v.code, `grant ${i + 1}: ${v.reason}`);
+    nonces.add(v.envelope.payload.nonce);
+    signers.get(v.envelope.payload.action as GrantAction)!.add(v.envelope.signer.name);
+    grants.push(v.envelope);
+  }
+  for (const action of required) {
+    const have = signers.get(action)!.size;
+    const need = input.trustRoot.thresholds[action] ?? 1;
+    if (have === 0) return refuse('MISSING', `no valid ${action} grant for this run was presented`);
+    if (have < need) return refuse('THRESHOLD', `${action} has ${have} of ${need} distinct owners`);
+  }
+  return { ok: true, lane, change, specHash, operator, grants };
+}
+
+/** The grants of one action among verified ones. */
+export function grantsFor(grants: readonly VerifiedEnvelope[], action: GrantAction): VerifiedEnvelope[] {
+  return grants.filter((g) => g.payload.action === action);
+}
+
+/** A packet's `change.json`, re-hashed: the spec the packet's lane ran. */
+function packetSpecHash(changeJson: unknown): string | undefined {
+  const parsed = changeSpecSchema.safeParse(changeJson);
+  return parsed.success ? specHashOf(parsed.data) : undefined;
+}
+
+/** Why a (verified, re-hashed) packet is not a PASSED rehearsal of this spec; undefined when it is. */
+export function rehearsalEvidenceProblem(files: { rehearsal: unknown; change: unknown }, specHash: string): string | undefined {
+  const status = (files.rehearsal as { proof?: { status?: unknown } } | null)?.proof?.status;
+  if (status !== 'PASSED') return `it is not a passed rehearsal (rehearsal.json proof status ${JSON.stringify(status ?? null)})`;
+  const ran = packetSpecHash(files.change);
+  if (ran !== specHash) return `it rehearsed change spec ${ran?.slice(0, 16) ?? '(unreadable)'}…, not this spec ${specHash.slice(0, 16)}…`;
+  return undefined;
+}
+
+/** The longest a passed precheck may stand for, whatever it asked: a stale look at production proves little. */
+export const MAX_PRECHECK_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** Why a (verified, re-hashed) packet is not a fresh passed precheck of this spec on this production. */
+export function precheckEvidenceProblem(
+  files: { precheck: unknown; change: unknown },
+  specHash: string,
+  production: TargetIdentity,
+  nowMs: number,
+): string | undefined {
+  const p = files.precheck as { status?: unknown; checkedAt?: unknown; validUntil?: unknown; production?: { identity?: unknown } } | null;
+  if (p?.status !== 'PASSED') return `it is not a passed precheck (precheck.json status ${JSON.stringify(p?.status ?? null)})`;
+  const ran = packetSpecHash(files.change);
+  if (ran !== specHash) return `it prechecked change spec ${ran?.slice(0, 16) ?? '(unreadable)'}…, not this spec ${specHash.slice(0, 16)}…`;
+  if (canonicalize(p.production?.identity ?? null) !== canonicalize(production)) return 'it looked at another production than the one this step would change';
+  const checked = Date.parse(String(p.checkedAt));
+  const until = Date.parse(String(p.validUntil));
+  if (Number.isNaN(checked) || Number.isNaN(until)) return 'it records no checkedAt/validUntil';
+  if (until - checked > MAX_PRECHECK_AGE_MS) return `it claims validity for longer than ${MAX_PRECHECK_AGE_MS / 3_600_000} h`;
+  if (until <= nowMs) return `it was valid until ${String(p.validUntil)}`;
+  return undefined;
+}
+
+/**
+ * Why the blocker state the OPT4_PRODUCTION grants approve does not let this execution act; undefined when it does.
+ * The map travels in the request, but only its signed hash makes it authority: every OPT4 grant must name exactly
+ * its hash, it must still hold every blocker the spec declares, and no open blocker may block the lane's actions.
+ */
+export function blockerStateProblem(
+  state: unknown,
+  change: ChangeSpec,
+  grants: readonly VerifiedEnvelope[],
+  required: readonly GrantAction[],
+): string | undefined {
+  const map = state === null ? null : blockerMapSchema.safeParse(state);
+  if (map !== null && !map.success) return 'the blocker map state in the request is not a blocker map';
+  const current: BlockerMap | null = map === null ? null : map.data;
+  const hash = blockerStateHash(state as BlockerMap | null);
+  const opt4 = grantsFor(grants, 'OPT4_PRODUCTION');
+  if (opt4.length === 0 || opt4.some((g) => g.payload.blockersHash !== hash)) {
+    return `OPT4_PRODUCTION approves blocker map state ${opt4.map((g) => g.payload.blockersHash?.slice(0, 16)).join(', ') || '(none)'}…, not the state presented (${hash.slice(0, 16)}…)`;
+  }
+  const declared = change.blockers?.map.blockers.map((b) => b.id) ?? [];
+  const kept = new Set(current?.blockers.map((b) => b.id) ?? []);
+  const dropped = declared.filter((id) => !kept.has(id));
+  if (dropped.length > 0) return `the approved blocker map lacks blockers the spec declares: ${dropped.join(', ')}`;
+  const satisfied = new Set(grants.map((g) => g.payload.action as GrantAction));
+  const open = blockersBlockingExecution(current ?? undefined, change.blockers?.rules, required, satisfied);
+  if (open.length > 0) return `blocker${open.length === 1 ? '' : 's'} open in the approved state: ${open.map((b) => `${b.id} (${b.status})`).join(', ')}`;
+  return undefined;
+}

@@ -1,0 +1,161 @@
+/**
+ * The point of action, as a worker runs it (DESIGN.md §The gate, layer 2): reads this worker's trust root file now,
+ * takes the caller from the activity's own info, resolves and re-hashes the evidence the grants name, and asks the
+ * pure verifier (src/domain/point-of-action.ts) whether the work may run. Both interceptors — the lane worker's and
+ * the production worker's — call this one module, so there is exactly one place that says yes. Any refusal is a
+ * non-retryable `GrantRefused`; the activity body never starts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, type Context } from '@temporalio/activity';
+import type { ChangeSpec } from '../domain/change-spec';
+import { verifyEnvelope } from '../domain/envelope-rules';
+import {
+  blockerStateProblem,
+  grantsFor,
+  precheckEvidenceProblem,
+  rehearsalEvidenceProblem,
+  verifyLaneAuthorization,
+  type ActivityCaller,
+  type LaneAuthorization,
+} from '../domain/point-of-action';
+import type { TrustRoot } from '../domain/trust-root';
+import type { GrantAction, LaneKind } from '../domain/vocabulary';
+import type { AuthorizedWork } from '../activities/lane-request';
+import { resolveEvidenceTree } from '../activities/evidence';
+import { openProduction } from '../activities/targets/open';
+import type { LanePolicy } from './lane-activity-policy';
+import { readTrustRootFile } from './trust-root-file';
+import { verifyEd25519Node } from './node-signature';
+
+export class Refused extends Error {}
+
+/** A production step the point of action let through: the step of the verified spec, and its verified grants. */
+export interface AuthorizedStep extends LaneAuthorization {
+  caller: ActivityCaller;
+  step: ChangeSpec['steps'][number];
+}
+
+export class PointOfAction {
+  constructor(
+    private readonly trustRootPath: string | undefined,
+    private readonly lanesHome: string,
+  ) {}
+
+  /** Runs `check` for the activity in `ctx`, turning any refusal into a non-retryable GrantRefused. */
+  async guard<T>(ctx: Context, check: (caller: ActivityCaller, trustRoot: TrustRoot) => Promise<T> | T): Promise<T> {
+    const { activityType, workflowExecution, workflowType } = ctx.info;
+    const who = workflowExecution?.workflowId ?? '(no workflow)';
+    try {
+      if (!workflowExecution || !workflowType) throw new Refused('this work runs only on behalf of a lane workflow');
+      if (!this.trustRootPath) throw new Refused('this worker has no trust root (LANES_TRUST_ROOT)');
+      // Read now, every time: a rotated file takes effect at once, and envelopes signed under the old one stop counting.
+      const trustRoot = await readTrustRootFile(this.trustRootPath).catch((err: Error) => {
+        throw new Refused(err.message);
+      });
+      return await check({ workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, workflowType }, trustRoot);
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      throw ApplicationFailure.nonRetryable(`point of action refused ${activityType} for ${who}: ${err.message}`, 'GrantRefused');
+    }
+  }
+
+  /** A lane activity: the START and that lane's grants, bound to this workflow, run and spec; its inputs re-checked. */
+  laneWork(caller: ActivityCaller, trustRoot: TrustRoot, policy: Extract<LanePolicy, { kind: 'lane' }>, raw: unknown): AuthorizedWork {
+    const req = (raw ?? {}) as Record<string, unknown>;
+    const auth = this.verify(caller, trustRoot, {
+      lane: policy.lane,
+      change: req.change,
+      start: req.start,
+      // Work that needs no grant (a decision packet) may come without a list; any list given is verified whole.
+      grants: req.grants === undefined ? [] : req.grants,
+      required: policy.required,
+      ...(policy.grantsAsOfIssue ? { grantsAsOfIssue: true } : {}),
+    });
+    const inputs = this.operatorInputs(caller, trustRoot, auth, req.inputs);
+    return {
+      workflowId: caller.workflowId,
+      runId: caller.runId,
+      change: auth.change,
+      specHash: auth.specHash,
+      trustRootFingerprint: trustRoot.fingerprint,
+      grants: auth.grants,
+      ...(req.shaped === true ? { shaped: true } : {}),
+      ...(typeof req.precheckValidForMs === 'number' ? { precheckValidForMs: req.precheckValidForMs } : {}),
+      ...(inputs.length > 0 ? { inputs } : {}),
+    };
+  }
+
+  /**
+   * A production step: the lane check for an execution (OPT4_PRODUCTION, REAL_RUN and the step's own action), then
+   * the evidence the grants name, resolved and re-hashed here — a passed rehearsal of this spec, a fresh passed
+   * precheck of this spec on this very production — and the blocker state OPT4_PRODUCTION approves.
+   */
+  async productionStep(caller: ActivityCaller, trustRoot: TrustRoot, raw: unknown): Promise<AuthorizedStep> {
+    const req = (raw ?? {}) as Record<string, unknown>;
+    const stepActions = (change: ChangeSpec): GrantAction[] => {
+      const step = change.steps.find((s) => s.id === req.stepId);
+      return step ? ['OPT4_PRODUCTION', 'REAL_RUN', step.action] : ['OPT4_PRODUCTION', 'REAL_RUN'];
+    };
+    const auth = this.verify(caller, trustRoot, { lane: 'execution', change: req.change, start: req.start, grants: req.grants, required: stepActions });
+    const step = auth.change.steps.find((s) => s.id === req.stepId);
+    if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
+    for (const g of [...grantsFor(auth.grants, 'REAL_RUN'), ...grantsFor(auth.grants, 'APPLY')]) {
+      const files = this.packet(g.payload.evidenceTree!, ['rehearsal.json', 'change.json'], `${g.payload.action}'s rehearsal`);
+      const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
+      if (problem) throw new Refused(`${g.payload.action} names evidence tree ${g.payload.evidenceTree}, but ${problem}`);
+    }
+    const production = await openProduction(this.lanesHome, auth.change);
+    const identity = await production.identity();
+    for (const g of grantsFor(auth.grants, 'REAL_RUN')) {
+      const files = this.packet(g.payload.precheckTree!, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
+      const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now());
+      if (problem) throw new Refused(`REAL_RUN names precheck tree ${g.payload.precheckTree}, but ${problem}`);
+    }
+    const blockers = blockerStateProblem(req.blockerState ?? null, auth.change, auth.grants, stepActions(auth.change));
+    if (blockers) throw new Refused(blockers);
+    return { ...auth, caller, step };
+  }
+
+  private verify(caller: ActivityCaller, trustRoot: TrustRoot, req: { lane: LaneKind | 'any'; change: unknown; start: unknown; grants: unknown; required: (c: ChangeSpec, l: LaneKind) => readonly GrantAction[]; grantsAsOfIssue?: boolean }): LaneAuthorization {
+    const verdict = verifyLaneAuthorization({ caller, trustRoot, nowMs: Date.now(), ...req }, verifyEd25519Node);
+    if (!verdict.ok) throw new Refused(verdict.reason);
+    return verdict;
+  }
+
+  /** Reads JSON files of a packet found by tree hash, after re-hashing the whole packet. */
+  private packet(tree: string, names: string[], what: string): Record<string, unknown> {
+    const found = resolveEvidenceTree(this.lanesHome, tree);
+    if ('problem' in found) throw new Refused(`${what}: ${found.problem}`);
+    const out: Record<string, unknown> = {};
+    for (const name of names) {
+      try {
+        out[name] = JSON.parse(readFileSync(join(found.dir, name), 'utf8'));
+      } catch {
+        throw new Refused(`${what}: evidence tree ${tree} has no readable ${name}`);
+      }
+    }
+    return out;
+  }
+
+  /** Operator inputs written into evidence: each signed by an operator for this run and spec, its content matching. */
+  private operatorInputs(caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization, raw: unknown): NonNullable<AuthorizedWork['inputs']> {
+    if (raw === undefined) return [];
+    if (!Array.isArray(raw)) throw new Refused('inputs must be a list');
+    return raw.map((item: { content?: unknown; envelope?: { payload?: { issuedAt?: unknown } } }, i) => {
+      const at = Date.parse(String(item?.envelope?.payload?.issuedAt));
+      const v = verifyEnvelope(
+        item?.envelope,
+        { trustRoot, workflowId: caller.workflowId, runId: caller.runId, changeId: auth.change.id, lane: auth.lane, specHash: auth.specHash, acceptedActions: ['OPERATOR_INPUT'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
+        verifyEd25519Node,
+      );
+      if (!v.ok) throw new Refused(`operator input ${i + 1}: ${v.reason}`);
+      if (typeof item.content !== 'string' || createHash('sha256').update(item.content, 'utf8').digest('hex') !== v.envelope.payload.inputSha256) {
+        throw new Refused(`operator input ${i + 1}: its content does not match the sha256 the operator signed`);
+      }
+      const { inputKind, inputSha256 } = v.envelope.payload;
+      return { kind: inputKind!, sha256: inputSha256!, content: item.content, by: `${v.envelope.signer.name} (${v.envelope.signer.keyId})` };
+    });
+  }
+}
