@@ -17,7 +17,6 @@ import type { EnvelopePayload, SignedEnvelope } from '../domain/envelope';
 import { verifyEd25519Strict } from '../domain/keys';
 import { signEnvelope } from '../domain/signing';
 import { parseTrustRoot, type TrustRoot } from '../domain/trust-root';
-import { objectsOutsideSurface } from '../domain/surface-sql';
 import { sealDrift, sealEntry, SEAL_DRIFT_KINDS } from '../domain/seal';
 import { changeSpecSchema } from '../domain/change-spec';
 import { isolationProblem } from '../domain/isolation';
@@ -25,6 +24,10 @@ import type { ProbeReport, ProbeResult } from '../domain/lane-status';
 import { verifyEvidenceDir, writeEvidencePacket } from './evidence';
 import { exclusive, pgliteIdentity, pgliteSession } from './targets/pglite';
 import { stampInstance } from './targets/target';
+import { sqlContainmentProblems } from '../sql/containment';
+
+/** The spec hash probe envelopes are bound to (any fixed value: the probes test the binding, not a spec). */
+const PROBE_SPEC = 'c'.repeat(64);
 
 let probeDb: Promise<PGlite> | undefined;
 /** One in-memory database per process for the read-only probe: starting PGlite costs seconds, probing does not. */
@@ -56,6 +59,8 @@ function envelopeProbes(): Probe[] {
   const ctx: EnvelopeContext = {
     trustRoot: root,
     workflowId: 'probe.execution.1',
+    runId: 'probe-run-1',
+    specHash: PROBE_SPEC,
     changeId: 'probe',
     lane: 'execution',
     acceptedActions: ['REAL_RUN'],
@@ -63,12 +68,14 @@ function envelopeProbes(): Probe[] {
     nowMs: now,
     usedNonces: new Set(['ab'.repeat(16)]),
   };
+  // Fields set to undefined are left out, as the CLI leaves out fields an action does not carry.
   const sign = (key: { priv: string; pub: string }, over: Partial<EnvelopePayload> = {}): SignedEnvelope =>
     signEnvelope(
-      {
-        v: 1, changeId: 'probe', workflowId: 'probe.execution.1', lane: 'execution', action: 'REAL_RUN', nonce: randomBytes(16).toString('hex'),
+      JSON.parse(JSON.stringify({
+        v: 2, changeId: 'probe', workflowId: 'probe.execution.1', lane: 'execution', action: 'REAL_RUN', nonce: randomBytes(16).toString('hex'),
+        trustRoot: root.fingerprint, specHash: PROBE_SPEC, runId: 'probe-run-1', evidenceTree: 'e'.repeat(64), precheckTree: 'f'.repeat(64),
         issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 600_000).toISOString(), keyId: keyIdOf(key.pub), ...over,
-      },
+      })),
       key.priv,
     );
   const refused = (raw: unknown, code: string) => () => {
@@ -82,14 +89,20 @@ function envelopeProbes(): Probe[] {
     { id: 'grant: malformed envelope', run: refused('not an envelope', 'MALFORMED') },
     { id: 'grant: unsigned', run: refused({ payload: valid.payload }, 'MALFORMED') },
     { id: 'grant: wrong key (not in the trust root)', run: refused(sign(outsider), 'UNKNOWN_KEY') },
-    { id: 'grant: payload altered after signing', run: refused({ ...valid, payload: { ...valid.payload, action: 'CUTOVER' } }, 'BAD_SIGNATURE') },
+    { id: 'grant: payload altered after signing', run: refused({ ...valid, payload: { ...valid.payload, expiresAt: new Date(now + 86_400_000).toISOString() } }, 'BAD_SIGNATURE') },
     { id: 'grant: expired', run: refused(sign(owner, { issuedAt: new Date(now - 7_200_000).toISOString(), expiresAt: new Date(now - 3_600_000).toISOString() }), 'EXPIRED') },
     { id: 'grant: not yet valid', run: refused(sign(owner, { issuedAt: new Date(now + 3_600_000).toISOString(), expiresAt: new Date(now + 7_200_000).toISOString() }), 'NOT_YET_VALID') },
     { id: 'grant: other workflow', run: refused(sign(owner, { workflowId: 'probe.execution.2' }), 'OTHER_WORKFLOW') },
-    { id: 'grant: other action', run: refused(sign(owner, { action: 'CUTOVER' }), 'ACTION_NOT_HERE') },
+    { id: 'grant: other action', run: refused(sign(owner, { action: 'APPLY', precheckTree: undefined }), 'ACTION_NOT_HERE') },
     { id: 'grant: replayed nonce', run: refused(sign(owner, { nonce: 'ab'.repeat(16) }), 'REPLAYED') },
     { id: 'grant: operator-signed', run: refused(sign(operator), 'WRONG_ROLE') },
     { id: "grant: signed by the lane operator's own owner key", run: refused(sign(sameperson), 'LANE_OPERATOR') },
+    // Bindings (DESIGN.md §Grants): a grant replayed into another run of the same workflow id, for another spec
+    // (other SQL or target), or signed under another trust root, authorises nothing here.
+    { id: 'grant: other run of the same workflow id', run: refused(sign(owner, { runId: 'probe-run-2' }), 'OTHER_RUN') },
+    { id: 'grant: other change spec (other SQL)', run: refused(sign(owner, { specHash: '0'.repeat(64) }), 'OTHER_SPEC') },
+    { id: 'grant: signed under another trust root', run: refused(sign(owner, { trustRoot: '1'.repeat(64) }), 'OTHER_TRUST_ROOT') },
+    { id: 'grant: v1 envelope (unbound to spec and run)', run: refused(sign(owner, { v: 1 as never }), 'MALFORMED') },
     {
       id: 'trust root: small-order public key',
       run: () => {
@@ -120,7 +133,7 @@ export async function runProbes(): Promise<ProbeReport> {
   };
   const probes: Probe[] = [
     ...envelopeProbes(),
-    { id: 'SQL outside the surface', run: () => (objectsOutsideSurface('DELETE FROM users; DROP TABLE probe_surface;', surface).includes('users') ? 'refused' : undefined) },
+    { id: 'SQL outside the surface', run: refusedSql('DELETE FROM users; DROP TABLE probe_surface;', /relation users is outside/, surface) },
     {
       id: 'a write in a read-only (dry-run) transaction',
       run: async () => {
@@ -144,7 +157,7 @@ export async function runProbes(): Promise<ProbeReport> {
       run: async () => {
         const dir = join(mkdtempSync(join(tmpdir(), 'lanes-probe-')), 'packet');
         try {
-          await writeEvidencePacket(dir, { 'a.json': '{"a":1}\n' });
+          await writeEvidencePacket(join(dir, '..'), dir, { 'a.json': '{"a":1}\n' });
           writeFileSync(join(dir, 'a.json'), '{"a":2}\n');
           return verifyEvidenceDir(dir).problems.length > 0 ? 'refused' : undefined;
         } finally {
@@ -162,6 +175,8 @@ export async function runProbes(): Promise<ProbeReport> {
         return isolationProblem(await identity(), await identity()) && 'refused';
       },
     },
+    // ── SQL containment (issue 12): keep this section last ──
+    ...sqlContainmentProbes(),
   ];
   const results: ProbeResult[] = [];
   for (const p of probes) {
@@ -174,4 +189,59 @@ export async function runProbes(): Promise<ProbeReport> {
     results.push({ id: p.id, failedClosed: verdict !== undefined && !verdict.includes('expected') && !verdict.startsWith('probe errored') && !verdict.includes('another reason'), detail: verdict ?? 'ACCEPTED' });
   }
   return { total: results.length, failedClosed: results.filter((r) => r.failedClosed).length, results };
+}
+
+/**
+ * Feeds `apply` as a step's SQL to the containment check every lane runs first (src/sql/containment.ts), in a
+ * change whose surface is `surface`; refused when a problem matches `reason` (so a refusal for some other reason
+ * does not count).
+ */
+function refusedSql(apply: string, reason: RegExp, surface: { tables: string[]; functions: string[] } = { tables: ['birth_registry'], functions: [] }) {
+  return async () => {
+    const problems = await sqlContainmentProblems({ v: 1, id: 'probe', title: 'probe', surface, steps: [{ id: 'probe-step', action: 'APPLY', apply, rollback: 'SELECT 1' }] });
+    if (problems.length === 0) return undefined;
+    const hit = problems.find((p) => reason.test(p));
+    return hit ? `refused: ${hit.slice(0, 160)}` : `refused for another reason: ${problems[0]}`;
+  };
+}
+
+/**
+ * SQL containment probes: the payloads that once passed the keyword scan and the read-only dry-run (each was
+ * reproduced against production), the other classes the parser-based check refuses, the extended protocol's
+ * one-statement rule the dry-run relies on, and clones that share production's cluster.
+ */
+function sqlContainmentProbes(): Probe[] {
+  const postgresId = (system: string | null, database: string) => ({ engine: 'postgres' as const, system, database, instance: null });
+  return [
+    { id: "SQL: COMMIT and DELETE hidden behind a non-ASCII dollar tag", run: refusedSql("SELECT $é$'$é$; COMMIT; DELETE FROM/**/users; COMMIT; BEGIN READ ONLY; SAVEPOINT explain; SAVEPOINT step; SELECT $é$'$é$", /COMMIT \(transaction control\)/) },
+    { id: 'SQL: DELETE FROM/**/users', run: refusedSql('DELETE FROM/**/users', /relation users is outside/) },
+    { id: 'SQL: TRUNCATE users', run: refusedSql('TRUNCATE users', /relation users is outside/) },
+    { id: 'SQL: DROP SCHEMA x CASCADE', run: refusedSql('DROP SCHEMA x CASCADE', /CASCADE/) },
+    { id: 'SQL: DO block with EXECUTE of built text', run: refusedSql("DO $$ BEGIN EXECUTE 'DROP TABLE ' || 'users'; END $$", /EXECUTE of SQL text/) },
+    { id: 'SQL: ALTER ROLE app SUPERUSER', run: refusedSql('ALTER ROLE app SUPERUSER', /role or privilege statement/) },
+    { id: 'SQL: ALTER DATABASE prod CONNECTION LIMIT 0', run: refusedSql('ALTER ROLE app NOLOGIN; ALTER DATABASE prod CONNECTION LIMIT 0', /statement 2 .*database-level statement/) },
+    { id: 'SQL: SET SESSION CHARACTERISTICS … READ WRITE', run: refusedSql('SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', /transaction control/) },
+    { id: 'SQL: SET ROLE', run: refusedSql('SET ROLE postgres', /SET role \(session state\)/) },
+    { id: "SQL: set_config('transaction_read_only', 'off')", run: refusedSql("SELECT set_config('transaction_read_only', 'off', true)", /session state/) },
+    { id: 'SQL: COPY … TO PROGRAM', run: refusedSql("COPY birth_registry TO PROGRAM 'sh -c id'", /server-level/) },
+    { id: 'SQL: dblink', run: refusedSql("SELECT dblink_exec('dbname=prod', 'DELETE FROM users')", /server-level/) },
+    { id: 'SQL: write to the gated_lanes bookkeeping schema', run: refusedSql("DELETE FROM gated_lanes.applied_steps", /bookkeeping schema/) },
+    { id: 'SQL: PL/pgSQL body reaching outside the surface', run: refusedSql('CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $b$ BEGIN DELETE FROM users; END $b$', /relation users is outside/) },
+    {
+      id: 'extended protocol: two statements in one message',
+      run: async () => {
+        const db = await probeDatabase();
+        return exclusive(db, async (d) => {
+          try {
+            await pgliteSession(d).statement('SELECT 1; SELECT 2');
+            return undefined;
+          } catch (err) {
+            return /multiple commands/.test((err as Error).message) ? 'refused' : `refused for another reason: ${(err as Error).message}`;
+          }
+        });
+      },
+    },
+    { id: "clone on production's own cluster (another database)", run: () => isolationProblem(postgresId('7', 'prod:1'), postgresId('7', 'clone:2')) && 'refused' },
+    { id: 'clone whose cluster cannot be identified', run: () => isolationProblem(postgresId(null, 'prod:1'), postgresId('8', 'clone:2')) && 'refused' },
+  ];
 }

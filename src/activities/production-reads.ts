@@ -3,14 +3,23 @@
  * each statement EXPLAINed and then tried inside it, so a step that would write is caught by the engine and
  * never takes effect; `transaction_read_only` and the role captured; fingerprint at entry == exit) and precheck
  * (the real run's preconditions, read-only). Both fail closed when production moved under them.
+ *
+ * Both first check the change's SQL with PostgreSQL's own parser (src/sql/), and connect as the spec's read-only
+ * role when it names one. The dry-run runs the step SQL one parsed statement at a time through the extended query
+ * protocol (which refuses a text of several statements, so nothing the parser did not see as one statement runs),
+ * under SET LOCAL statement_timeout / lock_timeout, and checks after every statement that the transaction is still
+ * read-only and still the same role.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EvidenceRef } from '../domain/lane-status';
-import { splitStatements } from '../domain/sql-statements';
+import { productionTarget, type ChangeSpec } from '../domain/change-spec';
+import { assertSqlContained } from '../sql/assert-contained';
+import { splitStatements } from '../sql/statements';
 import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './targets/fingerprint';
 import { openProduction } from './targets/open';
 import { inRolledBackTransaction, type Target, type TargetIdentity, type TargetSession } from './targets/target';
-import { writeLanePacket, type LaneWorkRequest } from './lane-request';
+import { writeLanePacket, type AuthorizedWork } from './lane-request';
+import { MAX_PRECHECK_AGE_MS } from '../domain/point-of-action';
 import { progress } from './progress';
 
 interface ReadOnlyRun<T> {
@@ -23,16 +32,43 @@ interface ReadOnlyRun<T> {
   role: string;
 }
 
+/** Defaults for `targets.production.readTimeouts`: a read-only lane never waits long on production. */
+export const DEFAULT_READ_TIMEOUTS = { statementMs: 5_000, lockMs: 1_000 } as const;
+
+function readTimeouts(change: ChangeSpec): { statementMs: number; lockMs: number } {
+  return productionTarget(change).readTimeouts ?? DEFAULT_READ_TIMEOUTS;
+}
+
+const readFailed = (message: string) => ApplicationFailure.nonRetryable(message, 'ProductionReadFailed');
+
+/**
+ * Fails closed unless the session is still in a read-only transaction as `role`. Extended protocol, like the
+ * statements it follows.
+ */
+async function assertStillReadOnly(s: TargetSession, role: string, after: string): Promise<void> {
+  let state: { ro: string; r: string } | undefined;
+  try {
+    [state] = await s.statement<{ ro: string; r: string }>("SELECT current_setting('transaction_read_only') AS ro, current_user::text AS r");
+  } catch (err) {
+    throw readFailed(`after ${after}, the read-only transaction could not be checked (${(err as Error).message}); the lane stops`);
+  }
+  if (state?.ro !== 'on') throw readFailed(`after ${after}, transaction_read_only reads ${state?.ro}, not on; the lane stops`);
+  if (state.r !== role) throw readFailed(`after ${after}, the session runs as ${state.r}, not ${role}; the lane stops`);
+}
+
 /** Runs `fn` inside a read-only transaction that is always rolled back; entry and exit fingerprints must match. */
-async function readOnly<T>(db: Target, req: LaneWorkRequest, fn: (s: TargetSession) => Promise<T>): Promise<ReadOnlyRun<T>> {
+async function readOnly<T>(db: Target, req: AuthorizedWork, fn: (s: TargetSession, role: string) => Promise<T>): Promise<ReadOnlyRun<T>> {
   return db.session(async (s) => {
     progress('fingerprinting production (entry)');
     const entry = await surfaceFingerprint(s, req.change.surface);
     const inside = await inRolledBackTransaction(s, 'BEGIN READ ONLY', async () => {
+      const limits = readTimeouts(req.change);
+      // Integers from the schema, so safe in the text. Strings are read the way the SQL check parsed them.
+      await s.exec(`SET LOCAL statement_timeout = ${limits.statementMs}; SET LOCAL lock_timeout = ${limits.lockMs}; SET LOCAL standard_conforming_strings = on`);
       const [ro] = await s.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
       const [role] = await s.query<{ r: string }>('SELECT current_user AS r');
       if (ro!.transaction_read_only !== 'on') throw ApplicationFailure.nonRetryable(`transaction_read_only is ${ro!.transaction_read_only}, not on`, 'ProductionReadFailed');
-      return { transactionReadOnly: ro!.transaction_read_only, role: role!.r, result: await fn(s) };
+      return { transactionReadOnly: ro!.transaction_read_only, role: role!.r, result: await fn(s, role!.r) };
     });
     progress('fingerprinting production (exit)');
     const exit = await surfaceFingerprint(s, req.change.surface);
@@ -53,37 +89,53 @@ interface StatementReport {
   caught?: string;
 }
 
-/** EXPLAIN, then try, one statement in a savepoint of the read-only transaction: a write is refused by the engine. */
-async function tryStatement(s: TargetSession, sql: string): Promise<StatementReport> {
-  const report: StatementReport = { sql, explain: null, wouldWrite: false };
-  await s.exec('SAVEPOINT explain');
-  try {
-    report.explain = (await s.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`)).map((r) => r['QUERY PLAN']);
-  } catch (err) {
-    report.explainError = (err as Error).message;
-  }
-  await s.exec('ROLLBACK TO SAVEPOINT explain');
-  await s.exec('SAVEPOINT step');
+/** The lane's own savepoint handling; if it fails, the transaction is not the one the lane opened: stop. */
+async function savepoint(s: TargetSession, sql: string, after: string): Promise<void> {
   try {
     await s.exec(sql);
   } catch (err) {
+    throw readFailed(`after ${after}, \`${sql}\` failed (${(err as Error).message}); the lane stops`);
+  }
+}
+
+/**
+ * EXPLAIN, then try, one parsed statement in a savepoint of the read-only transaction: a write is refused by the
+ * engine. Both go through the extended protocol, so `sql` runs as one statement or not at all.
+ */
+async function tryStatement(s: TargetSession, sql: string, role: string, where: string): Promise<StatementReport> {
+  const report: StatementReport = { sql, explain: null, wouldWrite: false };
+  await savepoint(s, 'SAVEPOINT explain', `EXPLAIN of ${where}`);
+  try {
+    report.explain = (await s.statement<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`)).map((r) => r['QUERY PLAN']);
+  } catch (err) {
+    report.explainError = (err as Error).message;
+  }
+  await savepoint(s, 'ROLLBACK TO SAVEPOINT explain', `EXPLAIN of ${where}`);
+  await savepoint(s, 'SAVEPOINT step', where);
+  try {
+    await s.statement(sql);
+    await assertStillReadOnly(s, role, where);
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
     // Whatever failed here left nothing behind (the savepoint is rolled back); the message is evidence.
     report.caught = (err as Error).message;
   }
-  await s.exec('ROLLBACK TO SAVEPOINT step');
+  await savepoint(s, 'ROLLBACK TO SAVEPOINT step', where);
+  await assertStillReadOnly(s, role, where);
   // It would write if the engine refused it as a write, or if its plan modifies a table.
   report.wouldWrite = /read-only transaction/i.test(report.caught ?? '') || /^(Insert|Update|Delete|Merge) on /.test(report.explain?.[0] ?? '');
   return report;
 }
 
-export async function dryRun(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
-  const db = await openProduction(lanesHome, req.change);
-  const run = await readOnly(db, req, async (s) => {
+export async function dryRun(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
+  await assertSqlContained(req.change);
+  const db = await openProduction(lanesHome, req.change, { readOnly: true });
+  const run = await readOnly(db, req, async (s, role) => {
     const steps = [];
     for (const [i, step] of req.change.steps.entries()) {
       progress(`step ${i + 1}/${req.change.steps.length} (${step.id}): EXPLAIN and try, read-only`);
       const statements: StatementReport[] = [];
-      for (const sql of splitStatements(step.apply)) statements.push(await tryStatement(s, sql));
+      for (const st of splitStatements(step.apply)) statements.push(await tryStatement(s, st.text, role, `statement ${st.index} of step ${step.id}`));
       steps.push({ id: step.id, wouldWrite: statements.some((st) => st.wouldWrite), statements });
     }
     return steps;
@@ -103,8 +155,9 @@ export async function dryRun(lanesHome: string, req: LaneWorkRequest): Promise<E
   });
 }
 
-export async function precheck(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
-  const db = await openProduction(lanesHome, req.change);
+export async function precheck(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
+  await assertSqlContained(req.change);
+  const db = await openProduction(lanesHome, req.change, { readOnly: true });
   const run = await readOnly(db, req, async (s) => {
     // A production Gated Lanes never applied a step to has no bookkeeping schema yet.
     const [ledger] = await s.query<{ t: string | null }>("SELECT to_regclass('gated_lanes.applied_steps')::text AS t");
@@ -118,9 +171,17 @@ export async function precheck(lanesHome: string, req: LaneWorkRequest): Promise
     const which = run.result.map((r) => `${r.step_id} (by ${r.workflow_id})`).join(', ');
     throw ApplicationFailure.nonRetryable(`precheck failed: steps already applied to production: ${which}`, 'PrecheckFailed');
   }
+  // What the production worker re-reads at the point of action: this spec (change.json), this production, until when.
+  const checkedAt = Date.now();
+  const validFor = Math.min(req.precheckValidForMs ?? MAX_PRECHECK_AGE_MS, MAX_PRECHECK_AGE_MS);
   return writeLanePacket(lanesHome, req, {
     'precheck.json': {
+      status: 'PASSED',
+      specHash: req.specHash,
+      checkedAt: new Date(checkedAt).toISOString(),
+      validUntil: new Date(checkedAt + validFor).toISOString(),
       workflowId: req.workflowId,
+      runId: req.runId,
       production: run.production,
       transactionReadOnly: run.transactionReadOnly,
       role: run.role,

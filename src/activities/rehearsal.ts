@@ -7,23 +7,26 @@
  *   3. snapshot/restore as the second path: the before-state is captured with the engine's own dump, the steps
  *      are applied again, and restoring the capture gives `after_restore == before`.
  * A production-shaped clone is made from production by dump and load and must have production's schema
- * fingerprint (schema compatibility). The clone must not be production (compared by identity). Any failed check
- * fails the lane closed, naming the tables that differ.
+ * fingerprint (schema compatibility). The clone must not be production (compared by identity), nor share its
+ * PostgreSQL cluster unless the spec declares so (src/domain/isolation.ts). The steps' SQL is checked with
+ * PostgreSQL's own parser before anything runs (src/sql/). Any failed check fails the lane closed, naming the
+ * tables that differ.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EvidenceRef } from '../domain/lane-status';
-import { isolationProblem } from '../domain/isolation';
+import { checkIsolation } from '../domain/isolation';
+import { assertSqlContained } from '../sql/assert-contained';
 import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './targets/fingerprint';
 import { openClone, openProduction } from './targets/open';
 import type { TargetSession } from './targets/target';
-import { writeLanePacket, type LaneWorkRequest } from './lane-request';
+import { writeLanePacket, type AuthorizedWork } from './lane-request';
 import { progress } from './progress';
 
 function refuse(message: string): never {
   throw ApplicationFailure.nonRetryable(message, 'RehearsalProofFailed');
 }
 
-async function applyAll(s: TargetSession, steps: LaneWorkRequest['change']['steps'], which: 'apply' | 'rollback'): Promise<void> {
+async function applyAll(s: TargetSession, steps: AuthorizedWork['change']['steps'], which: 'apply' | 'rollback'): Promise<void> {
   const ordered = which === 'apply' ? steps : [...steps].reverse();
   for (const step of ordered) {
     try {
@@ -38,16 +41,17 @@ const mustEqual = (before: SurfaceFingerprint, after: SurfaceFingerprint, what: 
   if (after.hash !== before.hash) refuse(`${what} did not restore the surface exactly: ${fingerprintDiff(before, after).join(', ')} differ(s) from before`);
 };
 
-export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise<EvidenceRef> {
+export async function rehearse(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
   const { change } = req;
+  await assertSqlContained(change);
   const surface = change.surface;
   const production = await openProduction(lanesHome, change);
   progress(req.shaped ? 'cloning production (dump and load)' : 'creating an empty clone');
   const clone = await openClone(lanesHome, change, !!req.shaped);
   try {
     const [prodId, cloneId] = [await production.identity(), await clone.identity()];
-    const notIsolated = isolationProblem(prodId, cloneId);
-    if (notIsolated) refuse(notIsolated);
+    const isolation = checkIsolation(prodId, cloneId, { sameClusterDeclared: change.targets?.clone?.sameClusterAsProduction === true, allow: surface?.allow });
+    if (!isolation.ok) refuse(isolation.problem);
     const fingerprint = () => clone.session((s) => surfaceFingerprint(s, surface));
     progress('fingerprinting the surface (before)');
     const before = await fingerprint();
@@ -95,7 +99,7 @@ export async function rehearse(lanesHome: string, req: LaneWorkRequest): Promise
         changeId: change.id,
         trustRootFingerprint: req.trustRootFingerprint,
         engine: clone.engine,
-        isolation: { clone: cloneId, production: prodId, isolated: true },
+        isolation: { clone: cloneId, production: prodId, isolated: true, checked: isolation.kind, detail: isolation.detail },
         proof: {
           status: 'PASSED',
           before: before.hash,

@@ -7,9 +7,25 @@ import { z } from 'zod';
 import { CHANGE_ID } from './envelope';
 import { blockerMapSchema } from './blocker-map';
 import { blockerRuleSchema } from './blocker-rules';
-import { objectsOutsideSurface } from './surface-sql';
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'must name an environment variable (A-Z, 0-9, _), e.g. PROD_DATABASE_URL; put the URL itself in that variable, never in the spec');
+
+/**
+ * Exceptions a surface may declare to the SQL containment check (src/sql/): each lets steps use one class of
+ * statement that is otherwise refused. Part of the signed spec, so the owner sees and signs the exception.
+ * Transaction and session control, server-level statements (ALTER SYSTEM, LOAD, COPY … PROGRAM or to/from files,
+ * dblink, server file and signal functions) and the `gated_lanes` bookkeeping schema have no exception.
+ */
+export const SQL_ALLOWANCES = ['dynamic-sql', 'roles', 'database', 'extensions', 'maintenance'] as const;
+export type SqlAllowance = (typeof SQL_ALLOWANCES)[number];
+
+/** Limits for the statements a read-only lane runs on production (SET LOCAL statement_timeout / lock_timeout). */
+const readTimeoutsSchema = z
+  .object({
+    statementMs: z.number().int().min(1).max(600_000),
+    lockMs: z.number().int().min(1).max(600_000),
+  })
+  .strict();
 
 export const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
 
@@ -33,6 +49,8 @@ export const changeSpecSchema = z
       .object({
         tables: z.array(z.string().min(1)).default([]),
         functions: z.array(z.string().min(1)).default([]),
+        /** Statement classes the steps may use beyond plain DDL/DML on the surface (see SQL_ALLOWANCES). */
+        allow: z.array(z.enum(SQL_ALLOWANCES)).optional(),
       })
       .strict()
       .optional(),
@@ -45,11 +63,22 @@ export const changeSpecSchema = z
     targets: z
       .object({
         production: z.discriminatedUnion('engine', [
-          z.object({ engine: z.literal('pglite'), name: z.string().regex(CHANGE_ID) }).strict(),
-          z.object({ engine: z.literal('postgres'), urlEnv: envName }).strict(),
+          z.object({ engine: z.literal('pglite'), name: z.string().regex(CHANGE_ID), readTimeouts: readTimeoutsSchema.optional() }).strict(),
+          z
+            .object({
+              engine: z.literal('postgres'),
+              urlEnv: envName,
+              /** A URL for a read-only role on production: dry-run and precheck connect with it when given. */
+              readOnlyUrlEnv: envName.optional(),
+              readTimeouts: readTimeoutsSchema.optional(),
+            })
+            .strict(),
         ]),
-        /** A PostgreSQL server where lanes may create (and drop) scratch clone databases. */
-        clone: z.object({ engine: z.literal('postgres'), urlEnv: envName }).strict().optional(),
+        /**
+         * A PostgreSQL server where lanes may create (and drop) scratch clone databases. It must be another cluster
+         * than production (system identifiers differ) unless `sameClusterAsProduction: true` says otherwise.
+         */
+        clone: z.object({ engine: z.literal('postgres'), urlEnv: envName, sameClusterAsProduction: z.literal(true).optional() }).strict().optional(),
       })
       .strict()
       .optional(),
@@ -69,15 +98,8 @@ export const changeSpecSchema = z
       if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${s.id}"` });
       seen.add(s.id);
     });
-    // Steps may touch only what the operator declared; nothing is guessed.
-    spec.steps.forEach((s, i) => {
-      for (const which of ['apply', 'rollback'] as const) {
-        const outside = objectsOutsideSurface(s[which], spec.surface);
-        if (outside.length > 0) {
-          ctx.addIssue({ code: 'custom', path: ['steps', i, which], message: `touches ${outside.join(', ')}, outside the declared surface; add it to surface.tables/functions or change the SQL` });
-        }
-      }
-    });
+    // What the steps' SQL touches is checked node-side with PostgreSQL's own parser (src/sql/containment.ts):
+    // the parser is WASM, which workflow code (this module's other importer) cannot load.
     const engine = spec.targets?.production.engine;
     if (engine === 'postgres' && !spec.targets?.clone) {
       ctx.addIssue({ code: 'custom', path: ['targets', 'clone'], message: 'a postgres production needs targets.clone {"engine": "postgres", "urlEnv": "…"}: a server where rehearsals may create scratch databases' });
@@ -85,6 +107,8 @@ export const changeSpecSchema = z
     if (engine !== 'postgres' && spec.targets?.clone) {
       ctx.addIssue({ code: 'custom', path: ['targets', 'clone'], message: 'a PGlite production is cloned in memory; remove targets.clone or make production postgres' });
     }
+    const allow = spec.surface?.allow ?? [];
+    if (new Set(allow).size !== allow.length) ctx.addIssue({ code: 'custom', path: ['surface', 'allow'], message: 'lists an exception twice; list each once' });
     const ids = new Set(spec.blockers?.map.blockers.map((b) => b.id) ?? []);
     for (const id of Object.keys(spec.blockers?.rules ?? {})) {
       if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['blockers', 'rules', id], message: `names no blocker in blockers.map` });

@@ -17,7 +17,10 @@ import { surfaceFingerprint, type SurfaceFingerprint } from '../../src/activitie
 import { closeTargets, openProduction } from '../../src/activities/targets/open';
 import { openPgliteCount } from '../../src/activities/targets/pglite';
 import { postgresProduction } from '../../src/activities/targets/postgres';
-import type { LaneWorkRequest } from '../../src/activities/lane-request';
+import type { AuthorizedWork } from '../../src/activities/lane-request';
+import { markAuthorized } from '../../src/activities/authorized';
+import { specHashOf } from '../../src/domain/bindings';
+import type { AuthorizedStep } from '../../src/worker/point-of-action';
 import { ENGINES, makeProduction, postgresSkipped, REGISTRY_SEED, REGISTRY_SURFACE, type TestProduction } from '../support/targets';
 
 const made: TestProduction[] = [];
@@ -43,13 +46,25 @@ async function production(engine: (typeof ENGINES)[number], steps = STEPS): Prom
   return p;
 }
 
-const request = (p: TestProduction, over: Partial<LaneWorkRequest> = {}): LaneWorkRequest => ({
+/** What a lane activity body works with once the point of action let it through (tested on its own elsewhere). */
+const request = (p: TestProduction, over: Partial<AuthorizedWork> = {}): AuthorizedWork => ({
   workflowId: `wf-${Math.random().toString(36).slice(2)}`,
+  runId: 'run-1',
   change: p.change,
+  specHash: specHashOf(p.change),
   grants: [],
   trustRootFingerprint: 'test-trust-root',
   ...over,
 });
+
+/** A production step request as the point of action hands it over: the bodies refuse one it did not verify. */
+const verifiedStep = (p: TestProduction, stepId: string, workflowId: string, runId: string) => {
+  const req = { change: p.change, stepId, start: null, grants: [], blockerState: null };
+  const step = p.change.steps.find((s) => s.id === stepId)!;
+  const auth: AuthorizedStep = { ok: true, lane: 'execution', change: p.change, specHash: specHashOf(p.change), operator: { keyId: 'k', name: 'op' }, grants: [], caller: { workflowId, runId, workflowType: 'executionLane' }, step } as never;
+  markAuthorized(req, auth);
+  return req;
+};
 
 const fingerprintOf = async (p: TestProduction): Promise<SurfaceFingerprint> => (await openProduction(p.lanesHome, p.change)).session((s) => surfaceFingerprint(s, REGISTRY_SURFACE));
 const packetFiles = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
@@ -181,7 +196,7 @@ describe.each(ENGINES)('%s target', (engine) => {
     await precheck(p.lanesHome, request(p));
     const { applyProductionStep } = createProductionActivities({ lanesHome: p.lanesHome });
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'wf-exec', runId: 'r1' } });
-    const req = { changeId: p.change.id, change: p.change, stepId: 'add-verified', authorization: { start: null, grants: [], rehearsalTree: '' } };
+    const req = verifiedStep(p, 'add-verified', 'wf-exec', 'r1');
     const first = (await env.run(applyProductionStep, req)) as ProductionStepResult;
     const again = (await env.run(applyProductionStep, req)) as ProductionStepResult;
     expect([first.appliedNow, again.appliedNow]).toEqual([true, false]);
@@ -194,7 +209,7 @@ describe.each(ENGINES)('%s target', (engine) => {
     const p = await production(engine, [{ id: 'broken', action: 'APPLY', apply: "INSERT INTO birth_registry (object_id, origin) VALUES ('obj-x', 'lane'); SELECT no_such_function();", rollback: "DELETE FROM birth_registry WHERE object_id = 'obj-x';" }]);
     const { applyProductionStep } = createProductionActivities({ lanesHome: p.lanesHome });
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'wf-broken', runId: 'r1' } });
-    const err = (await env.run(applyProductionStep, { changeId: p.change.id, change: p.change, stepId: 'broken', authorization: { start: null, grants: [], rehearsalTree: '' } }).catch((e: unknown) => e)) as ApplicationFailure;
+    const err = (await env.run(applyProductionStep, verifiedStep(p, 'broken', 'wf-broken', 'r1')).catch((e: unknown) => e)) as ApplicationFailure;
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect([err.type, err.nonRetryable]).toEqual(['ProductionStepFailed', true]);
     expect(err.message).toMatch(/step broken: its SQL failed on production: .*no_such_function/);

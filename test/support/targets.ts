@@ -47,7 +47,9 @@ export async function makeProduction(engine: Engine, base: ChangeSpec, seedSql?:
     result = {
       lanesHome,
       url: prodUrl,
-      change: { ...base, targets: { production: { engine: 'postgres', urlEnv: prodEnv }, clone: { engine: 'postgres', urlEnv: 'GL_TEST_CLONE_URL' } } },
+      // The suite has one PostgreSQL server, so clones share production's cluster, declared as the spec must
+      // (test/sql/isolation.test.ts shows the same clone refused without the declaration).
+      change: { ...base, targets: { production: { engine: 'postgres', urlEnv: prodEnv }, clone: { engine: 'postgres', urlEnv: 'GL_TEST_CLONE_URL', sameClusterAsProduction: true } } },
       drop: () => adminExec(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
     };
   }

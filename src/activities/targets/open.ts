@@ -24,9 +24,15 @@ export function urlFromEnv(name: string, field: string): string {
   return value;
 }
 
-export async function openProduction(lanesHome: string, change: ChangeSpec): Promise<Target> {
+/**
+ * The change's production. `readOnly` lanes (dry-run, precheck) connect as the read-only role the spec names in
+ * `targets.production.readOnlyUrlEnv`, when it names one, so the server itself refuses their writes too.
+ */
+export async function openProduction(lanesHome: string, change: ChangeSpec, opts: { readOnly?: boolean } = {}): Promise<Target> {
   const t = productionTarget(change);
-  return t.engine === 'pglite' ? pgliteProduction(lanesHome, t.name) : postgresProduction(urlFromEnv(t.urlEnv, 'targets.production.urlEnv'));
+  if (t.engine === 'pglite') return pgliteProduction(lanesHome, t.name);
+  if (opts.readOnly && t.readOnlyUrlEnv) return postgresProduction(urlFromEnv(t.readOnlyUrlEnv, 'targets.production.readOnlyUrlEnv'));
+  return postgresProduction(urlFromEnv(t.urlEnv, 'targets.production.urlEnv'));
 }
 
 /** A clone for the rehearsal: empty, or production-shaped (made from production by the engine's dump and load). */

@@ -15,6 +15,9 @@ function sessionOf(client: pg.ClientBase): TargetSession {
   return {
     query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[],
     exec: async (sql: string) => void (await client.query(sql)),
+    // Without parameters node-postgres would use the simple protocol, which runs every statement of a text.
+    // (`queryMode` is node-postgres's, missing from @types/pg 8.23.)
+    statement: async <R>(sql: string) => (await client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig)).rows as R[],
   };
 }
 
