@@ -25,6 +25,11 @@ export const blockerProofSchema = z
     workflowId: z.string().optional(),
     inputSha256: z.string().optional(),
     envelopeId: z.string().optional(),
+    /**
+     * The signed BLOCKER_UPDATE itself: the chain the production worker replays, so a blocker map state counts only
+     * as far as signatures carry it (a crafted change entity cannot close a blocker).
+     */
+    envelope: z.unknown().optional(),
     note: z.string().optional(),
   })
   .strict();

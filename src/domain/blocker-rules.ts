@@ -106,6 +106,8 @@ export interface BlockerMove {
   to: BlockerStatus;
   signer: { keyId: string; role: Role };
   envelopeId: string;
+  /** The signed envelope the move came in, kept in the proof so the chain can be re-verified at the point of action. */
+  envelope?: unknown;
   at: string;
   treeHash?: string;
   inputSha256?: string;
@@ -146,6 +148,7 @@ export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, mo
     from: blocker.status,
     to: move.to,
     envelopeId: move.envelopeId,
+    ...(move.envelope !== undefined ? { envelope: move.envelope } : {}),
     ...(move.treeHash ? { treeHash: move.treeHash } : {}),
     ...(move.inputSha256 ? { inputSha256: move.inputSha256 } : {}),
   };

@@ -12,7 +12,7 @@
  * Pure: the worker passes its clock, its trust root file and a node:crypto signature check. The evidence checks a
  * production step adds (rehearsal, precheck, blocker state) are below, as pure functions of the files they read.
  */
-import { blockersBlockingExecution } from './blocker-rules';
+import { applyLaneOutcome, blockersBlockingExecution, moveBlocker, type LedgerEntry } from './blocker-rules';
 import { blockerMapSchema, type BlockerMap } from './blocker-map';
 import { blockerStateHash, specHashOf } from './bindings';
 import { canonicalize } from './canonical-json';
@@ -147,31 +147,90 @@ export function precheckEvidenceProblem(
   return undefined;
 }
 
+/** What the evidence store says of a tree a blocker proof names: which change's lane produced it, of what kind. */
+export interface LaneOfTree {
+  changeId: string;
+  lane: LaneKind;
+  shaped: boolean;
+}
+
+/**
+ * The blocker map as far as signatures and evidence carry it: the spec's declared map, then every signed
+ * BLOCKER_UPDATE kept in the presented proofs (re-verified by `verifyUpdate` under the pinned trust root) and every
+ * lane-outcome move whose evidence tree the store resolves to a completed lane of this change, replayed in order
+ * through the same rules the change entity applies. A status the presented map claims without such a chain does
+ * not count: a crafted or reset change entity cannot close a blocker.
+ */
+export function replayBlockerState(
+  presented: BlockerMap | null,
+  change: ChangeSpec,
+  verifyUpdate: (envelope: unknown) => VerifiedEnvelope | undefined,
+  laneOf: (tree: string) => LaneOfTree | undefined,
+): BlockerMap | undefined {
+  let map = change.blockers?.map;
+  if (!map) return undefined;
+  const rules = change.blockers?.rules;
+  const proofs = (presented?.blockers ?? []).flatMap((b) => (b.proofs ?? []).map((p, i) => ({ p, order: i })));
+  proofs.sort((a, b) => (a.p.at < b.p.at ? -1 : a.p.at > b.p.at ? 1 : a.order - b.order));
+  const ledger: LedgerEntry[] = [];
+  const completed = (tree: string | undefined): LaneOfTree | undefined => {
+    const info = tree ? laneOf(tree) : undefined;
+    if (!info || info.changeId !== change.id) return undefined;
+    if (!ledger.some((e) => e.treeHash === tree)) ledger.push({ workflowId: '', lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash: '', finishedAt: '', treeHash: tree });
+    return info;
+  };
+  for (const { p } of proofs) {
+    if (p.envelope !== undefined) {
+      const v = verifyUpdate(p.envelope);
+      if (!v || v.payload.action !== 'BLOCKER_UPDATE') continue;
+      if (v.payload.evidenceTree) completed(v.payload.evidenceTree);
+      const moved = moveBlocker(
+        map,
+        rules,
+        {
+          blockerId: v.payload.blockerId!,
+          to: v.payload.blockerStatus!,
+          signer: { keyId: v.signer.keyId, role: v.signer.role },
+          envelopeId: v.id,
+          at: p.at,
+          ...(v.payload.evidenceTree ? { treeHash: v.payload.evidenceTree } : {}),
+          ...(v.payload.inputSha256 ? { inputSha256: v.payload.inputSha256 } : {}),
+        },
+        ledger,
+      );
+      if (moved.ok) map = moved.map;
+    } else if (p.kind === 'evidence' && p.workflowId && p.treeHash) {
+      const info = completed(p.treeHash);
+      if (info) map = applyLaneOutcome(map, rules, { workflowId: p.workflowId, lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash: '', finishedAt: p.at, treeHash: p.treeHash });
+    }
+  }
+  return map;
+}
+
 /**
  * Why the blocker state the OPT4_PRODUCTION grants approve does not let this execution act; undefined when it does.
- * The map travels in the request, but only its signed hash makes it authority: every OPT4 grant must name exactly
- * its hash, it must still hold every blocker the spec declares, and no open blocker may block the lane's actions.
+ * The presented map counts only through its signed hash (every OPT4 grant must name exactly it) and only as far as
+ * its chain of signed moves carries it (replayBlockerState); no blocker open in that replay may block the lane.
  */
 export function blockerStateProblem(
   state: unknown,
   change: ChangeSpec,
   grants: readonly VerifiedEnvelope[],
   required: readonly GrantAction[],
+  verifyUpdate: (envelope: unknown) => VerifiedEnvelope | undefined,
+  laneOf: (tree: string) => LaneOfTree | undefined,
 ): string | undefined {
   const map = state === null ? null : blockerMapSchema.safeParse(state);
   if (map !== null && !map.success) return 'the blocker map state in the request is not a blocker map';
-  const current: BlockerMap | null = map === null ? null : map.data;
+  const presented: BlockerMap | null = map === null ? null : map.data;
   const hash = blockerStateHash(state as BlockerMap | null);
   const opt4 = grantsFor(grants, 'OPT4_PRODUCTION');
   if (opt4.length === 0 || opt4.some((g) => g.payload.blockersHash !== hash)) {
     return `OPT4_PRODUCTION approves blocker map state ${opt4.map((g) => g.payload.blockersHash?.slice(0, 16)).join(', ') || '(none)'}…, not the state presented (${hash.slice(0, 16)}…)`;
   }
-  const declared = change.blockers?.map.blockers.map((b) => b.id) ?? [];
-  const kept = new Set(current?.blockers.map((b) => b.id) ?? []);
-  const dropped = declared.filter((id) => !kept.has(id));
-  if (dropped.length > 0) return `the approved blocker map lacks blockers the spec declares: ${dropped.join(', ')}`;
+  const replayed = replayBlockerState(presented, change, verifyUpdate, laneOf);
   const satisfied = new Set(grants.map((g) => g.payload.action as GrantAction));
-  const open = blockersBlockingExecution(current ?? undefined, change.blockers?.rules, required, satisfied);
-  if (open.length > 0) return `blocker${open.length === 1 ? '' : 's'} open in the approved state: ${open.map((b) => `${b.id} (${b.status})`).join(', ')}`;
+  const open = blockersBlockingExecution(replayed, change.blockers?.rules, required, satisfied);
+  if (open.length > 0) return `blocker${open.length === 1 ? '' : 's'} open as far as signed moves and evidence carry the approved state: ${open.map((b) => `${b.id} (${b.status})`).join(', ')}`;
   return undefined;
 }

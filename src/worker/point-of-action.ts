@@ -5,12 +5,13 @@
  * the production worker's — call this one module, so there is exactly one place that says yes. Any refusal is a
  * non-retryable `GrantRefused`; the activity body never starts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Context } from '@temporalio/activity';
 import type { ChangeSpec } from '../domain/change-spec';
-import { verifyEnvelope } from '../domain/envelope-rules';
+import { verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
+import { changeWorkflowId } from '../workflows/messages';
 import {
   blockerStateProblem,
   grantsFor,
@@ -19,6 +20,7 @@ import {
   verifyLaneAuthorization,
   type ActivityCaller,
   type LaneAuthorization,
+  type LaneOfTree,
 } from '../domain/point-of-action';
 import type { TrustRoot } from '../domain/trust-root';
 import type { GrantAction, LaneKind } from '../domain/vocabulary';
@@ -113,7 +115,14 @@ export class PointOfAction {
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now());
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${g.payload.precheckTree}, but ${problem}`);
     }
-    const blockers = blockerStateProblem(req.blockerState ?? null, auth.change, auth.grants, stepActions(auth.change));
+    const blockers = blockerStateProblem(
+      req.blockerState ?? null,
+      auth.change,
+      auth.grants,
+      stepActions(auth.change),
+      (envelope) => this.blockerUpdate(trustRoot, auth.change.id, envelope),
+      (tree) => this.laneOfTree(tree),
+    );
     if (blockers) throw new Refused(blockers);
     return { ...auth, caller, step };
   }
@@ -122,6 +131,32 @@ export class PointOfAction {
     const verdict = verifyLaneAuthorization({ caller, trustRoot, nowMs: Date.now(), ...req }, verifyEd25519Node);
     if (!verdict.ok) throw new Refused(verdict.reason);
     return verdict;
+  }
+
+  /** A signed blocker move of this change, verified as of its own issue time under the pinned trust root. */
+  private blockerUpdate(trustRoot: TrustRoot, changeId: string, envelope: unknown): VerifiedEnvelope | undefined {
+    const at = Date.parse(String((envelope as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
+    const v = verifyEnvelope(
+      envelope,
+      { trustRoot, workflowId: changeWorkflowId(changeId), changeId, lane: undefined, acceptedActions: ['BLOCKER_UPDATE'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
+      verifyEd25519Node,
+    );
+    return v.ok ? v.envelope : undefined;
+  }
+
+  /** Which change and lane kind produced the packet with this tree, from its re-hashed files; undefined if none. */
+  private laneOfTree(tree: string): LaneOfTree | undefined {
+    const found = resolveEvidenceTree(this.lanesHome, tree);
+    if ('problem' in found) return undefined;
+    const has = (name: string) => existsSync(join(found.dir, name));
+    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const).find((l) => has(`${l}.json`));
+    try {
+      const changeId = (JSON.parse(readFileSync(join(found.dir, 'change.json'), 'utf8')) as { id?: unknown }).id;
+      const shaped = has('clone-provenance.json') && (JSON.parse(readFileSync(join(found.dir, 'clone-provenance.json'), 'utf8')) as { kind?: unknown }).kind === 'production-shaped';
+      return lane && typeof changeId === 'string' ? { changeId, lane, shaped } : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Reads JSON files of a packet found by tree hash, after re-hashing the whole packet. */

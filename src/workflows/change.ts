@@ -143,6 +143,7 @@ async function judgeUpdates(state: ChangeState, self: string, raws: unknown[], t
         to: payload.blockerStatus!,
         signer: { keyId: signer.keyId, role: signer.role },
         envelopeId: id,
+        envelope: raw,
         at: at(),
         ...(payload.evidenceTree ? { treeHash: payload.evidenceTree } : {}),
         ...(payload.inputSha256 ? { inputSha256: payload.inputSha256 } : {}),

@@ -42,7 +42,7 @@ export function validLaneInput(raw: unknown): LaneInput {
   if (!parsed.success) {
     const why = parsed.error.issues
       .slice(0, 3)
-      .map((i) => `${i.path.map(String).join('.') || '(input)'} ${i.message}`)
+      .map((i) => `${i.path.map(String).join('.') || '(input)'} ${i.code === 'unrecognized_keys' ? `has unknown field(s) ${i.keys.join(', ')}` : i.message}`)
       .join('; ');
     throw ApplicationFailure.nonRetryable(`lane input refused: ${why}; start lanes with \`lanes start\``, 'LaneInputInvalid');
   }
