@@ -2,7 +2,7 @@
  * `npm run bench`: runs the benchmarks, writes bench/results.json and bench/results.md. Each figure is a median
  * over repeated runs and a ratio to a baseline measured in the same run, on this machine. Never part of
  * `npm test`: speed is reported, not asserted.
- *   --only P4,P5     run a subset (P6: SQL containment per step)      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
+ *   --only P4,P5     run a subset (P6: SQL containment per step, P7: point-of-action verification per step)      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
  *   --rows N         rows for P5 (default 1,000,000)
  *   --lanes N        parked lanes for P3 (default 2,000)     --kills N     crash harness kills (default 100)
  */
@@ -14,6 +14,7 @@ import { evidenceHashing } from './evidence-hashing';
 import { rehearsalProof } from './rehearsal-proof';
 import { lanesBench } from './lanes-bench';
 import { sqlParsing } from './sql-parsing';
+import { pointOfAction } from './point-of-action';
 import type { BenchResult } from './measure';
 
 const args = process.argv.slice(2);
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   if (['P1', 'P2', 'P3', 'CRASH'].some(wanted)) results.push(...(await lanesBench({ repeat, only: wanted, lanes, kills, log })));
   if (wanted('P4')) results.push(await evidenceHashing({ repeat, log }));
   if (wanted('P6')) results.push(await sqlParsing({ repeat, log }));
+  if (wanted('P7')) results.push(await pointOfAction({ repeat, log }));
   if (wanted('P5')) {
     const big = Math.max(3, Math.min(repeat, 3));
     results.push(await rehearsalProof({ repeat: big, log, rows, engine: 'pglite' }));

@@ -16,9 +16,12 @@ export function evidenceDir(lanesHome: string, changeId: string, workflowId: str
   return join(lanesHome, 'evidence', safeSegment(changeId), safeSegment(workflowId), safeSegment(runId));
 }
 
-/** The content-addressed index: `evidence/trees/<tree hash>` holds the packet's directory (relative to evidence/). */
+/**
+ * The content-addressed index: `evidence/.trees/<tree hash>` holds the packet's directory (relative to evidence/).
+ * A change id never starts with '.', so no change's directory can collide with the index.
+ */
 function treeIndexPath(lanesHome: string, tree: string): string {
-  return join(lanesHome, 'evidence', 'trees', tree);
+  return join(lanesHome, 'evidence', '.trees', tree);
 }
 
 export async function writeEvidencePacket(lanesHome: string, dir: string, files: Record<string, string | Uint8Array>): Promise<EvidenceRef> {
@@ -51,7 +54,13 @@ export async function writeEvidencePacket(lanesHome: string, dir: string, files:
  * A packet found by its tree hash and re-hashed here: the directory the index names must hash to exactly `tree`,
  * with no file added, changed or missing. Returns the directory, or why the tree cannot be used.
  */
-export function resolveEvidenceTree(lanesHome: string, tree: string): { dir: string } | { problem: string } {
+export interface ResolvedPacket {
+  dir: string;
+  /** A file of the packet, read once and checked against the verified MANIFEST: what is used is what was hashed. */
+  read(name: string): string;
+}
+
+export function resolveEvidenceTree(lanesHome: string, tree: string): ResolvedPacket | { problem: string } {
   if (!/^[0-9a-f]{64}$/.test(tree)) return { problem: `${tree} is not a tree hash` };
   let rel: string;
   try {
@@ -69,7 +78,15 @@ export function resolveEvidenceTree(lanesHome: string, tree: string): { dir: str
   }
   if (verified.problems.length > 0) return { problem: `evidence packet ${dir} does not verify: ${verified.problems.join('; ')}` };
   if (verified.treeHash !== tree) return { problem: `evidence packet ${dir} hashes to ${verified.treeHash}, not ${tree}` };
-  return { dir };
+  const manifest = new Map(readFileSync(join(dir, MANIFEST_FILE), 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l.slice(0, 64)] as const));
+  return {
+    dir,
+    read(name) {
+      const bytes = readFileSync(join(dir, name));
+      if (manifest.get(name) !== createHash('sha256').update(bytes).digest('hex')) throw new Error(`${name} changed after the packet was verified`);
+      return bytes.toString('utf8');
+    },
+  };
 }
 
 /**

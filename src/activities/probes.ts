@@ -28,6 +28,7 @@ import { sqlContainmentProblems } from '../sql/containment';
 
 /** The spec hash probe envelopes are bound to (any fixed value: the probes test the binding, not a spec). */
 const PROBE_SPEC = 'c'.repeat(64);
+const PROBE_START = 'd'.repeat(64);
 
 let probeDb: Promise<PGlite> | undefined;
 /** One in-memory database per process for the read-only probe: starting PGlite costs seconds, probing does not. */
@@ -60,6 +61,7 @@ function envelopeProbes(): Probe[] {
     trustRoot: root,
     workflowId: 'probe.execution.1',
     runId: 'probe-run-1',
+    startId: PROBE_START,
     specHash: PROBE_SPEC,
     changeId: 'probe',
     lane: 'execution',
@@ -73,7 +75,7 @@ function envelopeProbes(): Probe[] {
     signEnvelope(
       JSON.parse(JSON.stringify({
         v: 2, changeId: 'probe', workflowId: 'probe.execution.1', lane: 'execution', action: 'REAL_RUN', nonce: randomBytes(16).toString('hex'),
-        trustRoot: root.fingerprint, specHash: PROBE_SPEC, runId: 'probe-run-1', evidenceTree: 'e'.repeat(64), precheckTree: 'f'.repeat(64),
+        trustRoot: root.fingerprint, specHash: PROBE_SPEC, runId: 'probe-run-1', startId: PROBE_START, evidenceTree: 'e'.repeat(64), precheckTree: 'f'.repeat(64),
         issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 600_000).toISOString(), keyId: keyIdOf(key.pub), ...over,
       })),
       key.priv,
@@ -100,6 +102,7 @@ function envelopeProbes(): Probe[] {
     // Bindings (DESIGN.md §Grants): a grant replayed into another run of the same workflow id, for another spec
     // (other SQL or target), or signed under another trust root, authorises nothing here.
     { id: 'grant: other run of the same workflow id', run: refused(sign(owner, { runId: 'probe-run-2' }), 'OTHER_RUN') },
+    { id: "grant: for another operator's start (replayed under a reused id)", run: refused(sign(owner, { startId: '0'.repeat(64) }), 'OTHER_START') },
     { id: 'grant: other change spec (other SQL)', run: refused(sign(owner, { specHash: '0'.repeat(64) }), 'OTHER_SPEC') },
     { id: 'grant: signed under another trust root', run: refused(sign(owner, { trustRoot: '1'.repeat(64) }), 'OTHER_TRUST_ROOT') },
     { id: 'grant: v1 envelope (unbound to spec and run)', run: refused(sign(owner, { v: 1 as never }), 'MALFORMED') },

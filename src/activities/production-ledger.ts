@@ -16,12 +16,17 @@ export interface LaneRun {
   runId: string;
 }
 
+/** Waits for the change's lock, at most 30 s: a step never hangs behind another without bound (and then retries). */
 export async function lockChange(s: TargetSession, changeId: string): Promise<void> {
+  await s.exec("SET LOCAL lock_timeout = '30s'");
   await s.query("SELECT pg_advisory_xact_lock(hashtext('gated_lanes:' || $1))", [changeId]);
 }
 
-/** Claims `stepId` for this run: `appliedNow` false when this run already applied it (an idempotent retry). */
-export async function claimStep(s: TargetSession, run: LaneRun, stepId: string): Promise<{ appliedNow: boolean; appliedAt: string }> {
+/**
+ * Claims `stepId` for this run: `appliedNow` false when this run already applied it (an idempotent retry). Steps
+ * apply in the spec's order: every step before it must already be applied by this same run.
+ */
+export async function claimStep(s: TargetSession, run: LaneRun, stepId: string, earlierSteps: readonly string[] = []): Promise<{ appliedNow: boolean; appliedAt: string }> {
   const [earlier] = await s.query<{ workflow_id: string; run_id: string | null; applied_at: Date }>(
     'SELECT workflow_id, run_id, applied_at FROM gated_lanes.applied_steps WHERE change_id = $1 AND step_id = $2 ORDER BY applied_at LIMIT 1',
     [run.changeId, stepId],
@@ -32,6 +37,13 @@ export async function claimStep(s: TargetSession, run: LaneRun, stepId: string):
       `step ${stepId} of change ${run.changeId} was already applied to production by ${earlier.workflow_id} (run ${earlier.run_id ?? 'unknown'}); it is applied once`,
       'StepAlreadyApplied',
     );
+  }
+  if (earlierSteps.length > 0) {
+    const done = new Set((await appliedByRun(s, run.workflowId, run.runId)).map((r) => r.stepId));
+    const missing = earlierSteps.filter((id) => !done.has(id));
+    if (missing.length > 0) {
+      throw ApplicationFailure.nonRetryable(`step ${stepId} comes after ${missing.join(', ')}, which this run has not applied: steps apply in order`, 'GrantRefused');
+    }
   }
   const [claimed] = await s.query<{ applied_at: Date }>(
     'INSERT INTO gated_lanes.applied_steps (workflow_id, run_id, step_id, change_id) VALUES ($1, $2, $3, $4) RETURNING applied_at',

@@ -71,10 +71,16 @@ export function createProductionActivities(config: ProductionConfig) {
       return db.session((s) =>
         inTransaction(s, async () => {
           await lockChange(s, change.id);
-          const claim = await claimStep(s, run, step.id);
+          const earlier = change.steps.slice(0, change.steps.findIndex((x) => x.id === step.id)).map((x) => x.id);
+          const claim = await claimStep(s, run, step.id, earlier);
           if (!claim.appliedNow) return { stepId: step.id, appliedNow: false, appliedAt: claim.appliedAt, workflowId: run.workflowId };
+          // The lock may have been waited for: the grants must still be unexpired now, not only when verified.
+          const expired = grants.find((g) => Date.parse(g.payload.expiresAt) <= Date.now());
+          if (expired) throw ApplicationFailure.nonRetryable(`${expired.payload.action} grant expired at ${expired.payload.expiresAt} while the step waited`, 'GrantRefused');
           await claimGrants(s, run, grants);
           try {
+            // The parser that checked this SQL reads backslashes in '…' literally; so must the server that runs it.
+            await s.exec('SET LOCAL standard_conforming_strings = on');
             await s.exec(step.apply);
           } catch (err) {
             // The SQL itself failed: retrying the same statements would fail the same way. The claims roll back too.

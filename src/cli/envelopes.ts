@@ -17,8 +17,12 @@ export interface EnvelopeRequest {
   trustRoot: string;
   /** Lane envelopes: the canonical hash of the change spec the lane runs. */
   specHash?: string;
-  /** Lane envelopes other than START_LANE: the lane's Temporal run id. */
+  /** Lane envelopes other than START_LANE: the lane's Temporal run id, and the id of its START. */
   runId?: string;
+  startId?: string;
+  /** START_LANE only: a rehearsal on a production-shaped clone; how long a precheck's pass stands. */
+  shaped?: true;
+  precheckValidForMs?: number;
   /** REAL_RUN: the passed precheck's evidence tree. */
   precheckTree?: string;
   /** OPT4_PRODUCTION on an execution lane: the hash of the blocker map state approved. */
@@ -49,6 +53,9 @@ export function makeEnvelope(req: EnvelopeRequest): SignedEnvelope {
     trustRoot: req.trustRoot,
     ...(req.specHash ? { specHash: req.specHash } : {}),
     ...(req.runId ? { runId: req.runId } : {}),
+    ...(req.startId ? { startId: req.startId } : {}),
+    ...(req.shaped ? { shaped: true as const } : {}),
+    ...(req.precheckValidForMs !== undefined ? { precheckValidForMs: req.precheckValidForMs } : {}),
     ...(req.precheckTree ? { precheckTree: req.precheckTree } : {}),
     ...(req.blockersHash ? { blockersHash: req.blockersHash } : {}),
     ...(req.evidenceTree ? { evidenceTree: req.evidenceTree } : {}),

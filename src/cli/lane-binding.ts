@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import { changeSpecSchema, productionTarget, type ChangeSpec } from '../domain/change-spec';
+import { CLOCK_SKEW_MS, envelopeIdOf } from '../domain/envelope-rules';
 import { specHashOf } from '../domain/bindings';
 import { readTrustRootFile } from '../worker/trust-root-file';
 import type { LanesConfig } from '../worker/config';
@@ -18,6 +19,10 @@ import { UserError } from './user-error';
 export interface LaneBinding {
   runId: string;
   specHash: string;
+  /** The id of the lane's START: the owner approves the lane this operator started. */
+  startId: string;
+  /** The key that signed the START, as it names itself (verified by the lane, shown to the signer). */
+  startedBy: string;
   /** The trust root fingerprint the lane's start names. */
   trustRoot: string;
   change: ChangeSpec;
@@ -29,7 +34,8 @@ export async function laneBinding(client: Client, lane: LaneIdentity): Promise<L
     execution: { workflowId: lane.workflowId, runId: lane.runId },
     maximumPageSize: 1,
   });
-  const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const first = page.history?.events?.[0];
+  const started = first?.workflowExecutionStartedEventAttributes;
   const input = decodePayload(started?.input?.payloads?.[0]) as { change?: unknown; start?: { payload?: { trustRoot?: unknown } } } | undefined;
   const parsed = changeSpecSchema.safeParse(input?.change);
   if (!parsed.success) throw new UserError(`lane ${lane.workflowId} was not started with a valid change spec; nothing was signed`);
@@ -37,7 +43,16 @@ export async function laneBinding(client: Client, lane: LaneIdentity): Promise<L
   if (typeof trustRoot !== 'string' || !/^[0-9a-f]{64}$/.test(trustRoot)) {
     throw new UserError(`lane ${lane.workflowId} has no signed start naming a trust root; nothing was signed`);
   }
-  return { runId: lane.runId, specHash: specHashOf(parsed.data), trustRoot, change: parsed.data };
+  const startId = envelopeIdOf(input?.start);
+  if (!startId) throw new UserError(`lane ${lane.workflowId} has no signed start; nothing was signed`);
+  // A start is signed minutes before its run begins. One much older was copied out of history into a reused id.
+  const sp = (input?.start as { payload?: { issuedAt?: unknown; expiresAt?: unknown } }).payload;
+  const began = Number(first?.eventTime?.seconds ?? 0) * 1000;
+  if (began && !(Date.parse(String(sp?.issuedAt)) - CLOCK_SKEW_MS <= began && began <= Date.parse(String(sp?.expiresAt)))) {
+    throw new UserError(`lane ${lane.workflowId} (run ${lane.runId}) began at ${new Date(began).toISOString()}, outside its start's validity (${String(sp?.issuedAt)} – ${String(sp?.expiresAt)}): a start replayed from another run; nothing was signed`);
+  }
+  const keyId = (input?.start as { payload?: { keyId?: unknown } } | undefined)?.payload?.keyId;
+  return { runId: lane.runId, specHash: specHashOf(parsed.data), startId, startedBy: `key ${String(keyId)}`, trustRoot, change: parsed.data };
 }
 
 /**
@@ -67,12 +82,31 @@ export async function checkSignerTrustRoot(cfg: LanesConfig, binding: LaneBindin
   }
 }
 
-/** One line for the signer: exactly what the signature will cover. */
+/**
+ * For the signer, before signing: what the signature covers — the lane and run, who started it, the spec's hash
+ * and what it does (target, each step's action and SQL), and the trust root. `--change <file>` checks the hash.
+ */
 export function describeBinding(lane: LaneIdentity, b: LaneBinding, action: string): string {
-  return `signing ${action} for the ${lane.lane} lane ${lane.workflowId} (run ${b.runId}) of change ${b.change.id} "${b.change.title}": spec ${b.specHash.slice(0, 16)}…, ${b.change.steps.length} step(s), trust root ${b.trustRoot.slice(0, 16)}…\n`;
+  const target = productionTarget(b.change);
+  const where = target.engine === 'pglite' ? `PGlite ${target.name}` : `PostgreSQL at $${target.urlEnv}`;
+  const steps = b.change.steps.map((s) => `    ${s.id} (${s.action}): ${s.apply.replace(/\s+/g, ' ').slice(0, 160)}`);
+  return [
+    `signing ${action} for the ${lane.lane} lane ${lane.workflowId} (run ${b.runId}), started by ${b.startedBy}`,
+    `  change ${b.change.id} "${b.change.title}", spec ${b.specHash}, production ${where}`,
+    ...steps,
+    `  trust root ${b.trustRoot}`,
+    '',
+  ].join('\n');
+}
+
+/** `--change <file>`: the spec the signer reviewed must be, byte for byte in canonical form, the one the lane runs. */
+export function checkReviewedSpec(b: LaneBinding, reviewed: ChangeSpec | undefined): void {
+  if (reviewed && specHashOf(reviewed) !== b.specHash) {
+    throw new UserError(`the lane runs spec ${b.specHash.slice(0, 16)}…, not the one in --change (${specHashOf(reviewed).slice(0, 16)}…); nothing was signed`);
+  }
 }
 
 /** The envelope fields a binding fills in. */
-export function bindingFields(b: LaneBinding): { runId: string; specHash: string; trustRoot: string } {
-  return { runId: b.runId, specHash: b.specHash, trustRoot: b.trustRoot };
+export function bindingFields(b: LaneBinding): { runId: string; specHash: string; startId: string; trustRoot: string } {
+  return { runId: b.runId, specHash: b.specHash, startId: b.startId, trustRoot: b.trustRoot };
 }

@@ -80,7 +80,7 @@ export async function ensureChangeEntity(client: Client, change: ChangeSpec, tas
 }
 
 /** Starts a lane workflow with its signed start, search attributes and the summary the Web UI shows. */
-export async function startLaneWorkflow(client: Client, req: LaneStart): Promise<{ workflowId: string; runId: string }> {
+export async function startLaneWorkflow(client: Client, req: LaneStart): Promise<{ workflowId: string; runId: string; startId: string }> {
   const { lane, change, operatorKey: key } = req;
   const workflowType = LANE_WORKFLOW_TYPES[lane];
   const workflowId = req.workflowId ?? newWorkflowId(change.id, lane);
@@ -93,6 +93,8 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
     validForMs: 10 * 60_000,
     trustRoot: req.trustRoot,
     specHash: specHashOf(change),
+    ...(req.shaped ? { shaped: true as const } : {}),
+    ...(req.precheckValidForMs ? { precheckValidForMs: req.precheckValidForMs } : {}),
     ...req.startEnvelopeOverrides,
   });
   const input: LaneInput = {
@@ -125,7 +127,7 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
       .filter(Boolean)
       .join('\n\n'),
   });
-  return { workflowId, runId: handle.firstExecutionRunId };
+  return { workflowId, runId: handle.firstExecutionRunId, startId: envelopeIdOf(start)! };
 }
 
 /** What a lane is, from its search attributes: readable with no worker running. */

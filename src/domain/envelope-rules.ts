@@ -31,6 +31,7 @@ export type RejectCode =
   | 'OTHER_CHANGE'
   | 'OTHER_LANE'
   | 'OTHER_RUN'
+  | 'OTHER_START'
   | 'OTHER_SPEC'
   | 'OTHER_TRUST_ROOT'
   | 'ACTION_NOT_HERE'
@@ -58,8 +59,14 @@ export interface EnvelopeContext {
   lane: LaneKind | undefined;
   /** The lane's Temporal run id (from the workflow's or the activity's own info, never from a message). */
   runId?: string;
-  /** sha256 of the canonical change spec the lane runs; undefined for the change entity. */
+  /**
+   * sha256 of the canonical change spec the lane runs. The change entity passes `anySpec` instead: it keeps moves of
+   * every spec of its change, and the point of action counts only those of the spec it runs.
+   */
   specHash?: string;
+  anySpec?: true;
+  /** The id of the lane's verified START: owner envelopes name it. */
+  startId?: string;
   /** The actions this message may carry here (e.g. the grant signal of a rehearsal lane: AUTHORIZE_REHEARSAL). */
   acceptedActions: readonly SignedAction[];
   /**
@@ -132,11 +139,14 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
   if (payload.trustRoot !== ctx.trustRoot.fingerprint) {
     return reject('OTHER_TRUST_ROOT', `envelope was signed under trust root ${payload.trustRoot.slice(0, 16)}…, but this worker's trust root is ${ctx.trustRoot.fingerprint.slice(0, 16)}… (pinned: a changed trust root authorises nothing signed under the old one)`, payload);
   }
-  if (payload.specHash !== ctx.specHash) {
+  if (!ctx.anySpec && payload.specHash !== ctx.specHash) {
     return reject('OTHER_SPEC', `envelope is for change spec ${payload.specHash?.slice(0, 16) ?? '(none)'}…, not the spec ${ctx.specHash?.slice(0, 16) ?? '(none)'}… this ${ctx.lane ?? 'change entity'} runs`, payload);
   }
   if (payload.runId !== undefined && payload.runId !== ctx.runId) {
     return reject('OTHER_RUN', `envelope is for run ${payload.runId} of ${payload.workflowId}, not run ${ctx.runId ?? '(none)'}`, payload);
+  }
+  if (payload.startId !== undefined && payload.startId !== ctx.startId) {
+    return reject('OTHER_START', `envelope approves the lane started by START ${payload.startId.slice(0, 16)}…, not ${ctx.startId?.slice(0, 16) ?? '(none)'}…`, payload);
   }
   if (!ctx.acceptedActions.includes(payload.action)) {
     const allowed = ctx.acceptedActions.join(', ') || 'nothing';

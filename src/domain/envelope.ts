@@ -50,6 +50,15 @@ export const envelopePayloadSchema = z
     trustRoot: z.string().regex(SHA256_HEX, 'must be the sha256 fingerprint of the trust root'),
     specHash: z.string().regex(SHA256_HEX, 'must be the sha256 of the canonical change spec').optional(),
     runId: z.string().regex(RUN_ID, 'must be the Temporal run id of the lane').optional(),
+    /**
+     * The id (sha256 of the canonical payload) of the operator's START of the lane: the owner approves the lane that
+     * operator started, so another START (another operator's, replayed under a reused id) gets nothing from it.
+     */
+    startId: z.string().regex(SHA256_HEX, 'must be the id of the lane start (sha256 hex)').optional(),
+    /** START_LANE of a rehearsal: on a production-shaped clone (a copy of production's data; signed, not assumed). */
+    shaped: z.literal(true).optional(),
+    /** START_LANE of a precheck: how long its pass may open execution (the workers cap it at 24 h). */
+    precheckValidForMs: z.number().int().positive().max(24 * 60 * 60 * 1000).optional(),
     /** REAL_RUN: the evidence tree of the passed precheck the execution relies on. */
     precheckTree: z.string().regex(SHA256_HEX, 'must be a sha256 hex tree hash').optional(),
     /** OPT4_PRODUCTION on an execution lane: the hash of the blocker-map state the owner approves. */
@@ -77,8 +86,12 @@ export const envelopePayloadSchema = z
     };
     const blockerUpdate = p.action === 'BLOCKER_UPDATE';
     need('lane', !blockerUpdate);
-    need('specHash', !blockerUpdate);
+    // Blocker moves name the spec too: a move signed for one spec of a change counts for no other.
+    need('specHash', true);
     need('runId', !blockerUpdate && p.action !== 'START_LANE');
+    need('startId', !blockerUpdate && p.action !== 'START_LANE');
+    if (p.shaped !== undefined && !(p.action === 'START_LANE' && p.lane === 'rehearsal')) ctx.addIssue({ code: 'custom', path: ['shaped'], message: 'is allowed only on the START_LANE of a rehearsal' });
+    if (p.precheckValidForMs !== undefined && !(p.action === 'START_LANE' && p.lane === 'precheck')) ctx.addIssue({ code: 'custom', path: ['precheckValidForMs'], message: 'is allowed only on the START_LANE of a precheck' });
     need('precheckTree', p.action === 'REAL_RUN');
     need('blockersHash', p.action === 'OPT4_PRODUCTION' && p.lane === 'execution');
     // REAL_RUN and APPLY name the passed rehearsal they rest on; a blocker move may name one as its proof.

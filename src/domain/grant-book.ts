@@ -29,6 +29,8 @@ export interface GrantBookContext {
   runId: string;
   /** sha256 of the canonical change spec the lane runs: every envelope names it. */
   specHash: string;
+  /** The id of the lane's verified START: owner envelopes name it. */
+  startId: string;
   changeId: string;
   lane: LaneKind;
   /** The grant actions this lane accepts (its required grants). */

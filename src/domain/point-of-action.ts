@@ -13,7 +13,7 @@
  * production step adds (rehearsal, precheck, blocker state) are below, as pure functions of the files they read.
  */
 import { applyLaneOutcome, blockersBlockingExecution, moveBlocker, type LedgerEntry } from './blocker-rules';
-import { blockerMapSchema, type BlockerMap } from './blocker-map';
+import { blockerMapSchema, type BlockerMap, type BlockerProof } from './blocker-map';
 import { blockerStateHash, specHashOf } from './bindings';
 import { canonicalize } from './canonical-json';
 import { changeSpecSchema, type ChangeSpec } from './change-spec';
@@ -56,6 +56,8 @@ export interface LaneAuthorization {
   lane: LaneKind;
   change: ChangeSpec;
   specHash: string;
+  /** The verified START: who started the lane, and the options (shaped, precheck validity) they signed. */
+  start: VerifiedEnvelope;
   operator: { keyId: string; name: string };
   grants: VerifiedEnvelope[];
 }
@@ -89,7 +91,7 @@ export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSign
   const grants: VerifiedEnvelope[] = [];
   for (const [i, raw] of (input.grants as unknown[]).entries()) {
     const at = input.grantsAsOfIssue ? Date.parse(String((raw as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt)) : input.nowMs;
-    const v = verifyEnvelope(raw, { ...base, acceptedActions: required, laneOperator: operator, nowMs: Number.isNaN(at) ? 0 : at, usedNonces: nonces }, checkSignature);
+    const v = verifyEnvelope(raw, { ...base, startId: start.envelope.id, acceptedActions: required, laneOperator: operator, nowMs: Number.isNaN(at) ? 0 : at, usedNonces: nonces }, checkSignature);
     if (!v.ok) return refuse(v.code, `grant ${i + 1}: ${v.reason}`);
     nonces.add(v.envelope.payload.nonce);
     signers.get(v.envelope.payload.action as GrantAction)!.add(v.envelope.signer.name);
@@ -101,7 +103,7 @@ export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSign
     if (have === 0) return refuse('MISSING', `no valid ${action} grant for this run was presented`);
     if (have < need) return refuse('THRESHOLD', `${action} has ${have} of ${need} distinct owners`);
   }
-  return { ok: true, lane, change, specHash, operator, grants };
+  return { ok: true, lane, change, specHash, start: start.envelope, operator, grants };
 }
 
 /** The grants of one action among verified ones. */
@@ -147,11 +149,14 @@ export function precheckEvidenceProblem(
   return undefined;
 }
 
-/** What the evidence store says of a tree a blocker proof names: which change's lane produced it, of what kind. */
+/** What the evidence store says of a tree a blocker proof names: which change, spec and lane kind produced it. */
 export interface LaneOfTree {
   changeId: string;
+  specHash: string;
   lane: LaneKind;
   shaped: boolean;
+  /** The lane proved what it set out to (a PASSED rehearsal or precheck, a dry-run with entry == exit). */
+  passed: boolean;
 }
 
 /**
@@ -170,19 +175,32 @@ export function replayBlockerState(
   let map = change.blockers?.map;
   if (!map) return undefined;
   const rules = change.blockers?.rules;
-  const proofs = (presented?.blockers ?? []).flatMap((b) => (b.proofs ?? []).map((p, i) => ({ p, order: i })));
-  proofs.sort((a, b) => (a.p.at < b.p.at ? -1 : a.p.at > b.p.at ? 1 : a.order - b.order));
+  const specHash = specHashOf(change);
   const ledger: LedgerEntry[] = [];
+  // Evidence counts only from a lane of this very spec that passed; a scoping packet needs no grant and proves nothing.
   const completed = (tree: string | undefined): LaneOfTree | undefined => {
     const info = tree ? laneOf(tree) : undefined;
-    if (!info || info.changeId !== change.id) return undefined;
-    if (!ledger.some((e) => e.treeHash === tree)) ledger.push({ workflowId: '', lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash: '', finishedAt: '', treeHash: tree });
+    if (!info || info.changeId !== change.id || info.specHash !== specHash || !info.passed || info.lane === 'scoping') return undefined;
+    if (!ledger.some((e) => e.treeHash === tree)) ledger.push({ workflowId: '', lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash, finishedAt: '', treeHash: tree });
     return info;
   };
-  for (const { p } of proofs) {
-    if (p.envelope !== undefined) {
-      const v = verifyUpdate(p.envelope);
-      if (!v || v.payload.action !== 'BLOCKER_UPDATE') continue;
+  // Signed moves in the order their signers issued them (each nonce once); lane-outcome moves where they stand.
+  const seen = new Set<string>();
+  type Event = { proof: BlockerProof; move?: VerifiedEnvelope; at: string };
+  const events: Event[] = [];
+  for (const proof of (presented?.blockers ?? []).flatMap((bl) => bl.proofs ?? [])) {
+    if (proof.envelope === undefined) {
+      events.push({ proof, at: proof.at });
+      continue;
+    }
+    const v = verifyUpdate(proof.envelope);
+    if (!v || v.payload.action !== 'BLOCKER_UPDATE' || seen.has(v.payload.nonce)) continue;
+    seen.add(v.payload.nonce);
+    events.push({ proof, move: v, at: v.payload.issuedAt });
+  }
+  events.sort((x, y) => Date.parse(x.at) - Date.parse(y.at));
+  for (const { proof: p, move: v } of events) {
+    if (v) {
       if (v.payload.evidenceTree) completed(v.payload.evidenceTree);
       const moved = moveBlocker(
         map,
@@ -192,7 +210,7 @@ export function replayBlockerState(
           to: v.payload.blockerStatus!,
           signer: { keyId: v.signer.keyId, role: v.signer.role },
           envelopeId: v.id,
-          at: p.at,
+          at: v.payload.issuedAt,
           ...(v.payload.evidenceTree ? { treeHash: v.payload.evidenceTree } : {}),
           ...(v.payload.inputSha256 ? { inputSha256: v.payload.inputSha256 } : {}),
         },
@@ -201,7 +219,7 @@ export function replayBlockerState(
       if (moved.ok) map = moved.map;
     } else if (p.kind === 'evidence' && p.workflowId && p.treeHash) {
       const info = completed(p.treeHash);
-      if (info) map = applyLaneOutcome(map, rules, { workflowId: p.workflowId, lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash: '', finishedAt: p.at, treeHash: p.treeHash });
+      if (info) map = applyLaneOutcome(map, rules, { workflowId: p.workflowId, lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash, finishedAt: p.at, treeHash: p.treeHash });
     }
   }
   return map;

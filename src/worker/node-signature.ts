@@ -5,7 +5,7 @@
  * not reject small-order keys, so under one it accepts forgeries such as R = identity, S = 0 (grant fuzzing
  * found it). The key check is the shared one; the signature equation stays OpenSSL's.
  */
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { PUBLIC_KEY_HEX, SIGNATURE_HEX, publicKeyProblem, type SignatureCheck } from '../domain/keys';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it. */
@@ -23,11 +23,22 @@ function keyIsSound(publicKeyHex: string): boolean {
   return sound;
 }
 
+/** OpenSSL key objects by public key: importing one costs more than the verification itself (bench P7). */
+const imported = new Map<string, KeyObject>();
+function keyObject(publicKeyHex: string): KeyObject {
+  let key = imported.get(publicKeyHex);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]), format: 'der', type: 'spki' });
+    if (imported.size >= 1024) imported.clear();
+    imported.set(publicKeyHex, key);
+  }
+  return key;
+}
+
 export const verifyEd25519Node: SignatureCheck = (publicKeyHex, message, signatureHex) => {
   if (!PUBLIC_KEY_HEX.test(publicKeyHex) || !SIGNATURE_HEX.test(signatureHex) || !keyIsSound(publicKeyHex)) return false;
   try {
-    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]), format: 'der', type: 'spki' });
-    return verify(null, message, key, Buffer.from(signatureHex, 'hex'));
+    return verify(null, message, keyObject(publicKeyHex), Buffer.from(signatureHex, 'hex'));
   } catch {
     return false;
   }

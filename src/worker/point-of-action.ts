@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Context } from '@temporalio/activity';
-import type { ChangeSpec } from '../domain/change-spec';
+import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import { specHashOf } from '../domain/bindings';
 import { verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
 import { changeWorkflowId } from '../workflows/messages';
 import {
@@ -27,6 +28,7 @@ import type { GrantAction, LaneKind } from '../domain/vocabulary';
 import type { AuthorizedWork } from '../activities/lane-request';
 import { resolveEvidenceTree } from '../activities/evidence';
 import { openProduction } from '../activities/targets/open';
+import { assertSqlContained } from '../sql/assert-contained';
 import type { LanePolicy } from './lane-activity-policy';
 import { readTrustRootFile } from './trust-root-file';
 import { verifyEd25519Node } from './node-signature';
@@ -83,8 +85,9 @@ export class PointOfAction {
       specHash: auth.specHash,
       trustRootFingerprint: trustRoot.fingerprint,
       grants: auth.grants,
-      ...(req.shaped === true ? { shaped: true } : {}),
-      ...(typeof req.precheckValidForMs === 'number' ? { precheckValidForMs: req.precheckValidForMs } : {}),
+      // Options come from the operator's signed START, never from the request.
+      ...(auth.start.payload.shaped === true ? { shaped: true } : {}),
+      ...(auth.start.payload.precheckValidForMs !== undefined ? { precheckValidForMs: auth.start.payload.precheckValidForMs } : {}),
       ...(inputs.length > 0 ? { inputs } : {}),
     };
   }
@@ -103,6 +106,8 @@ export class PointOfAction {
     const auth = this.verify(caller, trustRoot, { lane: 'execution', change: req.change, start: req.start, grants: req.grants, required: stepActions });
     const step = auth.change.steps.find((s) => s.id === req.stepId);
     if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
+    // Signed is not enough: the SQL must also stay inside the surface it declares, read by PostgreSQL's own parser.
+    await assertSqlContained(auth.change);
     for (const g of [...grantsFor(auth.grants, 'REAL_RUN'), ...grantsFor(auth.grants, 'APPLY')]) {
       const files = this.packet(g.payload.evidenceTree!, ['rehearsal.json', 'change.json'], `${g.payload.action}'s rehearsal`);
       const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
@@ -120,7 +125,7 @@ export class PointOfAction {
       auth.change,
       auth.grants,
       stepActions(auth.change),
-      (envelope) => this.blockerUpdate(trustRoot, auth.change.id, envelope),
+      (envelope) => this.blockerUpdate(trustRoot, auth.change, auth.specHash, envelope),
       (tree) => this.laneOfTree(tree),
     );
     if (blockers) throw new Refused(blockers);
@@ -133,30 +138,39 @@ export class PointOfAction {
     return verdict;
   }
 
-  /** A signed blocker move of this change, verified as of its own issue time under the pinned trust root. */
-  private blockerUpdate(trustRoot: TrustRoot, changeId: string, envelope: unknown): VerifiedEnvelope | undefined {
+  /** A signed blocker move of this change and spec, verified as of its own issue time under the pinned trust root. */
+  private blockerUpdate(trustRoot: TrustRoot, change: ChangeSpec, specHash: string, envelope: unknown): VerifiedEnvelope | undefined {
     const at = Date.parse(String((envelope as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
     const v = verifyEnvelope(
       envelope,
-      { trustRoot, workflowId: changeWorkflowId(changeId), changeId, lane: undefined, acceptedActions: ['BLOCKER_UPDATE'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
+      { trustRoot, workflowId: changeWorkflowId(change.id), changeId: change.id, lane: undefined, specHash, acceptedActions: ['BLOCKER_UPDATE'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
       verifyEd25519Node,
     );
     return v.ok ? v.envelope : undefined;
   }
 
-  /** Which change and lane kind produced the packet with this tree, from its re-hashed files; undefined if none. */
+  /** Which change, spec and lane kind produced the packet with this tree, and whether it passed; from re-hashed files. */
   private laneOfTree(tree: string): LaneOfTree | undefined {
     const found = resolveEvidenceTree(this.lanesHome, tree);
     if ('problem' in found) return undefined;
-    const has = (name: string) => existsSync(join(found.dir, name));
-    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const).find((l) => has(`${l}.json`));
-    try {
-      const changeId = (JSON.parse(readFileSync(join(found.dir, 'change.json'), 'utf8')) as { id?: unknown }).id;
-      const shaped = has('clone-provenance.json') && (JSON.parse(readFileSync(join(found.dir, 'clone-provenance.json'), 'utf8')) as { kind?: unknown }).kind === 'production-shaped';
-      return lane && typeof changeId === 'string' ? { changeId, lane, shaped } : undefined;
-    } catch {
-      return undefined;
-    }
+    const json = (name: string): Record<string, unknown> | undefined => {
+      try {
+        return JSON.parse(found.read(name)) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    };
+    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const).find((l) => existsSync(join(found.dir, `${l}.json`)));
+    const spec = changeSpecSchema.safeParse(json('change.json'));
+    if (!lane || !spec.success) return undefined;
+    const own = json(`${lane}.json`);
+    const passed =
+      lane === 'rehearsal' ? (own?.proof as { status?: unknown } | undefined)?.status === 'PASSED'
+      : lane === 'precheck' ? own?.status === 'PASSED'
+      : lane === 'dry-run' ? own?.entryEqualsExit === true
+      : lane === 'execution';
+    const shaped = lane === 'rehearsal' && json('clone-provenance.json')?.kind === 'production-shaped';
+    return { changeId: spec.data.id, specHash: specHashOf(spec.data), lane, shaped, passed };
   }
 
   /** Reads JSON files of a packet found by tree hash, after re-hashing the whole packet. */
@@ -166,13 +180,14 @@ export class PointOfAction {
     const out: Record<string, unknown> = {};
     for (const name of names) {
       try {
-        out[name] = JSON.parse(readFileSync(join(found.dir, name), 'utf8'));
+        out[name] = JSON.parse(found.read(name));
       } catch {
-        throw new Refused(`${what}: evidence tree ${tree} has no readable ${name}`);
+        throw new Refused(`${what}: evidence tree ${tree} has no readable, verified ${name}`);
       }
     }
     return out;
   }
+
 
   /** Operator inputs written into evidence: each signed by an operator for this run and spec, its content matching. */
   private operatorInputs(caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization, raw: unknown): NonNullable<AuthorizedWork['inputs']> {

@@ -5,6 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseTrustRoot, TrustRootError, type TrustRoot } from '../domain/trust-root';
 
+/**
+ * Parsed trust roots by file content. Parsing checks every key's point on the curve (milliseconds per key), and
+ * the point of action reads the file before every activity; the parse is a pure function of the bytes, so the
+ * file is still read every time and any change to it takes effect at once.
+ */
+const parsed = new Map<string, TrustRoot>();
+const MAX_PARSED = 8;
+
 export async function readTrustRootFile(path: string): Promise<TrustRoot> {
   let text: string;
   try {
@@ -12,6 +20,15 @@ export async function readTrustRootFile(path: string): Promise<TrustRoot> {
   } catch (err) {
     throw new TrustRootError(`cannot read trust root ${path}: ${(err as Error).message}`, true);
   }
+  const known = parsed.get(text);
+  if (known) return known;
+  const root = parseTrustRootText(path, text);
+  if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value!);
+  parsed.set(text, root);
+  return root;
+}
+
+function parseTrustRootText(path: string, text: string): TrustRoot {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

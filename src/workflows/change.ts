@@ -122,7 +122,7 @@ async function judgeUpdates(state: ChangeState, self: string, raws: unknown[], t
     const used = new Set(Object.keys(state.nonceClaims));
     const verdict = verifyEnvelope(
       raw,
-      { trustRoot, workflowId: self, changeId: state.changeId, lane: undefined, acceptedActions: ['BLOCKER_UPDATE'], nowMs: Date.now(), usedNonces: used },
+      { trustRoot, workflowId: self, changeId: state.changeId, lane: undefined, anySpec: true, acceptedActions: ['BLOCKER_UPDATE'], nowMs: Date.now(), usedNonces: used },
       verifyEd25519Strict,
     );
     if (!verdict.ok) {

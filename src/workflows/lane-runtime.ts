@@ -108,7 +108,7 @@ export class LaneRuntime {
    * Adopts the trust root, checks the operator's signed start, and registers with the change entity. Envelopes
    * that arrived earlier are judged now, in arrival order. A start that does not verify fails the lane first.
    */
-  async begin(trustRoot: TrustRoot, start: unknown): Promise<void> {
+  async begin(trustRoot: TrustRoot, start: unknown, options: { shaped?: boolean; precheckValidForMs?: number } = {}): Promise<void> {
     this.trustRoot = trustRoot;
     this.status.trustRootFingerprint = trustRoot.fingerprint;
     const s = this.status;
@@ -120,11 +120,16 @@ export class LaneRuntime {
       verifyEd25519Strict,
     );
     if (!verdict.ok) this.fail(`lane start refused: ${verdict.reason}`);
+    // What the lane does beyond its spec (a production-shaped clone, how long a precheck stands) is what was signed.
+    const signed = verdict.envelope.payload;
+    if ((signed.shaped === true) !== (options.shaped === true) || signed.precheckValidForMs !== options.precheckValidForMs) {
+      this.fail('lane start refused: the lane input asks for other options (shaped, precheck validity) than the signed start names');
+    }
     this.start = start;
     const startedBy = { keyId: verdict.envelope.signer.keyId, name: verdict.envelope.signer.name };
     s.startedBy = startedBy;
     this.book = new GrantBook(
-      { trustRoot, workflowId: s.workflowId, runId, specHash: s.specHash!, changeId: s.changeId, lane: s.lane, accepts: s.requiredGrants, laneOperator: startedBy },
+      { trustRoot, workflowId: s.workflowId, runId, specHash: s.specHash!, startId: verdict.envelope.id, changeId: s.changeId, lane: s.lane, accepts: s.requiredGrants, laneOperator: startedBy },
       verifyEd25519Strict,
     );
     this.book.useNonce(verdict.envelope.payload.nonce);

@@ -30,7 +30,7 @@ function lanes(args: string[], env: Record<string, string> = {}): Promise<Run> {
       process.execPath,
       [LANES, ...args],
       {
-        env: { ...process.env, TEMPORAL_ADDRESS: h.address, LANES_TASK_QUEUE: h.taskQueue, LANES_HOME: h.lanesHome, NO_COLOR: '1', ...env },
+        env: { ...process.env, TEMPORAL_ADDRESS: h.address, LANES_TASK_QUEUE: h.taskQueue, LANES_HOME: h.lanesHome, LANES_TRUST_ROOT: keys.trustRootPath, NO_COLOR: '1', ...env },
         timeout: 60_000,
       },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),

@@ -10,6 +10,7 @@ import { makeKeys, type Keys } from '../support/lanes';
 
 const NOW = Date.parse('2026-06-12T10:00:00Z');
 const SPEC = 'a'.repeat(64);
+const START = '9'.repeat(64);
 let keys: Keys;
 let trustRoot: TrustRoot;
 
@@ -23,6 +24,7 @@ function ctx(over: Partial<EnvelopeContext> = {}): EnvelopeContext {
     trustRoot,
     workflowId: 'wf-1',
     runId: 'run-1',
+    startId: START,
     specHash: SPEC,
     changeId: 'chg-1',
     lane: 'rehearsal',
@@ -39,6 +41,7 @@ function grant(over: Partial<EnvelopeRequest> = {}): SignedEnvelope {
     key: keys.owner,
     workflowId: 'wf-1',
     runId: 'run-1',
+    startId: START,
     specHash: SPEC,
     trustRoot: keys.trustRoot,
     changeId: 'chg-1',
@@ -67,11 +70,11 @@ describe('envelope rules', () => {
   });
 
   it('accepts the operator-signed START_LANE only from an operator', () => {
-    const start = grant({ key: keys.operator, action: 'START_LANE', runId: undefined });
+    const start = grant({ key: keys.operator, action: 'START_LANE', runId: undefined, startId: undefined });
     expect(code(start, ctx({ acceptedActions: ['START_LANE'], laneOperator: undefined }))).toBe('OK');
-    expect(code(grant({ action: 'START_LANE', runId: undefined }), ctx({ acceptedActions: ['START_LANE'] }))).toBe('WRONG_ROLE');
+    expect(code(grant({ action: 'START_LANE', runId: undefined, startId: undefined }), ctx({ acceptedActions: ['START_LANE'] }))).toBe('WRONG_ROLE');
     // The start is signed before the run exists: one naming a run is malformed, not silently accepted.
-    expect(code(grant({ key: keys.operator, action: 'START_LANE' }), ctx({ acceptedActions: ['START_LANE'], laneOperator: undefined }))).toBe('MALFORMED');
+    expect(code(grant({ key: keys.operator, action: 'START_LANE', startId: undefined }), ctx({ acceptedActions: ['START_LANE'], laneOperator: undefined }))).toBe('MALFORMED');
   });
 
   it.each<[string, () => unknown, RejectCode]>([
@@ -90,6 +93,9 @@ describe('envelope rules', () => {
     ['another lane', () => grant({ lane: 'dry-run' }), 'OTHER_LANE'],
     ['another action', () => grant({ action: 'PERMIT' }), 'ACTION_NOT_HERE'],
     ['another run of the same workflow id', () => grant({ runId: 'run-2' }), 'OTHER_RUN'],
+    ['a lane started by another START (another operator, a reused id)', () => grant({ startId: '8'.repeat(64) }), 'OTHER_START'],
+    ['a grant without the START it approves', () => grant({ startId: undefined }), 'MALFORMED'],
+    ['shaped on a grant (only a rehearsal START signs it)', () => grant({ shaped: true }), 'MALFORMED'],
     ['another change spec (other SQL or target)', () => grant({ specHash: 'b'.repeat(64) }), 'OTHER_SPEC'],
     ['another trust root', () => grant({ trustRoot: 'c'.repeat(64) }), 'OTHER_TRUST_ROOT'],
     ['a grant without a run id', () => grant({ runId: undefined }), 'MALFORMED'],

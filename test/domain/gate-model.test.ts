@@ -25,6 +25,7 @@ const CHANGE = 'chg-1';
 const TREE = 'a'.repeat(64);
 const SPEC = 'b'.repeat(64);
 const RUN = 'run-model-1';
+const START = '5'.repeat(64);
 const PRECHECK = 'd'.repeat(64);
 const NO_BLOCKERS = blockerStateHash(undefined);
 const REQUIRED: GrantAction[] = ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'];
@@ -48,7 +49,7 @@ writeFileSync(
 const trustRoot: TrustRoot = parseTrustRoot(JSON.parse(readFileSync(rootPath, 'utf8')));
 const OWNERS: PrivateKeyFile[] = [keys.owner, keys.owner2];
 
-type Kind = 'valid' | 'forged' | 'expired' | 'notYetValid' | 'otherWorkflow' | 'otherRun' | 'otherSpec' | 'otherTrustRoot' | 'otherAction' | 'operatorSigned' | 'requesterSigned' | 'unknownKey' | 'wrongTree' | 'replayed';
+type Kind = 'valid' | 'forged' | 'expired' | 'notYetValid' | 'otherWorkflow' | 'otherRun' | 'otherStart' | 'otherSpec' | 'otherTrustRoot' | 'otherAction' | 'operatorSigned' | 'requesterSigned' | 'unknownKey' | 'wrongTree' | 'replayed';
 
 interface Model {
   now: number;
@@ -108,7 +109,7 @@ class SendGrant implements fc.Command<Model, Real> {
     const owner = OWNERS[this.owner]!;
     const opt4 = this.action === 'OPT4_PRODUCTION';
     const base = {
-      key: owner, workflowId: WF, runId: RUN, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: CHANGE, lane: 'execution' as const, action: this.action,
+      key: owner, workflowId: WF, runId: RUN, startId: START, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: CHANGE, lane: 'execution' as const, action: this.action,
       validForMs: this.validMin * MIN, now: m.now, evidenceTree: opt4 ? undefined : TREE, ...(this.action === 'REAL_RUN' ? { precheckTree: PRECHECK } : {}), ...(opt4 ? { blockersHash: NO_BLOCKERS } : {}),
     };
     let env: SignedEnvelope;
@@ -122,6 +123,7 @@ class SendGrant implements fc.Command<Model, Real> {
       case 'notYetValid': env = makeEnvelope({ ...base, now: m.now + 30 * MIN }); break;
       case 'otherWorkflow': env = makeEnvelope({ ...base, workflowId: 'chg-1.execution.other' }); break;
       case 'otherRun': env = makeEnvelope({ ...base, runId: 'run-model-2' }); break;
+      case 'otherStart': env = makeEnvelope({ ...base, startId: '6'.repeat(64) }); break;
       case 'otherSpec': env = makeEnvelope({ ...base, specHash: 'e'.repeat(64) }); break;
       case 'otherTrustRoot': env = makeEnvelope({ ...base, trustRoot: 'f'.repeat(64) }); break;
       case 'otherAction': env = makeEnvelope({ ...base, action: 'CUTOVER', evidenceTree: undefined, precheckTree: undefined, blockersHash: undefined }); break;
@@ -152,7 +154,7 @@ class Revoke implements fc.Command<Model, Real> {
   check = (m: Readonly<Model>) => m.grants.length > 0;
   run(m: Model, r: Real): void {
     const target = m.grants[this.pick % m.grants.length]!;
-    const env = makeEnvelope({ key: keys.owner2, workflowId: WF, runId: RUN, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: CHANGE, lane: 'execution', action: 'REVOKE', revokes: target.id, validForMs: 10 * MIN, now: m.now });
+    const env = makeEnvelope({ key: keys.owner2, workflowId: WF, runId: RUN, startId: START, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: CHANGE, lane: 'execution', action: 'REVOKE', revokes: target.id, validForMs: 10 * MIN, now: m.now });
     expect(r.book.receive('revoke', env, m.now).kind).toBe('revoke');
     m.revoked.add(target.id);
     check(m, r);
@@ -170,7 +172,7 @@ class Advance implements fc.Command<Model, Real> {
   toString = () => `advance(${this.minutes}m)`;
 }
 
-const KINDS: Kind[] = [...Array<Kind>(14).fill('valid'), 'forged', 'expired', 'notYetValid', 'otherWorkflow', 'otherRun', 'otherSpec', 'otherTrustRoot', 'otherAction', 'operatorSigned', 'requesterSigned', 'unknownKey', 'wrongTree', 'replayed'];
+const KINDS: Kind[] = [...Array<Kind>(15).fill('valid'), 'forged', 'expired', 'notYetValid', 'otherWorkflow', 'otherRun', 'otherStart', 'otherSpec', 'otherTrustRoot', 'otherAction', 'operatorSigned', 'requesterSigned', 'unknownKey', 'wrongTree', 'replayed'];
 const commands = [
   // Grants are most of the traffic, so sequences often reach an open gate and then lose it again.
   ...Array.from({ length: 5 }, () => fc.tuple(fc.constantFrom(...KINDS), fc.constantFrom(...REQUIRED), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 10, max: 240 })).map(([k, a, o, v]) => new SendGrant(k, a, o, v))),
@@ -184,7 +186,7 @@ describe('gate rules, model-based (fast-check)', () => {
       fc.property(fc.commands(commands, { maxCommands: 30, size: 'max' }), (cmds) => {
         const model: Model = { now: T0, grants: [], revoked: new Set() };
         const real: Real = {
-          book: new GrantBook({ trustRoot, workflowId: WF, runId: RUN, specHash: SPEC, changeId: CHANGE, lane: 'execution', accepts: REQUIRED, laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, verifyEd25519Node),
+          book: new GrantBook({ trustRoot, workflowId: WF, runId: RUN, startId: START, specHash: SPEC, changeId: CHANGE, lane: 'execution', accepts: REQUIRED, laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, verifyEd25519Node),
           sent: [],
         };
         fc.modelRun(() => ({ model, real }), cmds);

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519';
 import { bytesToHex } from '@noble/hashes/utils';
 import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
-import { verifyEnvelope, type EnvelopeContext } from '../../src/domain/envelope-rules';
+import { envelopeIdOf, verifyEnvelope, type EnvelopeContext } from '../../src/domain/envelope-rules';
 import { GrantBook } from '../../src/domain/grant-book';
 import { evaluateGate, type ChangeView } from '../../src/domain/gate-rules';
 import { grantsFor, verifyLaneAuthorization } from '../../src/domain/point-of-action';
@@ -36,13 +36,13 @@ const PRECHECK = '9'.repeat(64);
 const CHANGE = changeSpecSchema.parse({ v: 1, id: 'chg', title: 'fuzz', steps: [{ id: 's1', action: 'APPLY', apply: 'SELECT 1', rollback: 'SELECT 1' }] });
 const SPEC = specHashOf(CHANGE);
 const NO_BLOCKERS = blockerStateHash(undefined);
-const base = (over: Partial<EnvelopeRequest> = {}) =>
-  makeEnvelope({ key: keys.owner, workflowId: WF, runId: RUN, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: 'chg', lane: 'execution', action: 'APPLY', evidenceTree: TREE, validForMs: 600_000, now: NOW - 1000, ...over });
 const start = makeEnvelope({ key: keys.operator, workflowId: WF, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: 'chg', lane: 'execution', action: 'START_LANE', validForMs: 600_000, now: NOW - 3_600_000 });
+const base = (over: Partial<EnvelopeRequest> = {}) =>
+  makeEnvelope({ key: keys.owner, workflowId: WF, runId: RUN, startId: envelopeIdOf(start)!, specHash: SPEC, trustRoot: trustRoot.fingerprint, changeId: 'chg', lane: 'execution', action: 'APPLY', evidenceTree: TREE, validForMs: 600_000, now: NOW - 1000, ...over });
 const opt4 = base({ action: 'OPT4_PRODUCTION', evidenceTree: undefined, blockersHash: NO_BLOCKERS });
 const realRun = base({ action: 'REAL_RUN', precheckTree: PRECHECK });
 const laneCtx = (): EnvelopeContext => ({
-  trustRoot, workflowId: WF, runId: RUN, specHash: SPEC, changeId: 'chg', lane: 'execution', acceptedActions: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'],
+  trustRoot, workflowId: WF, runId: RUN, startId: envelopeIdOf(start)!, specHash: SPEC, changeId: 'chg', lane: 'execution', acceptedActions: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'],
   laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name }, nowMs: NOW, usedNonces: new Set([start.payload.nonce, opt4.payload.nonce, realRun.payload.nonce]),
 });
 
@@ -60,7 +60,7 @@ const strictCached: typeof verifyEd25519Strict = (pk, msg, sig) => {
 
 /** The workflow's whole decision for an execution lane needing OPT4_PRODUCTION, REAL_RUN and APPLY. */
 function workflowGateReady(raw: unknown): boolean {
-  const book = new GrantBook({ trustRoot, workflowId: WF, runId: RUN, specHash: SPEC, changeId: 'chg', lane: 'execution', accepts: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'], laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, strictCached);
+  const book = new GrantBook({ trustRoot, workflowId: WF, runId: RUN, startId: envelopeIdOf(start)!, specHash: SPEC, changeId: 'chg', lane: 'execution', accepts: ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY'], laneOperator: { keyId: keys.operator.keyId, name: keys.operator.name } }, strictCached);
   book.useNonce(start.payload.nonce);
   for (const g of [opt4, realRun, raw]) book.receive('grant', g, NOW);
   const nonceClaims = Object.fromEntries(book.grants.map((g) => [g.payload.nonce, WF]));
@@ -82,13 +82,13 @@ const flipHexBit = (hex: string, bit: number) => {
 const FIELD_TAMPER: [string, unknown][] = [
   ['workflowId', 'chg.execution.other'], ['changeId', 'other'], ['lane', 'rehearsal'], ['action', 'CUTOVER'], ['action', 'REAL_RUN'],
   ['nonce', 'ab'.repeat(16)], ['issuedAt', '2026-06-12T09:59:58Z'], ['expiresAt', '2026-06-12T11:00:00Z'], ['evidenceTree', '8'.repeat(64)],
-  ['keyId', keys.owner2.keyId], ['v', 1], ['v', 3], ['action', 'apply'], ['runId', 'run-fuzz-2'], ['specHash', '5'.repeat(64)], ['trustRoot', '6'.repeat(64)], ['workflowId', `${WF} `], ['changeId', 'chg\u200b'],
+  ['keyId', keys.owner2.keyId], ['v', 1], ['v', 3], ['action', 'apply'], ['runId', 'run-fuzz-2'], ['startId', '4'.repeat(64)], ['specHash', '5'.repeat(64)], ['trustRoot', '6'.repeat(64)], ['workflowId', `${WF} `], ['changeId', 'chg\u200b'],
 ];
 // Re-signed by a trusted owner, but semantically wrong here: each must be refused for what it says.
 const RESIGNED_WRONG: [string, unknown][] = [
   ['workflowId', 'chg.execution.other'], ['changeId', 'other'], ['lane', 'precheck'], ['action', 'CUTOVER'], ['action', 'OPT4_PRODUCTION'],
   ['expiresAt', '2026-06-12T09:59:00Z'], ['issuedAt', '2026-06-12T10:10:00Z'], ['evidenceTree', '8'.repeat(64)], ['nonce', start.payload.nonce],
-  ['runId', 'run-fuzz-2'], ['specHash', '5'.repeat(64)], ['trustRoot', '6'.repeat(64)],
+  ['runId', 'run-fuzz-2'], ['startId', '4'.repeat(64)], ['specHash', '5'.repeat(64)], ['trustRoot', '6'.repeat(64)],
 ];
 
 /**

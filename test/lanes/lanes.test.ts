@@ -15,7 +15,7 @@ import { productionTarget } from '../../src/domain/change-spec';
 import { SA_BLOCKERS_OPEN } from '../../src/domain/search-attributes';
 import { blockersQuery, changeQuery, changeWorkflowId, statusQuery } from '../../src/workflows/messages';
 import { makeEnvelope } from '../../src/cli/envelopes';
-import { blockerStateHash } from '../../src/domain/bindings';
+import { blockerStateHash, specHashOf } from '../../src/domain/bindings';
 import { productionQuery, freshChange, grantEnvelope, runLaneWithGrants, scheduledActivities, startLane, waitFor, useLaneSuite } from '../support/lanes';
 import { recordHistory } from '../support/histories';
 
@@ -135,7 +135,7 @@ describe('lanes', () => {
 
     // Signed blocker updates: the operator narrows with an input; the owner cannot close an authorization gate.
     const update = (key: typeof suite.keys.owner, blockerId: string, blockerStatus: 'NARROWED' | 'CLOSED', extra = {}) =>
-      makeEnvelope({ key, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId, blockerStatus, validForMs: 600_000, trustRoot: suite.keys.trustRoot, ...extra });
+      makeEnvelope({ key, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId, blockerStatus, validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(change), ...extra });
     await entity.signal('blockerUpdate', update(suite.keys.operator, 'FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', { inputSha256: 'c'.repeat(64) }));
     await entity.signal('blockerUpdate', update(suite.keys.owner, 'FIX7-P0-PLAN-REALRUN-1', 'CLOSED'));
     await entity.signal('blockerUpdate', update(suite.keys.stranger, 'FIX7-P0-PROD-CI-SCOPE-1', 'CLOSED'));

@@ -54,6 +54,7 @@ describe('rehearsal lane gate (real dev server)', () => {
       [grantFor(workflowId, change.id, { action: 'REAL_RUN', evidenceTree: 'a'.repeat(64), precheckTree: 'b'.repeat(64) }), 'ACTION_NOT_HERE'],
       // Bound to another run of this workflow id, another spec, another trust root: each authorises nothing here.
       [grantFor(workflowId, change.id, { runId: 'another-run' }), 'OTHER_RUN'],
+      [grantFor(workflowId, change.id, { startId: 'e'.repeat(64) }), 'OTHER_START'],
       [grantFor(workflowId, change.id, { specHash: 'c'.repeat(64) }), 'OTHER_SPEC'],
       [grantFor(workflowId, change.id, { trustRoot: 'd'.repeat(64) }), 'OTHER_TRUST_ROOT'],
       [grantFor(workflowId, change.id, { now: Date.now() - 7_200_000, validForMs: 3_600_000 }), 'EXPIRED'],

@@ -19,7 +19,9 @@ import { CHANGE_WORKFLOW_TYPE, LANE_WORKFLOW_TYPES } from '../../src/workflows/r
 import { decodePayload } from '../../src/cli/lane-client';
 import { createLaneActivities } from '../../src/activities';
 import { LANE_ACTIVITY_POLICY } from '../../src/worker/lane-activity-policy';
-import { freshChange, grantEnvelope, historyEvents, productionQuery, runLaneWithGrants, scheduledActivities, startLane, useLaneSuite, waitFor } from '../support/lanes';
+import { makeEnvelope } from '../../src/cli/envelopes';
+import { SA_CHANGE_ID, SA_LANE_KIND } from '../../src/domain/search-attributes';
+import { freshChange, grantEnvelope, historyEvents, learnLane, productionQuery, runLaneWithGrants, scheduledActivities, startLane, useLaneSuite, waitFor } from '../support/lanes';
 
 const suite = useLaneSuite();
 const attackerQueue = `attacker-${randomUUID()}`;
@@ -191,6 +193,33 @@ describe('attack 2: a completed execution lane’s id reused to replay its start
     expect(second).toBeInstanceOf(WorkflowFailedError);
     expect(String((second as WorkflowFailedError).cause?.message)).toMatch(/already applied to production by .* it is applied once/);
     expect(await productionState(victim)).toEqual(before);
+  });
+});
+
+describe('attack 2b: a rogue worker running the lane itself, with every grant the owner gave it', () => {
+  it('cannot apply steps out of order: production refuses a step whose predecessors this run has not applied', async () => {
+    const change = freshChange({ blockers: false });
+    await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
+    await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    const workflowId = `${change.id}.execution.${randomUUID()}`;
+    const start = makeEnvelope({ key: suite.keys.operator, workflowId, changeId: change.id, lane: 'execution', action: 'START_LANE', validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(change) });
+    const [first, second] = change.steps.map((s) => s.id) as [string, string];
+    const handle = await suite.h.client.workflow.start(LANE_WORKFLOW_TYPES.execution, {
+      workflowId,
+      taskQueue: attackerQueue,
+      args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: 4, order: [second, first, second] }],
+      typedSearchAttributes: [
+        { key: SA_CHANGE_ID, value: change.id },
+        { key: SA_LANE_KIND, value: 'execution' },
+      ],
+    });
+    await learnLane(suite.h.client, workflowId); // as the owner's `lanes grant` would
+    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', a));
+    const outcomes = (await handle.result()) as string[];
+    expect(outcomes[0]).toMatch(new RegExp(`^${second}: refused: .*comes after ${first}, which this run has not applied: steps apply in order`));
+    expect(outcomes.slice(1)).toEqual([`${first}: applied`, `${second}: applied`]);
+    const state = (await productionState(change)) as { steps: { step_id: string }[] };
+    expect(state.steps.map((s) => s.step_id).sort()).toEqual([first, second].sort());
   });
 });
 

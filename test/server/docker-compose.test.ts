@@ -13,7 +13,7 @@ interface ComposeService {
   image?: string;
   build?: string | { context?: string; dockerfile?: string };
   environment?: string[] | Record<string, string | number | boolean | null>;
-  ports?: (string | number | { target?: number | string; published?: number | string })[];
+  ports?: (string | number | { target?: number | string; published?: number | string; host_ip?: string })[];
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   depends_on?: string[] | Record<string, unknown>;
   command?: string | string[];
@@ -50,13 +50,13 @@ function dependsOn(service: ComposeService | undefined): string[] {
   return Array.isArray(d) ? d : Object.keys(d);
 }
 
-/** Published ports as { host, container }; short syntax `[ip:]host:container[/proto]` or long syntax. */
-function portsOf(service: ComposeService | undefined): { host: string | undefined; container: string }[] {
+/** Published ports as { ip, host, container }; short syntax `[ip:]host:container[/proto]` or long syntax. No ip = all interfaces. */
+function portsOf(service: ComposeService | undefined): { ip: string | undefined; host: string | undefined; container: string }[] {
   return (service?.ports ?? []).map((p) => {
-    if (typeof p === 'object') return { host: p.published === undefined ? undefined : String(p.published), container: String(p.target) };
+    if (typeof p === 'object') return { ip: p.host_ip, host: p.published === undefined ? undefined : String(p.published), container: String(p.target) };
     const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
     const container = parts[parts.length - 1] ?? '';
-    return { host: parts.length > 1 ? parts[parts.length - 2] : undefined, container };
+    return { ip: parts.length > 2 ? parts.slice(0, -2).join(':') : undefined, host: parts.length > 1 ? parts[parts.length - 2] : undefined, container };
   });
 }
 
@@ -88,8 +88,13 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgresql', 'temporal', 'temporal-ui', 'worker']) expect(names).toContain(name);
   });
 
-  it('publishes Temporal on 7233', () => {
-    expect(portsOf(services.temporal)).toContainEqual({ host: '7233', container: '7233' });
+  it('publishes Temporal on 7233, on the loopback interface only', () => {
+    expect(portsOf(services.temporal)).toContainEqual({ ip: '127.0.0.1', host: '7233', container: '7233' });
+  });
+
+  it('publishes nothing on all interfaces: the frontend and the UI authenticate no one (SECURITY.md)', () => {
+    const open = Object.entries(services).flatMap(([name, svc]) => portsOf(svc).filter((p) => p.ip !== '127.0.0.1').map((p) => `${name} ${p.host}:${p.container}`));
+    expect(open).toEqual([]);
   });
 
   it('publishes the UI on host port 8233, pointed at the temporal service', () => {

@@ -72,7 +72,7 @@ export async function startLane(
 ): Promise<{ workflowId: string; change: ChangeSpec }> {
   const lane = opts.lane ?? 'rehearsal';
   const change = opts.change ?? readChangeSpecForTest();
-  const { workflowId, runId } = await startLaneWorkflow(h.client, {
+  const { workflowId, runId, startId } = await startLaneWorkflow(h.client, {
     lane,
     change,
     trustRoot: keys.trustRoot,
@@ -83,7 +83,7 @@ export async function startLane(
     workflowId: `${change.id}.${lane}.${randomUUID()}`,
     startEnvelopeOverrides: opts.startOverrides,
   });
-  bindings.set(workflowId, { runId, change });
+  bindings.set(workflowId, { runId, startId, change });
   return { workflowId, change };
 }
 
@@ -128,7 +128,7 @@ export function freshChange(opts: { blockers?: boolean } = {}): ChangeSpec {
  * and OPT4_PRODUCTION on an execution lane approves the change's blocker map as declared (tests that move blockers
  * pass `blockersHash`).
  */
-const bindings = new Map<string, { runId: string; change: ChangeSpec }>();
+const bindings = new Map<string, { runId: string; startId: string; change: ChangeSpec }>();
 const latestTrees = new Map<string, { rehearsal?: string; precheck?: string }>();
 
 export function laneRunId(workflowId: string): string | undefined {
@@ -136,16 +136,16 @@ export function laneRunId(workflowId: string): string | undefined {
 }
 
 /** The run and spec hash a lane this process started is bound to (for envelopes aimed elsewhere on purpose). */
-export function boundTo(workflowId: string): { runId: string; specHash: string } {
+export function boundTo(workflowId: string): { runId: string; startId: string; specHash: string } {
   const b = bindings.get(workflowId)!;
-  return { runId: b.runId, specHash: specHashOf(b.change) };
+  return { runId: b.runId, startId: b.startId, specHash: specHashOf(b.change) };
 }
 
 /** Learns the binding of a lane started elsewhere (by the CLI in a child process), as `lanes grant` does. */
 export async function learnLane(client: Client, workflowId: string): Promise<void> {
   const lane = await describeLane(client, workflowId);
   const b = await laneBinding(client, lane);
-  bindings.set(workflowId, { runId: b.runId, change: b.change });
+  bindings.set(workflowId, { runId: b.runId, startId: b.startId, change: b.change });
 }
 
 /** Signs one envelope for a lane, as an owner would with `lanes grant`. Fields an action does not carry are dropped. */
@@ -162,7 +162,7 @@ export function grantEnvelope(keys: Keys, workflowId: string, changeId: string, 
     action,
     validForMs: 3_600_000,
     trustRoot: keys.trustRoot,
-    ...(bound ? { runId: bound.runId, specHash: specHashOf(bound.change) } : {}),
+    ...(bound ? { runId: bound.runId, startId: bound.startId, specHash: specHashOf(bound.change) } : {}),
     ...(action === 'REAL_RUN' || action === 'APPLY' ? { evidenceTree: evidenceTree ?? trees.rehearsal } : {}),
     ...(action === 'REAL_RUN' ? { precheckTree: precheckTree ?? trees.precheck } : {}),
     ...(action === 'OPT4_PRODUCTION' && lane === 'execution' ? { blockersHash: blockersHash ?? blockerStateHash(bound?.change.blockers?.map) } : {}),

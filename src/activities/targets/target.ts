@@ -60,11 +60,12 @@ export const BOOKKEEPING_SQL = `
 CREATE SCHEMA IF NOT EXISTS gated_lanes;
 CREATE TABLE IF NOT EXISTS gated_lanes.target_identity (id text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS gated_lanes.applied_steps (
-  workflow_id text NOT NULL,
-  step_id text NOT NULL,
   change_id text NOT NULL,
+  step_id text NOT NULL,
+  workflow_id text NOT NULL,
+  run_id text,
   applied_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (workflow_id, step_id)
+  PRIMARY KEY (change_id, step_id)
 );
 ALTER TABLE gated_lanes.applied_steps ADD COLUMN IF NOT EXISTS run_id text;
 CREATE TABLE IF NOT EXISTS gated_lanes.grant_claims (

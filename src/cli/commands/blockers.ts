@@ -13,16 +13,19 @@ import { makeEnvelope } from '../envelopes';
 import { readPrivateKey } from '../key-files';
 import { connectClient } from '../lane-client';
 import { signingTrustRoot } from '../lane-binding';
+import { readChangeSpec } from '../change-file';
+import { specHashOf } from '../../domain/bindings';
 import { printJson, table } from '../output';
 import { UserError } from '../user-error';
 import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
 const help = `lanes blockers <changeId> [--json]
 lanes blockers <changeId> --move <blockerId> --to <STATUS> --key <owner|operator key>
-               [--evidence-tree <hash>] [--input <file>] [--json]
+               [--change <spec>] [--evidence-tree <hash>] [--input <file>] [--json]
 
 Shows the change's blocker map (seeds' shape; --json prints it as-is). With --move, signs a BLOCKER_UPDATE:
-who may move a blocker, to which status and with which proof is decided by the change's blocker rules.
+who may move a blocker, to which status and with which proof is decided by the change's blocker rules. A move
+is signed for one spec of the change (--change, else the spec of its latest lane) and counts for that spec only.
 Statuses: ${BLOCKER_STATUSES.join(', ')}.`;
 
 export function renderBlockers(map: BlockerMap): string {
@@ -33,7 +36,7 @@ export function renderBlockers(map: BlockerMap): string {
 export const blockers: Command = {
   summary: "show a change's blocker map, or move one blocker (signed)",
   help,
-  options: { move: { type: 'string' }, to: { type: 'string' }, key: { type: 'string' }, 'evidence-tree': { type: 'string' }, input: { type: 'string' }, ...JSON_FLAG },
+  options: { move: { type: 'string' }, to: { type: 'string' }, key: { type: 'string' }, change: { type: 'string' }, 'evidence-tree': { type: 'string' }, input: { type: 'string' }, ...JSON_FLAG },
   async run(flags, positionals) {
     const changeId = positional(positionals, 0, 'changeId', help);
     const client = await connectClient(configFromEnv());
@@ -69,9 +72,15 @@ export const blockers: Command = {
     }
     const before = await query<ChangeState>(changeQuery.name);
     const { fingerprint: trustRoot } = await signingTrustRoot(configFromEnv());
+    // A move counts for one spec of the change: the one in --change, else the spec its latest lane runs (said aloud).
+    const latest = [...before.active, ...before.ledger].map((l) => l.specHash).at(-1);
+    const specHash = typeof flags.change === 'string' ? specHashOf(readChangeSpec(flags.change)) : latest;
+    if (!specHash) throw new UserError(`change ${changeId} has no lane yet: pass --change <spec> to name the spec this move is for`, 2);
+    if (typeof flags.change !== 'string') process.stderr.write(`moving ${flags.move} for spec ${specHash} (the latest lane's; --change <spec> names another)\n`);
     const envelope = makeEnvelope({
       key,
       trustRoot,
+      specHash,
       workflowId: changeWorkflowId(changeId),
       changeId,
       action: 'BLOCKER_UPDATE',

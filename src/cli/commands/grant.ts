@@ -3,7 +3,8 @@ import { makeEnvelope } from '../envelopes';
 import { readPrivateKey, requireRole } from '../key-files';
 import type { Client } from '@temporalio/client';
 import { connectClient, describeLane, sendEnvelope, type LaneIdentity } from '../lane-client';
-import { bindingFields, checkSignerTrustRoot, describeBinding, laneBinding, type LaneBinding } from '../lane-binding';
+import { bindingFields, checkReviewedSpec, checkSignerTrustRoot, describeBinding, laneBinding, type LaneBinding } from '../lane-binding';
+import { readChangeSpec } from '../change-file';
 import type { ChangeState } from '../../domain/change-state';
 import { openBlockers } from '../../domain/blocker-map';
 import { blockerStateHash } from '../../domain/bindings';
@@ -15,22 +16,22 @@ import { GRANT_ACTIONS, type GrantAction } from '../../domain/vocabulary';
 import { configFromEnv } from '../../worker/config';
 import { JSON_FLAG, positional, requiredFlag, type Command, type Flags } from './types';
 
-const grantHelp = `lanes grant <workflowId> <ACTION> --key <owner key> [--expires 1h] [--evidence-tree <hash>]
-            [--precheck-tree <hash>] [--json]
+const grantHelp = `lanes grant <workflowId> <ACTION> --key <owner key> [--change <reviewed spec>] [--expires 1h]
+            [--evidence-tree <hash>] [--precheck-tree <hash>] [--json]
 
 Signs one grant for one action on one lane and sends it. Actions: ${GRANT_ACTIONS.join(', ')}.
 The grant is bound to the lane's run, the exact change spec it runs and the trust root it was started under;
-what it covers is printed before signing. REAL_RUN and APPLY name the passed rehearsal's evidence tree, REAL_RUN
+what it covers is printed before signing, and --change refuses unless the lane runs exactly the spec you reviewed. REAL_RUN and APPLY name the passed rehearsal's evidence tree, REAL_RUN
 also the passed precheck's, and OPT4_PRODUCTION on an execution lane approves the blocker map as it is now:
 each is taken from the change (the latest of this spec) unless --evidence-tree / --precheck-tree say otherwise.
 Reports accepted, rejected: <reason>, or queued (no worker is running). Exit 1 unless accepted or queued.`;
 
-const revokeHelp = `lanes revoke <workflowId> <grantId> --key <owner key> [--json]
+const revokeHelp = `lanes revoke <workflowId> <grantId> --key <owner key> [--change <reviewed spec>] [--json]
 
 Signs and sends REVOKE for one grant (its id, from \`lanes status\`): from the moment the lane receives it, the
 grant no longer counts. Anything already scheduled before that moment is not undone.`;
 
-const holdHelp = `lanes hold <workflowId> --key <owner key> [--json]
+const holdHelp = `lanes hold <workflowId> --key <owner key> [--change <reviewed spec>] [--json]
 
 Signs and sends HOLD: the lane stops waiting and ends in HOLD; nothing gated runs.`;
 
@@ -92,6 +93,7 @@ async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOL
   const lane = await describeLane(client, workflowId);
   const binding = await laneBinding(client, lane);
   await checkSignerTrustRoot(cfg, binding);
+  checkReviewedSpec(binding, typeof flags.change === 'string' ? readChangeSpec(flags.change) : undefined);
   const named = action === 'HOLD' || action === 'REVOKE' ? {} : await namedEvidence(client, lane, binding, action, flags);
   process.stderr.write(describeBinding(lane, binding, action));
   const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action, validForMs, revokes, ...bindingFields(binding), ...named });
@@ -105,7 +107,7 @@ async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOL
 export const grant: Command = {
   summary: 'sign and send one grant (owner)',
   help: grantHelp,
-  options: { key: { type: 'string' }, expires: { type: 'string' }, 'evidence-tree': { type: 'string' }, 'precheck-tree': { type: 'string' }, ...JSON_FLAG },
+  options: { key: { type: 'string' }, change: { type: 'string' }, expires: { type: 'string' }, 'evidence-tree': { type: 'string' }, 'precheck-tree': { type: 'string' }, ...JSON_FLAG },
   async run(flags, positionals) {
     const workflowId = positional(positionals, 0, 'workflowId', grantHelp);
     const action = positional(positionals, 1, 'ACTION', grantHelp);
@@ -119,7 +121,7 @@ export const grant: Command = {
 export const hold: Command = {
   summary: 'sign and send HOLD (owner)',
   help: holdHelp,
-  options: { key: { type: 'string' }, ...JSON_FLAG },
+  options: { key: { type: 'string' }, change: { type: 'string' }, ...JSON_FLAG },
   async run(flags, positionals) {
     return send(flags, positional(positionals, 0, 'workflowId', holdHelp), 'HOLD', holdHelp);
   },
@@ -128,7 +130,7 @@ export const hold: Command = {
 export const revoke: Command = {
   summary: 'sign and send REVOKE for one grant (owner)',
   help: revokeHelp,
-  options: { key: { type: 'string' }, ...JSON_FLAG },
+  options: { key: { type: 'string' }, change: { type: 'string' }, ...JSON_FLAG },
   async run(flags, positionals) {
     const workflowId = positional(positionals, 0, 'workflowId', revokeHelp);
     const grantId = positional(positionals, 1, 'grantId', revokeHelp);

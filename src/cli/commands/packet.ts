@@ -4,13 +4,12 @@
  * wrote when it ended. A change id means the change's latest finished lane.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { viewFor, type ChangeState } from '../../domain/change-state';
 import { decisionMarkdown, decisionPacket } from '../../domain/decision-packet';
 import { changeQuery, changeWorkflowId } from '../../workflows/messages';
-import { safeSegment } from '../../activities/evidence';
+import { decisionPacketBase } from '../../activities/lane-request';
 import { configFromEnv } from '../../worker/config';
 import { connectClient, describeLane, queryStatus } from '../lane-client';
 import { UserError } from '../user-error';
@@ -31,17 +30,18 @@ async function changeState(client: Client, changeId: string): Promise<ChangeStat
 }
 
 /** The lane the argument names: itself if it is a lane, else the latest finished lane of that change. */
-async function resolveLane(client: Client, arg: string): Promise<{ workflowId: string; changeId: string }> {
+async function resolveLane(client: Client, arg: string): Promise<{ workflowId: string; changeId: string; runId?: string }> {
   try {
     const lane = await describeLane(client, arg);
-    return { workflowId: lane.workflowId, changeId: lane.changeId };
+    return { workflowId: lane.workflowId, changeId: lane.changeId, runId: lane.runId };
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
     const state = await changeState(client, arg).catch(() => undefined);
     if (!state) throw new UserError(`"${arg}" is neither a lane's workflow id nor a change id with a change entity; \`lanes list\` shows both`);
     const latest = state.ledger.at(-1);
     if (!latest) throw new UserError(`change ${arg} has no finished lane yet: a decision packet is written when a lane ends (see \`lanes list --change ${arg}\`)`);
-    return { workflowId: latest.workflowId, changeId: arg };
+    const runId = await describeLane(client, latest.workflowId).then((l) => l.runId, () => undefined);
+    return { workflowId: latest.workflowId, changeId: arg, ...(runId ? { runId } : {}) };
   }
 }
 
@@ -53,7 +53,7 @@ export const packet: Command = {
     const arg = positional(positionals, 0, 'workflowId|changeId', help);
     const cfg = configFromEnv();
     const client = await connectClient(cfg);
-    const { workflowId, changeId } = await resolveLane(client, arg);
+    const { workflowId, changeId, runId } = await resolveLane(client, arg);
     const status = await queryStatus(client, workflowId);
     let text: string;
     if (status) {
@@ -61,7 +61,7 @@ export const packet: Command = {
       const p = decisionPacket(status, state ? viewFor(state, []) : undefined);
       text = flags.json ? `${JSON.stringify(p, null, 2)}\n` : decisionMarkdown(p);
     } else {
-      const file = join(cfg.lanesHome, 'decisions', safeSegment(changeId), `${safeSegment(workflowId)}.${flags.json ? 'json' : 'md'}`);
+      const file = `${decisionPacketBase(cfg.lanesHome, changeId, workflowId, runId ?? '')}.${flags.json ? 'json' : 'md'}`;
       if (!existsSync(file)) throw new UserError(`no worker answered for lane ${workflowId}, and it left no packet at ${file}; start a worker (\`lanes worker\`) and retry`);
       text = readFileSync(file, 'utf8');
     }

@@ -1,4 +1,4 @@
-import { readChangeSpec } from '../change-file';
+import { readContainedChangeSpec } from '../change-file';
 import { parseDuration } from '../duration';
 import { readPrivateKey, requireRole } from '../key-files';
 import { connectClient, startLaneWorkflow } from '../lane-client';
@@ -44,7 +44,7 @@ export const start: Command = {
     if (!(LANE_KINDS as readonly string[]).includes(laneArg)) throw new UserError(`unknown lane "${laneArg}"; lanes are ${LANE_KINDS.join(', ')}`, 2);
     const lane = laneArg as LaneKind;
     const keyPath = operatorKeyPath(flags.key, configFromEnv().lanesHome);
-    const change = readChangeSpec(requiredFlag(flags, 'change', help));
+    const change = await readContainedChangeSpec(requiredFlag(flags, "change", help));
     const key = readPrivateKey(keyPath);
     requireRole(key, 'operator', keyPath, 'starting a lane');
     const grantTimeoutMs = flags['grant-timeout'] ? parseDuration(String(flags['grant-timeout']), '--grant-timeout') : undefined;
