@@ -65,7 +65,8 @@ export async function pointOfAction(opts: { repeat: number; log: Log; steps?: nu
       makeEnvelope({ ...owner, action: 'APPLY', evidenceTree: rehearsal.treeHash }),
     ];
     const req = { change, stepId: 's1', start, grants, blockerState: null };
-    const poa = new PointOfAction(rootPath, home);
+    // No server in this bench: the run's recorded signals (read from history per step by the workers) are none here.
+    const poa = new PointOfAction(rootPath, home, async () => []);
     const caller = { workflowId, runId, workflowType: 'executionLane' };
     const verify = async () => poa.productionStep(caller, await readTrustRootFile(rootPath), req);
     await loadSqlParser();

@@ -252,3 +252,48 @@ export function blockerStateProblem(
   if (open.length > 0) return `blocker${open.length === 1 ? '' : 's'} open as far as signed moves and evidence carry the approved state: ${open.map((b) => `${b.id} (${b.status})`).join(', ')}`;
   return undefined;
 }
+
+/** A signal the server recorded in the run's history: its name and first argument. */
+export interface RecordedSignal {
+  name: string;
+  payload: unknown;
+}
+
+/**
+ * Why owners' withdrawals stop this run; undefined when none does. Read from the run's history as the server recorded
+ * it (not from the workflow's memory, which a rogue worker controls): a valid HOLD for this run stops everything;
+ * a valid REVOKE stops the grant it names. Each is judged as of its own issue time: once sent, it stands.
+ */
+export function withdrawalProblem(
+  signals: readonly RecordedSignal[],
+  auth: LaneAuthorization & { caller: ActivityCaller },
+  trustRoot: TrustRoot,
+  checkSignature: SignatureCheck,
+): string | undefined {
+  const inUse = new Set(auth.grants.map((g) => g.id));
+  for (const { name, payload } of signals) {
+    if (name !== 'hold' && name !== 'revoke') continue;
+    const at = Date.parse(String((payload as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
+    const v = verifyEnvelope(
+      payload,
+      {
+        trustRoot,
+        workflowId: auth.caller.workflowId,
+        runId: auth.caller.runId,
+        startId: auth.start.id,
+        specHash: auth.specHash,
+        changeId: auth.change.id,
+        lane: auth.lane,
+        acceptedActions: [name === 'hold' ? 'HOLD' : 'REVOKE'],
+        laneOperator: auth.operator,
+        nowMs: Number.isNaN(at) ? 0 : at,
+        usedNonces: new Set(),
+      },
+      checkSignature,
+    );
+    if (!v.ok) continue;
+    if (name === 'hold') return `an owner (${v.envelope.signer.name}) held this lane at ${v.envelope.payload.issuedAt}`;
+    if (inUse.has(v.envelope.payload.revokes!)) return `grant ${v.envelope.payload.revokes!.slice(0, 16)}… was revoked by ${v.envelope.signer.name} at ${v.envelope.payload.issuedAt}`;
+  }
+  return undefined;
+}

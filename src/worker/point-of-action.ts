@@ -22,7 +22,9 @@ import {
   type ActivityCaller,
   type LaneAuthorization,
   type LaneOfTree,
+  withdrawalProblem,
 } from '../domain/point-of-action';
+import type { RunSignals } from './run-signals';
 import type { TrustRoot } from '../domain/trust-root';
 import type { GrantAction, LaneKind } from '../domain/vocabulary';
 import type { AuthorizedWork } from '../activities/lane-request';
@@ -45,6 +47,8 @@ export class PointOfAction {
   constructor(
     private readonly trustRootPath: string | undefined,
     private readonly lanesHome: string,
+    /** The run's signals as the server recorded them: owners' HOLD and REVOKE count here, whatever the workflow says. */
+    private readonly signalsOf: RunSignals,
   ) {}
 
   /** Runs `check` for the activity in `ctx`, turning any refusal into a non-retryable GrantRefused. */
@@ -66,7 +70,7 @@ export class PointOfAction {
   }
 
   /** A lane activity: the START and that lane's grants, bound to this workflow, run and spec; its inputs re-checked. */
-  laneWork(caller: ActivityCaller, trustRoot: TrustRoot, policy: Extract<LanePolicy, { kind: 'lane' }>, raw: unknown): AuthorizedWork {
+  async laneWork(caller: ActivityCaller, trustRoot: TrustRoot, policy: Extract<LanePolicy, { kind: 'lane' }>, raw: unknown): Promise<AuthorizedWork> {
     const req = (raw ?? {}) as Record<string, unknown>;
     const auth = this.verify(caller, trustRoot, {
       lane: policy.lane,
@@ -77,6 +81,7 @@ export class PointOfAction {
       required: policy.required,
       ...(policy.grantsAsOfIssue ? { grantsAsOfIssue: true } : {}),
     });
+    if (auth.grants.length > 0 && !policy.grantsAsOfIssue) await this.notWithdrawn(caller, trustRoot, auth);
     const inputs = this.operatorInputs(caller, trustRoot, auth, req.inputs);
     return {
       workflowId: caller.workflowId,
@@ -120,6 +125,7 @@ export class PointOfAction {
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now());
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${g.payload.precheckTree}, but ${problem}`);
     }
+    await this.notWithdrawn(caller, trustRoot, auth);
     const blockers = blockerStateProblem(
       req.blockerState ?? null,
       auth.change,
@@ -130,6 +136,13 @@ export class PointOfAction {
     );
     if (blockers) throw new Refused(blockers);
     return { ...auth, caller, step };
+  }
+
+  /** Refuses when the server's record of this run holds an owner's HOLD, or a REVOKE of a grant presented. */
+  private async notWithdrawn(caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization): Promise<void> {
+    const signals = await this.signalsOf(caller.workflowId, caller.runId);
+    const problem = withdrawalProblem(signals, { ...auth, caller }, trustRoot, verifyEd25519Node);
+    if (problem) throw new Refused(problem);
   }
 
   private verify(caller: ActivityCaller, trustRoot: TrustRoot, req: { lane: LaneKind | 'any'; change: unknown; start: unknown; grants: unknown; required: (c: ChangeSpec, l: LaneKind) => readonly GrantAction[]; grantsAsOfIssue?: boolean }): LaneAuthorization {

@@ -17,6 +17,7 @@ import { productionTaskQueue } from '../../src/domain/task-queues';
 import { changeWorkflowId, statusQuery } from '../../src/workflows/messages';
 import { CHANGE_WORKFLOW_TYPE, LANE_WORKFLOW_TYPES } from '../../src/workflows/registry';
 import { decodePayload } from '../../src/cli/lane-client';
+import { envelopeIdOf } from '../../src/domain/envelope-rules';
 import { createLaneActivities } from '../../src/activities';
 import { LANE_ACTIVITY_POLICY } from '../../src/worker/lane-activity-policy';
 import { makeEnvelope } from '../../src/cli/envelopes';
@@ -197,29 +198,58 @@ describe('attack 2: a completed execution lane’s id reused to replay its start
 });
 
 describe('attack 2b: a rogue worker running the lane itself, with every grant the owner gave it', () => {
-  it('cannot apply steps out of order: production refuses a step whose predecessors this run has not applied', async () => {
-    const change = freshChange({ blockers: false });
-    await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
-    await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+  /** Starts a rogue execution lane (a genuine input, so the owner's CLI sees a real lane) and learns its binding. */
+  async function rogueLane(change: ChangeSpec, order: string[]) {
     const workflowId = `${change.id}.execution.${randomUUID()}`;
     const start = makeEnvelope({ key: suite.keys.operator, workflowId, changeId: change.id, lane: 'execution', action: 'START_LANE', validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(change) });
-    const [first, second] = change.steps.map((s) => s.id) as [string, string];
     const handle = await suite.h.client.workflow.start(LANE_WORKFLOW_TYPES.execution, {
       workflowId,
       taskQueue: attackerQueue,
-      args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: 4, order: [second, first, second] }],
+      args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: 4, order }],
       typedSearchAttributes: [
         { key: SA_CHANGE_ID, value: change.id },
         { key: SA_LANE_KIND, value: 'execution' },
       ],
     });
     await learnLane(suite.h.client, workflowId); // as the owner's `lanes grant` would
-    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', a));
+    const grant = (a: 'OPT4_PRODUCTION' | 'REAL_RUN' | 'APPLY' | 'ACTIVATION') => grantEnvelope(suite.keys, workflowId, change.id, 'execution', a);
+    return { workflowId, handle, grant };
+  }
+
+  async function prepared(): Promise<{ change: ChangeSpec; first: string; second: string }> {
+    const change = freshChange({ blockers: false });
+    await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
+    await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    const [first, second] = change.steps.map((s) => s.id) as [string, string];
+    return { change, first, second };
+  }
+
+  it('cannot apply steps out of order: production refuses a step whose predecessors this run has not applied', async () => {
+    const { change, first, second } = await prepared();
+    const { handle, grant } = await rogueLane(change, [second, first, second]);
+    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) await handle.signal('grant', grant(a));
     const outcomes = (await handle.result()) as string[];
     expect(outcomes[0]).toMatch(new RegExp(`^${second}: refused: .*comes after ${first}, which this run has not applied: steps apply in order`));
     expect(outcomes.slice(1)).toEqual([`${first}: applied`, `${second}: applied`]);
     const state = (await productionState(change)) as { steps: { step_id: string }[] };
     expect(state.steps.map((s) => s.step_id).sort()).toEqual([first, second].sort());
+  });
+
+  it("cannot use a revoked grant, nor act after an owner's HOLD: the server's record of the run counts, not the workflow's memory", async () => {
+    const { change, first } = await prepared();
+    const revoked = await rogueLane(change, [first]);
+    const apply = revoked.grant('APPLY');
+    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN'] as const) await revoked.handle.signal('grant', revoked.grant(a));
+    await revoked.handle.signal('grant', apply);
+    await revoked.handle.signal('revoke', grantEnvelope(suite.keys, revoked.workflowId, change.id, 'execution', 'REVOKE', { key: suite.keys.owner2, revokes: envelopeIdOf(apply) }));
+    await revoked.handle.signal('grant', revoked.grant('ACTIVATION'));
+    expect(await revoked.handle.result()).toEqual([expect.stringMatching(new RegExp(`^${first}: refused: .*grant [0-9a-f]{16}… was revoked by owner2`))]);
+
+    const held = await rogueLane(change, [first]);
+    await held.handle.signal('hold', grantEnvelope(suite.keys, held.workflowId, change.id, 'execution', 'HOLD', { key: suite.keys.owner2 }));
+    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) await held.handle.signal('grant', held.grant(a));
+    expect(await held.handle.result()).toEqual([expect.stringMatching(new RegExp(`^${first}: refused: .*an owner \\(owner2\\) held this lane`))]);
+    expect(await productionState(change)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
   });
 });
 
