@@ -210,7 +210,7 @@ export class PointOfAction {
       const at = Date.parse(String(item?.envelope?.payload?.issuedAt));
       const v = verifyEnvelope(
         item?.envelope,
-        { trustRoot, workflowId: caller.workflowId, runId: caller.runId, changeId: auth.change.id, lane: auth.lane, specHash: auth.specHash, acceptedActions: ['OPERATOR_INPUT'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
+        { trustRoot, workflowId: caller.workflowId, runId: caller.runId, startId: auth.start.id, changeId: auth.change.id, lane: auth.lane, specHash: auth.specHash, acceptedActions: ['OPERATOR_INPUT'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
         verifyEd25519Node,
       );
       if (!v.ok) throw new Refused(`operator input ${i + 1}: ${v.reason}`);

@@ -227,7 +227,7 @@ describe('lanes start / grant / status against the dev server', () => {
       const st = JSON.parse((await lanes(['status', workflowId, '--json'])).stdout);
       return st.state === 'WAITING_FOR_GRANT' ? st : undefined;
     });
-    expect(waiting).toMatchObject({ grantsMissing: ['AUTHORIZE_REHEARSAL'], probes: { total: 24, failedClosed: 24 } });
+    expect(waiting).toMatchObject({ grantsMissing: ['AUTHORIZE_REHEARSAL'], probes: { total: 46, failedClosed: 46 } });
 
     // Refused locally: wrong role, unknown action, bad duration, unknown workflow. Nothing reaches the lane.
     const wrongRole = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('operator')]);

@@ -48,6 +48,8 @@ function latestOf(state: ChangeState | undefined, kind: string, specHash: string
 
 /** What a grant names beyond its binding: evidence trees and the approved blocker map state, said aloud. */
 async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBinding, action: GrantAction, flags: Flags) {
+  // Said aloud on stderr; with --json the same facts are in the printed result instead.
+  const say = (line: string) => void (flags.json ? undefined : process.stderr.write(line));
   const needsTree = EVIDENCE_BOUND_ACTIONS.includes(action);
   const needsPrecheck = action === 'REAL_RUN';
   const needsBlockers = action === 'OPT4_PRODUCTION' && lane.lane === 'execution';
@@ -67,18 +69,18 @@ async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBi
   if (needsTree && !evidenceTree) {
     evidenceTree = latestOf(state, 'rehearsal', binding.specHash);
     if (!evidenceTree) throw new UserError(`${action} names a passed rehearsal of this spec, and change ${lane.changeId} has none yet`);
-    process.stderr.write(`  naming the latest passed rehearsal of this spec: evidence tree ${evidenceTree}
+    say(`  naming the latest passed rehearsal of this spec: evidence tree ${evidenceTree}
 `);
   }
   if (needsPrecheck && !precheckTree) {
     precheckTree = latestOf(state, 'precheck', binding.specHash);
     if (!precheckTree) throw new UserError(`REAL_RUN names a passed precheck of this spec, and change ${lane.changeId} has none yet`);
-    process.stderr.write(`  naming the latest passed precheck of this spec: evidence tree ${precheckTree}
+    say(`  naming the latest passed precheck of this spec: evidence tree ${precheckTree}
 `);
   }
   if (!needsBlockers) return { evidenceTree, precheckTree };
   const open = openBlockers(state.blockers);
-  process.stderr.write(`  approving the blocker map as it is now: ${open.length} open${open.length ? ` (${open.map((b) => b.id).join(', ')})` : ''}
+  say(`  approving the blocker map as it is now: ${open.length} open${open.length ? ` (${open.map((b) => b.id).join(', ')})` : ''}
 `);
   return { evidenceTree, precheckTree, blockersHash: blockerStateHash(state.blockers) };
 }
@@ -95,11 +97,11 @@ async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOL
   await checkSignerTrustRoot(cfg, binding);
   checkReviewedSpec(binding, typeof flags.change === 'string' ? readChangeSpec(flags.change) : undefined);
   const named = action === 'HOLD' || action === 'REVOKE' ? {} : await namedEvidence(client, lane, binding, action, flags);
-  process.stderr.write(describeBinding(lane, binding, action));
+  if (!flags.json) process.stderr.write(describeBinding(lane, binding, action));
   const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action, validForMs, revokes, ...bindingFields(binding), ...named });
   const signal = action === 'HOLD' ? 'hold' : action === 'REVOKE' ? 'revoke' : 'grant';
   const verdict = await sendEnvelope(client, lane, signal, envelope);
-  if (flags.json) printJson({ ...verdict, reason: 'reason' in verdict ? verdict.reason : null, action, workflowId });
+  if (flags.json) printJson({ ...verdict, reason: 'reason' in verdict ? verdict.reason : null, action, workflowId, signed: envelope.payload });
   else process.stdout.write(`${action} ${verdict.result}${'reason' in verdict ? `: ${verdict.reason}` : ''}\n`);
   return verdict.result === 'rejected' ? 1 : 0;
 }
