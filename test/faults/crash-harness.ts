@@ -111,12 +111,13 @@ export async function runCrashHarness(opts: { h: Harness; keys: Keys; bundlePath
   const results: { workflowId: string; result: LaneStatus }[] = [];
   const running: string[] = [];
 
-  const runLane = async (change: ChangeSpec, lane: 'rehearsal' | 'precheck' | 'execution', actions: string[], tree?: string) => {
+  const runLane = async (change: ChangeSpec, lane: 'rehearsal' | 'precheck' | 'execution', actions: string[], trees: { evidenceTree?: string; precheckTree?: string } = {}) => {
     const { workflowId } = await startLane(h, keys, { lane, change });
     report.lanes++;
     running.push(workflowId);
     const handle = h.client.workflow.getHandle(workflowId);
-    for (const a of actions) await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, lane, a as never, tree && (a === 'REAL_RUN' || a === 'APPLY') ? { evidenceTree: tree } : {}));
+    // Each grant carries only the trees its action names (grantEnvelope drops the rest).
+    for (const a of actions) await handle.signal('grant', grantEnvelope(keys, workflowId, change.id, lane, a as never, trees));
     const result = (await handle.result().catch((err: Error & { cause?: Error & { cause?: Error } }) => {
       report.failures.push(`${workflowId}: ${err.cause?.message ?? err.message}${err.cause?.cause ? ` ← ${err.cause.cause.message}` : ''}`);
       return { state: 'FAILED' } as LaneStatus;
@@ -131,8 +132,8 @@ export async function runCrashHarness(opts: { h: Harness; keys: Keys; bundlePath
   const pipeline = async (n: number) => {
     const change = crashChange(`crash-${seed}-${n}`);
     const rehearsal = await runLane(change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
-    await runLane(change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
-    await runLane(change, 'execution', ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], rehearsal.evidence!.treeHash);
+    const precheck = await runLane(change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    await runLane(change, 'execution', ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], { evidenceTree: rehearsal.evidence!.treeHash, precheckTree: precheck.evidence!.treeHash });
   };
 
   // Waves of two changes at a time, until enough kills have landed; the killer runs beside them.

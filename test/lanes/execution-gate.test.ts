@@ -137,7 +137,8 @@ describe('execution lane gate (real dev server, real production database)', () =
       expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/point of action refused applyProductionStep .*signed under trust root [0-9a-f]{16}…, but this worker's trust root is/);
       const events = await historyEvents(suite.h.client, workflowId);
       const failed = events.filter((e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'GrantRefused');
-      expect(failed).toHaveLength(1);
+      // The step, and then the lane's decision packet: its START names a trust root the worker no longer holds.
+      expect(failed).toHaveLength(2);
       expect(await productionTables(change)).toEqual({ tables: [], steps: [] });
       expect((await handle.query(statusQuery)).state).toBe('FAILED');
     } finally {
