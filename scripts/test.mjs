@@ -10,7 +10,7 @@ const args = process.argv.slice(2);
 if (args[0] === '--record-histories') {
   env.RECORD_HISTORIES = '1';
   // Replay reads the histories this run rewrites: run it afterwards (`npm test`), not alongside.
-  args.splice(0, 1, 'test/lanes', '--exclude', 'test/lanes/replay.test.ts');
+  args.splice(0, 1, 'test/lanes', 'test/security', '--exclude', 'test/lanes/replay.test.ts');
 }
 const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], { cwd: root, env, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -17,6 +17,7 @@ import { productionTaskQueue } from '../../src/domain/task-queues';
 import { changeWorkflowId, statusQuery } from '../../src/workflows/messages';
 import { CHANGE_WORKFLOW_TYPE, LANE_WORKFLOW_TYPES } from '../../src/workflows/registry';
 import { decodePayload } from '../../src/cli/lane-client';
+import { recordHistory } from '../support/histories';
 import { envelopeIdOf } from '../../src/domain/envelope-rules';
 import { createLaneActivities } from '../../src/activities';
 import { LANE_ACTIVITY_POLICY } from '../../src/worker/lane-activity-policy';
@@ -278,6 +279,7 @@ describe('attack 3: forged change-entity messages', () => {
     expect(await scheduledActivities(suite.h.client, workflowId)).toContain('applyProductionStep'); // the gate was fooled…
     expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/point of action refused applyProductionStep .*rehearsed change spec .*not this spec/); // …the worker was not
     expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
+    await recordHistory(suite.h.client, workflowId, 'execution-forged-view-refused');
   });
 
   it('a change entity terminated and restarted with a crafted state (every blocker CLOSED, no signed moves): the owner signs what it shows, and the production worker still refuses on the open blockers', async () => {
