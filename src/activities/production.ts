@@ -64,7 +64,7 @@ export function createProductionActivities(config: ProductionConfig) {
   return {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
       // Everything used below was verified by the point of action; workflow id and run come from the activity context.
-      const { change, step, grants, caller } = authorizedFor<AuthorizedStep>(req);
+      const { change, step, grants, caller, recheck } = authorizedFor<AuthorizedStep>(req);
       const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
       const db = await openProduction(config.lanesHome, change);
       await ensureBookkeeping(db);
@@ -74,9 +74,8 @@ export function createProductionActivities(config: ProductionConfig) {
           const earlier = change.steps.slice(0, change.steps.findIndex((x) => x.id === step.id)).map((x) => x.id);
           const claim = await claimStep(s, run, step.id, earlier);
           if (!claim.appliedNow) return { stepId: step.id, appliedNow: false, appliedAt: claim.appliedAt, workflowId: run.workflowId };
-          // The lock may have been waited for: the grants must still be unexpired now, not only when verified.
-          const expired = grants.find((g) => Date.parse(g.payload.expiresAt) <= Date.now());
-          if (expired) throw ApplicationFailure.nonRetryable(`${expired.payload.action} grant expired at ${expired.payload.expiresAt} while the step waited`, 'GrantRefused');
+          // The lock may have been waited for: a HOLD or REVOKE sent meanwhile, or an expiry, stops the step here.
+          await recheck();
           await claimGrants(s, run, grants);
           try {
             // The parser that checked this SQL reads backslashes in '…' literally; so must the server that runs it.

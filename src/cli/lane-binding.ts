@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { changeSpecSchema, productionTarget, type ChangeSpec } from '../domain/change-spec';
-import { CLOCK_SKEW_MS, envelopeIdOf } from '../domain/envelope-rules';
+import { CLOCK_SKEW_MS, envelopeIdOf, verifyEnvelope } from '../domain/envelope-rules';
+import { verifyEd25519Node } from '../worker/node-signature';
 import { specHashOf } from '../domain/bindings';
 import { readTrustRootFile } from '../worker/trust-root-file';
 import type { LanesConfig } from '../worker/config';
@@ -17,6 +18,8 @@ import { decodePayload } from './lane-client';
 import { UserError } from './user-error';
 
 export interface LaneBinding {
+  /** The lane's signed START, as its first history event holds it. */
+  start: unknown;
   runId: string;
   specHash: string;
   /** The id of the lane's START: the owner approves the lane this operator started. */
@@ -52,7 +55,7 @@ export async function laneBinding(client: Client, lane: LaneIdentity): Promise<L
     throw new UserError(`lane ${lane.workflowId} (run ${lane.runId}) began at ${new Date(began).toISOString()}, outside its start's validity (${String(sp?.issuedAt)} – ${String(sp?.expiresAt)}): a start replayed from another run; nothing was signed`);
   }
   const keyId = (input?.start as { payload?: { keyId?: unknown } } | undefined)?.payload?.keyId;
-  return { runId: lane.runId, specHash: specHashOf(parsed.data), startId, startedBy: `key ${String(keyId)}`, trustRoot, change: parsed.data };
+  return { runId: lane.runId, specHash: specHashOf(parsed.data), start: input?.start, startId, startedBy: `key ${String(keyId)}`, trustRoot, change: parsed.data };
 }
 
 /**
@@ -70,30 +73,52 @@ export async function signingTrustRoot(cfg: LanesConfig): Promise<{ path: string
   return { path, fingerprint: root.fingerprint };
 }
 
-/** Refuses to sign when the signer's own trust root differs from the one the lane was started under. */
-export async function checkSignerTrustRoot(cfg: LanesConfig, binding: LaneBinding): Promise<void> {
+/**
+ * Refuses to sign when the signer's own trust root differs from the one the lane was started under, or when the
+ * lane's start does not verify under it. Returns who started the lane, as the signer's trust root names them.
+ */
+export async function checkSignerTrustRoot(cfg: LanesConfig, lane: LaneIdentity, binding: LaneBinding): Promise<string> {
   const path = cfg.trustRootPath ?? join(cfg.lanesHome, 'trust-root.json');
-  if (!existsSync(path)) return;
-  const mine = await readTrustRootFile(path).catch(() => undefined);
-  if (mine && mine.fingerprint !== binding.trustRoot) {
+  if (!existsSync(path)) return `${binding.startedBy} (unverified here: set LANES_TRUST_ROOT to check it)`;
+  const mine = await readTrustRootFile(path).catch((err: Error) => {
+    throw new UserError(err.message, 2);
+  });
+  if (mine.fingerprint !== binding.trustRoot) {
     throw new UserError(
       `the lane was started under trust root ${binding.trustRoot.slice(0, 16)}…, but your trust root ${path} is ${mine.fingerprint.slice(0, 16)}…; nothing was signed (see README: rotating the trust root)`,
     );
   }
+  const issued = Date.parse(String((binding.start as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
+  const v = verifyEnvelope(
+    binding.start,
+    { trustRoot: mine, workflowId: lane.workflowId, changeId: binding.change.id, lane: lane.lane, specHash: binding.specHash, acceptedActions: ['START_LANE'], nowMs: Number.isNaN(issued) ? 0 : issued, usedNonces: new Set() },
+    verifyEd25519Node,
+  );
+  if (!v.ok) throw new UserError(`the lane's start does not verify under your trust root (${v.reason}); nothing was signed`);
+  return `${v.envelope.signer.name} (operator key ${v.envelope.signer.keyId})`;
 }
 
+/** Text from a spec, shown safely: one line, control characters escaped, so no text can hide or forge a line. */
+const shown = (text: string) => JSON.stringify(text);
+
 /**
- * For the signer, before signing: what the signature covers — the lane and run, who started it, the spec's hash
- * and what it does (target, each step's action and SQL), and the trust root. `--change <file>` checks the hash.
+ * For the signer, before signing: what the signature covers — the lane and run, who started it, and the whole spec
+ * it binds: target, surface and allowances, every step's action, apply and rollback SQL in full, the declared
+ * blocker map and rules, and the trust root. `--change <file>` checks the hash against the spec you reviewed.
  */
-export function describeBinding(lane: LaneIdentity, b: LaneBinding, action: string): string {
-  const target = productionTarget(b.change);
-  const where = target.engine === 'pglite' ? `PGlite ${target.name}` : `PostgreSQL at $${target.urlEnv}`;
-  const steps = b.change.steps.map((s) => `    ${s.id} (${s.action}): ${s.apply.replace(/\s+/g, ' ').slice(0, 160)}`);
+export function describeBinding(lane: LaneIdentity, b: LaneBinding, action: string, startedBy: string): string {
+  const c = b.change;
+  const target = productionTarget(c);
+  const where = target.engine === 'pglite' ? `PGlite ${shown(target.name)}` : `PostgreSQL at $${target.urlEnv}`;
+  const allow = (c.surface as { allow?: string[] } | undefined)?.allow ?? [];
   return [
-    `signing ${action} for the ${lane.lane} lane ${lane.workflowId} (run ${b.runId}), started by ${b.startedBy}`,
-    `  change ${b.change.id} "${b.change.title}", spec ${b.specHash}, production ${where}`,
-    ...steps,
+    `signing ${action} for the ${lane.lane} lane ${shown(lane.workflowId)} (run ${b.runId}), started by ${startedBy}`,
+    `  change ${shown(c.id)} ${shown(c.title)}, spec ${b.specHash}`,
+    `  production ${where}; surface tables ${shown((c.surface?.tables ?? []).join(', '))}, functions ${shown((c.surface?.functions ?? []).join(', '))}${allow.length ? `, allows ${shown(allow.join(', '))}` : ''}`,
+    ...c.steps.flatMap((s) => [`  step ${shown(s.id)} (${s.action})`, `    apply:    ${shown(s.apply)}`, `    rollback: ${shown(s.rollback)}`]),
+    ...(c.blockers
+      ? [`  declared blockers: ${c.blockers.map.blockers.map((x) => `${shown(x.id)}=${x.status}`).join(', ')}`, `  blocker rules: ${shown(JSON.stringify(c.blockers.rules ?? {}))}`]
+      : ['  declared blockers: none']),
     `  trust root ${b.trustRoot}`,
     '',
   ].join('\n');

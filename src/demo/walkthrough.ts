@@ -137,7 +137,7 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
     heading('4. Blockers: each closed by the roles its map names, with evidence or an operator input');
     await lanes(['blockers', changeId]);
     // Where the map names two roles, the owner signs a first move (NARROWED) and the operator closes with the input.
-    const move = (id: string, to: string, key: string, proof: string[]) => lanes(['blockers', changeId, '--move', id, '--to', to, '--key', key, ...proof]);
+    const move = (id: string, to: string, key: string, proof: string[]) => lanes(['blockers', changeId, '--move', id, '--to', to, '--key', key, '--change', change, ...proof]);
     await move('FIX7-P0-PROD-BIRTH-SURFACE-1', 'NARROWED', owner, []);
     await move('FIX7-P0-PROD-BIRTH-SURFACE-1', 'CLOSED', operator, ['--input', surfaceMap]);
     await move('FIX7-P0-PROD-CI-SCOPE-1', 'NARROWED', owner, []);

@@ -160,8 +160,13 @@ export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, mo
   return { ok: true, map: withBlocker(map, { ...blocker, status: move.to, proofs: [...(blocker.proofs ?? []), proof] }), proof };
 }
 
-/** What a closing move still lacks: a proof from each named role, and a technical proof unless "n/a". */
-function closingProofMissing(rule: EffectiveRule, blocker: Blocker, proofs: readonly BlockerProof[]): string | undefined {
+/**
+ * What a closing move still lacks: a proof from each named role, and a technical proof unless "n/a". Only proofs
+ * since the blocker was last reopened count, and a reopen is never anyone's sign-off.
+ */
+function closingProofMissing(rule: EffectiveRule, blocker: Blocker, all: readonly BlockerProof[]): string | undefined {
+  const lastReopen = all.map((p) => p.to).lastIndexOf('OPEN');
+  const proofs = all.slice(lastReopen + 1);
   const absent = rule.roles.filter((r) => !proofs.some((p) => p.role === r));
   if (absent.length > 0) return `no signed move by the ${absent.join(' and ')} yet (actor_needed "${blocker.actor_needed}")`;
   if (rule.needsTechnicalProof && !proofs.some((p) => p.kind === 'evidence' || p.kind === 'operator-input')) {

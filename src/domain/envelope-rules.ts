@@ -124,7 +124,9 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
     return reject('BAD_SIGNATURE', `signature does not verify under key ${key.keyId} (${key.name})`, payload);
   }
   const starter = ctx.laneOperator;
-  if (key.role === 'owner' && starter && (starter.keyId === key.keyId || starter.name === key.name)) {
+  // Approving is what the person who asked may not do; stopping (HOLD, REVOKE) anyone holding an owner key may.
+  const approves = payload.action !== 'HOLD' && payload.action !== 'REVOKE';
+  if (approves && key.role === 'owner' && starter && (starter.keyId === key.keyId || starter.name === key.name)) {
     return reject('LANE_OPERATOR', `${key.name} (${key.keyId}) started this lane as operator ${starter.keyId} and may not authorise on it`, payload);
   }
   if (payload.workflowId !== ctx.workflowId) {

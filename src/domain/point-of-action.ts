@@ -172,8 +172,11 @@ export function replayBlockerState(
   verifyUpdate: (envelope: unknown) => VerifiedEnvelope | undefined,
   laneOf: (tree: string) => LaneOfTree | undefined,
 ): BlockerMap | undefined {
-  let map = change.blockers?.map;
-  if (!map) return undefined;
+  // The declared map is signed as part of the spec (its statuses are what the owner approved there), but proofs
+  // come only from signatures and evidence: any the spec itself carries are dropped.
+  const declared = change.blockers?.map;
+  if (!declared) return undefined;
+  let map: BlockerMap = { ...declared, blockers: declared.blockers.map(({ proofs: _declared, ...b }) => b) };
   const rules = change.blockers?.rules;
   const specHash = specHashOf(change);
   const ledger: LedgerEntry[] = [];
@@ -285,7 +288,6 @@ export function withdrawalProblem(
         changeId: auth.change.id,
         lane: auth.lane,
         acceptedActions: [name === 'hold' ? 'HOLD' : 'REVOKE'],
-        laneOperator: auth.operator,
         nowMs: Number.isNaN(at) ? 0 : at,
         usedNonces: new Set(),
       },

@@ -41,6 +41,11 @@ export class Refused extends Error {}
 export interface AuthorizedStep extends LaneAuthorization {
   caller: ActivityCaller;
   step: ChangeSpec['steps'][number];
+  /**
+   * Checks again what time can change — an owner's HOLD or REVOKE, grant expiry, precheck validity — for the body
+   * to call inside the step's transaction, once it holds the change's lock and right before the SQL runs.
+   */
+  recheck(): Promise<void>;
 }
 
 export class PointOfAction {
@@ -120,10 +125,12 @@ export class PointOfAction {
     }
     const production = await openProduction(this.lanesHome, auth.change);
     const identity = await production.identity();
+    let precheckUntil = Infinity;
     for (const g of grantsFor(auth.grants, 'REAL_RUN')) {
       const files = this.packet(g.payload.precheckTree!, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now());
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${g.payload.precheckTree}, but ${problem}`);
+      precheckUntil = Math.min(precheckUntil, Date.parse(String((files['precheck.json'] as { validUntil?: unknown }).validUntil)));
     }
     await this.notWithdrawn(caller, trustRoot, auth);
     const blockers = blockerStateProblem(
@@ -135,7 +142,19 @@ export class PointOfAction {
       (tree) => this.laneOfTree(tree),
     );
     if (blockers) throw new Refused(blockers);
-    return { ...auth, caller, step };
+    const recheck = async () => {
+      try {
+        await this.notWithdrawn(caller, trustRoot, auth);
+        const now = Date.now();
+        const expired = auth.grants.find((g) => Date.parse(g.payload.expiresAt) <= now);
+        if (expired) throw new Refused(`${expired.payload.action} grant expired at ${expired.payload.expiresAt} while the step waited`);
+        if (precheckUntil <= now) throw new Refused(`the precheck REAL_RUN names stopped being valid at ${new Date(precheckUntil).toISOString()} while the step waited`);
+      } catch (err) {
+        if (!(err instanceof Refused)) throw err;
+        throw ApplicationFailure.nonRetryable(`point of action refused applyProductionStep for ${caller.workflowId}: ${err.message}`, 'GrantRefused');
+      }
+    };
+    return { ...auth, caller, step, recheck };
   }
 
   /** Refuses when the server's record of this run holds an owner's HOLD, or a REVOKE of a grant presented. */

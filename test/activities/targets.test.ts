@@ -61,7 +61,7 @@ const request = (p: TestProduction, over: Partial<AuthorizedWork> = {}): Authori
 const verifiedStep = (p: TestProduction, stepId: string, workflowId: string, runId: string) => {
   const req = { change: p.change, stepId, start: null, grants: [], blockerState: null };
   const step = p.change.steps.find((s) => s.id === stepId)!;
-  const auth: AuthorizedStep = { ok: true, lane: 'execution', change: p.change, specHash: specHashOf(p.change), operator: { keyId: 'k', name: 'op' }, grants: [], caller: { workflowId, runId, workflowType: 'executionLane' }, step } as never;
+  const auth: AuthorizedStep = { ok: true, lane: 'execution', change: p.change, specHash: specHashOf(p.change), operator: { keyId: 'k', name: 'op' }, grants: [], caller: { workflowId, runId, workflowType: 'executionLane' }, step, recheck: async () => undefined } as never;
   markAuthorized(req, auth);
   return req;
 };

@@ -373,12 +373,15 @@ describe('lanes start / grant / status against the dev server', () => {
     const shown = await lanes(['blockers', id]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/^7 of 7 blockers open/);
-    const gate = await lanes(['blockers', id, '--move', 'FIX7-P0-PLAN-REALRUN-1', '--to', 'CLOSED', '--key', keyPath('owner'), '--json']);
+    const unbound = await lanes(['blockers', id, '--move', 'FIX7-P0-PLAN-REALRUN-1', '--to', 'CLOSED', '--key', keyPath('owner')]);
+    expect(unbound.code).toBe(2);
+    expect(unbound.stderr).toMatch(/--change <spec>/);
+    const gate = await lanes(['blockers', id, '--move', 'FIX7-P0-PLAN-REALRUN-1', '--to', 'CLOSED', '--key', keyPath('owner'), '--change', path, '--json']);
     expect(gate.code).toBe(1);
     expect(JSON.parse(gate.stdout)).toMatchObject({ result: 'rejected', reason: expect.stringMatching(/authorization gate/) });
     const inputFile = join(dir, `${id}-surface.json`);
     writeFileSync(inputFile, '{"tables":["birth_registry"]}');
-    const narrowed = await lanes(['blockers', id, '--move', 'FIX7-P0-OPERATOR-INPUT-1', '--to', 'NARROWED', '--key', keyPath('operator'), '--input', inputFile]);
+    const narrowed = await lanes(['blockers', id, '--move', 'FIX7-P0-OPERATOR-INPUT-1', '--to', 'NARROWED', '--key', keyPath('operator'), '--input', inputFile, '--change', path]);
     expect(narrowed.code).toBe(0);
     expect(narrowed.stdout).toMatch(/NARROWED: accepted/);
     expect(JSON.parse((await lanes(['blockers', id, '--json'])).stdout).blockers.find((b: { id: string }) => b.id === 'FIX7-P0-OPERATOR-INPUT-1').status).toBe('NARROWED');

@@ -90,3 +90,23 @@ describe('blocker rules', () => {
     ]);
   });
 });
+
+describe('sign-off is counted, not assumed', () => {
+  it("an owner's reopen is nobody's sign-off: the operator cannot then close an owner + operator blocker alone", () => {
+    const B = 'FIX7-P0-PROD-BIRTH-SURFACE-1';
+    const input = { inputSha256: 'c'.repeat(64) };
+    let map = seed();
+    const step = (m: Parameters<typeof moveBlocker>[2]) => {
+      const r = moveBlocker(map, RULES, m, ledger);
+      if (r.ok) map = r.map;
+      return r;
+    };
+    expect(step(move(B, 'NARROWED', operator, input)).ok).toBe(true);
+    expect(step(move(B, 'OPEN', owner)).ok).toBe(true); // the owner rejects the narrowing
+    const close = step(move(B, 'CLOSED', operator, input));
+    expect(close).toMatchObject({ ok: false, code: 'NO_PROOF', reason: expect.stringMatching(/no signed move by the owner yet/) });
+    // After a real owner move since the reopen, the operator's close counts.
+    expect(step(move(B, 'NARROWED', owner)).ok).toBe(true);
+    expect(step(move(B, 'CLOSED', operator, input)).ok).toBe(true);
+  });
+});

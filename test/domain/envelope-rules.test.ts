@@ -118,6 +118,12 @@ describe('envelope rules', () => {
     expect(code(grant(), ctx({ laneOperator: { keyId: keys.owner.keyId, name: 'someone' } }))).toBe('LANE_OPERATOR');
   });
 
+  it('lets any owner stop a lane, its starter included: HOLD and REVOKE approve nothing', () => {
+    const starter = { laneOperator: { keyId: keys.owner.keyId, name: 'owner' } };
+    expect(code(grant({ action: 'HOLD' }), ctx({ ...starter, acceptedActions: ['HOLD'] }))).toBe('OK');
+    expect(code(grant({ action: 'REVOKE', revokes: 'a'.repeat(64) }), ctx({ ...starter, acceptedActions: ['REVOKE'] }))).toBe('OK');
+  });
+
   it('gives reasons a person can act on', () => {
     const v = verifyEnvelope(grant({ key: keys.operator }), ctx(), verifyEd25519Strict);
     expect(v.ok).toBe(false);

@@ -54,6 +54,16 @@ describe('blocker chain replay at the point of action', () => {
     expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('CLOSED');
   });
 
+  it('drops proofs the spec itself declares: only signatures carry a blocker', () => {
+    const declared = structuredClone(change);
+    const b = declared.blockers!.map.blockers.find((x) => x.id === SURFACE)!;
+    b.proofs = [{ kind: 'owner-decision', by: keys.owner.keyId, role: 'owner', at: new Date(T0 - 1).toISOString(), from: 'OPEN', to: 'NARROWED' }];
+    const declaredSpec = specHashOf(declared);
+    const chain = [move(keys.operator, 'CLOSED', 1, { inputSha256: INPUT, specHash: declaredSpec })];
+    // With the declared "owner sign-off" counted, the operator's close alone would close it.
+    expect(surfaceStatus(replayBlockerState(presented(chain), declared, verifyUpdate(declaredSpec), noTrees))).toBe('OPEN');
+  });
+
   it('does not count moves signed for another spec of the same change', () => {
     const chain = [move(keys.owner, 'NARROWED', 0, { specHash: otherSpec }), move(keys.operator, 'CLOSED', 1, { specHash: otherSpec, inputSha256: INPUT })];
     expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('OPEN');

@@ -1,6 +1,7 @@
 /**
  * Structural half of the core promise: only src/workflows/gate.ts may reach the production activities. The
- * production worker registers them and the interceptor inspects their requests; nothing else mentions them.
+ * production worker registers them, and its interceptor and the point of action verify their requests; nothing
+ * else mentions them.
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ const ALLOWED = new Set([
   'src/activities/production.ts',
   'src/worker/production-worker.ts',
   'src/worker/production-interceptor.ts',
+  'src/worker/point-of-action.ts',
 ]);
 const PRODUCTION_REFERENCE = /activities\/production['"]|\bapplyProductionStep\b|\bProductionActivities\b|\bcreateProductionActivities\b/;
 

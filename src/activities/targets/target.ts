@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS gated_lanes.applied_steps (
   PRIMARY KEY (change_id, step_id)
 );
 ALTER TABLE gated_lanes.applied_steps ADD COLUMN IF NOT EXISTS run_id text;
+CREATE UNIQUE INDEX IF NOT EXISTS applied_steps_once_per_change ON gated_lanes.applied_steps (change_id, step_id);
 CREATE TABLE IF NOT EXISTS gated_lanes.grant_claims (
   nonce text PRIMARY KEY,
   grant_id text NOT NULL,
@@ -103,9 +104,12 @@ export async function inRolledBackTransaction<T>(s: TargetSession, begin: string
   }
 }
 
-/** Runs `fn` in a transaction that commits only if `fn` returns. */
+/**
+ * Runs `fn` in a transaction that commits only if `fn` returns. READ COMMITTED whatever the server's default: the
+ * ledger's claims read what committed before their lock was granted, never an older snapshot.
+ */
 export async function inTransaction<T>(s: TargetSession, fn: () => Promise<T>): Promise<T> {
-  await s.exec('BEGIN');
+  await s.exec('BEGIN ISOLATION LEVEL READ COMMITTED');
   try {
     const result = await fn();
     await s.exec('COMMIT');

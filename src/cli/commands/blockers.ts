@@ -21,11 +21,11 @@ import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
 const help = `lanes blockers <changeId> [--json]
 lanes blockers <changeId> --move <blockerId> --to <STATUS> --key <owner|operator key>
-               [--change <spec>] [--evidence-tree <hash>] [--input <file>] [--json]
+               --change <spec> [--evidence-tree <hash>] [--input <file>] [--json]
 
 Shows the change's blocker map (seeds' shape; --json prints it as-is). With --move, signs a BLOCKER_UPDATE:
 who may move a blocker, to which status and with which proof is decided by the change's blocker rules. A move
-is signed for one spec of the change (--change, else the spec of its latest lane) and counts for that spec only.
+is signed for the spec in --change (the one you reviewed) and counts for that spec only.
 Statuses: ${BLOCKER_STATUSES.join(', ')}.`;
 
 export function renderBlockers(map: BlockerMap): string {
@@ -72,11 +72,11 @@ export const blockers: Command = {
     }
     const before = await query<ChangeState>(changeQuery.name);
     const { fingerprint: trustRoot } = await signingTrustRoot(configFromEnv());
-    // A move counts for one spec of the change: the one in --change, else the spec its latest lane runs (said aloud).
-    const latest = [...before.active, ...before.ledger].map((l) => l.specHash).at(-1);
-    const specHash = typeof flags.change === 'string' ? specHashOf(readChangeSpec(flags.change)) : latest;
-    if (!specHash) throw new UserError(`change ${changeId} has no lane yet: pass --change <spec> to name the spec this move is for`, 2);
-    if (typeof flags.change !== 'string') process.stderr.write(`moving ${flags.move} for spec ${specHash} (the latest lane's; --change <spec> names another)\n`);
+    // A move counts for one spec of the change: the one the signer reviewed (not whatever the entity says it runs).
+    if (typeof flags.change !== 'string') throw new UserError(`--move needs --change <spec>: a blocker move is signed for the spec you reviewed, and counts for that spec only\n\n${help}`, 2);
+    const reviewed = readChangeSpec(flags.change);
+    if (reviewed.id !== changeId) throw new UserError(`--change ${flags.change} is change ${reviewed.id}, not ${changeId}`, 2);
+    const specHash = specHashOf(reviewed);
     const envelope = makeEnvelope({
       key,
       trustRoot,

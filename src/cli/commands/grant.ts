@@ -94,10 +94,10 @@ async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOL
   const client = await connectClient(cfg);
   const lane = await describeLane(client, workflowId);
   const binding = await laneBinding(client, lane);
-  await checkSignerTrustRoot(cfg, binding);
+  const startedBy = await checkSignerTrustRoot(cfg, lane, binding);
   checkReviewedSpec(binding, typeof flags.change === 'string' ? readChangeSpec(flags.change) : undefined);
   const named = action === 'HOLD' || action === 'REVOKE' ? {} : await namedEvidence(client, lane, binding, action, flags);
-  if (!flags.json) process.stderr.write(describeBinding(lane, binding, action));
+  if (!flags.json) process.stderr.write(describeBinding(lane, binding, action, startedBy));
   const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action, validForMs, revokes, ...bindingFields(binding), ...named });
   const signal = action === 'HOLD' ? 'hold' : action === 'REVOKE' ? 'revoke' : 'grant';
   const verdict = await sendEnvelope(client, lane, signal, envelope);
