@@ -33,6 +33,7 @@ export function createLaneActivities(config: ActivityConfig) {
     rehearseOnClone: (req: LaneWorkRequest): Promise<EvidenceRef> => rehearse(home, verified(req)),
     dryRunProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => dryRun(home, verified(req)),
     precheckProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => precheck(home, verified(req)),
+    // The workflow's step records travel along for display; the packet records what production's ledger says.
     recordExecution: (req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> => recordExecution(home, verified(req)),
     writeDecisionPacket: (req: DecisionPacketRequest): Promise<string> => {
       const who = verified(req);

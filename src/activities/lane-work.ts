@@ -3,7 +3,7 @@
  * steps, blocker map, grants each lane will need); execution's packet records what production looks like after
  * its steps, which steps ran, and under which grants.
  */
-import type { EvidenceRef, StepRecord } from '../domain/lane-status';
+import type { EvidenceRef } from '../domain/lane-status';
 import { productionTarget } from '../domain/change-spec';
 import { requiredGrants, LANE_KINDS } from '../domain/vocabulary';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -32,7 +32,7 @@ export function scope(lanesHome: string, req: AuthorizedWork): Promise<EvidenceR
  * The execution's packet: which steps production's own ledger says this run applied (not what the workflow says),
  * what production looks like after them, and under which grants. A run that applied nothing has nothing to record.
  */
-export async function recordExecution(lanesHome: string, req: AuthorizedWork & { steps?: StepRecord[] }): Promise<EvidenceRef> {
+export async function recordExecution(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
   const db = await openProduction(lanesHome, req.change);
   const { applied, after } = await db.session(async (s) => ({
     applied: await appliedByRun(s, req.workflowId, req.runId),
