@@ -289,6 +289,8 @@ describe('attack 3: forged change-entity messages', () => {
     const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target });
     const entity = suite.h.client.workflow.getHandle(changeWorkflowId(target.id));
     await waitFor('the lane registered', async () => ((await entity.query('change')) as ChangeState).active.some((l) => l.workflowId === workflowId));
+    // Waiting means the lane has reported its start's nonce: it has nothing to tell the entity while it is replaced.
+    await waitFor('the lane waiting', async () => (await suite.h.client.workflow.getHandle(workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT');
     const real = (await entity.query('change')) as ChangeState;
     const crafted: ChangeState = { ...real, version: real.version + 1, blockers: { ...real.blockers!, blockers: real.blockers!.blockers.map((b) => ({ ...b, status: 'CLOSED' as const })) } };
     await entity.terminate('attacker');
