@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { changeSpecSchema, productionTarget, type ChangeSpec } from '../domain/change-spec';
-import { CLOCK_SKEW_MS, envelopeIdOf, verifyEnvelope } from '../domain/envelope-rules';
+import { CLOCK_SKEW_MS, claimedIssueTime, envelopeIdOf, verifyEnvelope } from '../domain/envelope-rules';
 import { verifyEd25519Node } from '../worker/node-signature';
 import { specHashOf } from '../domain/bindings';
 import { readTrustRootFile } from '../worker/trust-root-file';
@@ -88,10 +88,9 @@ export async function checkSignerTrustRoot(cfg: LanesConfig, lane: LaneIdentity,
       `the lane was started under trust root ${binding.trustRoot.slice(0, 16)}…, but your trust root ${path} is ${mine.fingerprint.slice(0, 16)}…; nothing was signed (see README: rotating the trust root)`,
     );
   }
-  const issued = Date.parse(String((binding.start as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
   const v = verifyEnvelope(
     binding.start,
-    { trustRoot: mine, workflowId: lane.workflowId, changeId: binding.change.id, lane: lane.lane, specHash: binding.specHash, acceptedActions: ['START_LANE'], nowMs: Number.isNaN(issued) ? 0 : issued, usedNonces: new Set() },
+    { trustRoot: mine, workflowId: lane.workflowId, changeId: binding.change.id, lane: lane.lane, specHash: binding.specHash, acceptedActions: ['START_LANE'], nowMs: claimedIssueTime(binding.start), usedNonces: new Set() },
     verifyEd25519Node,
   );
   if (!v.ok) throw new UserError(`the lane's start does not verify under your trust root (${v.reason}); nothing was signed`);

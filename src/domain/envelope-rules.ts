@@ -176,6 +176,15 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
   };
 }
 
+/**
+ * The moment an envelope claims it was issued, for judging it as of then (a start, a blocker move, an input, a
+ * withdrawal: signed once, meant to stand). 0 when it claims none; such an envelope fails the schema anyway.
+ */
+export function claimedIssueTime(raw: unknown): number {
+  const t = Date.parse(String((raw as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
+  return Number.isNaN(t) ? 0 : t;
+}
+
 /** The id an envelope has (sha256 of its canonical payload), or undefined when it has no canonical payload. */
 export function envelopeIdOf(raw: unknown): string | undefined {
   try {

@@ -17,7 +17,7 @@ import { blockerMapSchema, type BlockerMap, type BlockerProof } from './blocker-
 import { blockerStateHash, specHashOf } from './bindings';
 import { canonicalize } from './canonical-json';
 import { changeSpecSchema, type ChangeSpec } from './change-spec';
-import { verifyEnvelope, type RejectCode, type VerifiedEnvelope } from './envelope-rules';
+import { claimedIssueTime, verifyEnvelope, type RejectCode, type VerifiedEnvelope } from './envelope-rules';
 import type { TargetIdentity } from './isolation';
 import type { SignatureCheck } from './keys';
 import type { TrustRoot } from './trust-root';
@@ -79,8 +79,7 @@ export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSign
   const base = { trustRoot: input.trustRoot, workflowId: input.caller.workflowId, runId: input.caller.runId, changeId: change.id, lane, specHash };
   // The start proved the operator when the lane began: it is judged as of its own issue time, and binds no run
   // (it is signed before the run exists). What it authorises on its own is only work that needs no grant.
-  const issued = Date.parse(String((input.start as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
-  const start = verifyEnvelope(input.start, { ...base, acceptedActions: ['START_LANE'], nowMs: Number.isNaN(issued) ? 0 : issued, usedNonces: new Set() }, checkSignature);
+  const start = verifyEnvelope(input.start, { ...base, acceptedActions: ['START_LANE'], nowMs: claimedIssueTime(input.start), usedNonces: new Set() }, checkSignature);
   if (!start.ok) return refuse(start.code, `lane start: ${start.reason}`);
   const operator = { keyId: start.envelope.signer.keyId, name: start.envelope.signer.name };
 
@@ -90,8 +89,8 @@ export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSign
   const signers = new Map<GrantAction, Set<string>>(required.map((a) => [a, new Set()]));
   const grants: VerifiedEnvelope[] = [];
   for (const [i, raw] of (input.grants as unknown[]).entries()) {
-    const at = input.grantsAsOfIssue ? Date.parse(String((raw as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt)) : input.nowMs;
-    const v = verifyEnvelope(raw, { ...base, startId: start.envelope.id, acceptedActions: required, laneOperator: operator, nowMs: Number.isNaN(at) ? 0 : at, usedNonces: nonces }, checkSignature);
+    const at = input.grantsAsOfIssue ? claimedIssueTime(raw) : input.nowMs;
+    const v = verifyEnvelope(raw, { ...base, startId: start.envelope.id, acceptedActions: required, laneOperator: operator, nowMs: at, usedNonces: nonces }, checkSignature);
     if (!v.ok) return refuse(v.code, `grant ${i + 1}: ${v.reason}`);
     nonces.add(v.envelope.payload.nonce);
     signers.get(v.envelope.payload.action as GrantAction)!.add(v.envelope.signer.name);
@@ -276,7 +275,6 @@ export function withdrawalProblem(
   const inUse = new Set(auth.grants.map((g) => g.id));
   for (const { name, payload } of signals) {
     if (name !== 'hold' && name !== 'revoke') continue;
-    const at = Date.parse(String((payload as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
     const v = verifyEnvelope(
       payload,
       {
@@ -288,7 +286,7 @@ export function withdrawalProblem(
         changeId: auth.change.id,
         lane: auth.lane,
         acceptedActions: [name === 'hold' ? 'HOLD' : 'REVOKE'],
-        nowMs: Number.isNaN(at) ? 0 : at,
+        nowMs: claimedIssueTime(payload),
         usedNonces: new Set(),
       },
       checkSignature,

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Context } from '@temporalio/activity';
 import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
 import { specHashOf } from '../domain/bindings';
-import { verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
+import { claimedIssueTime, verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
 import { changeWorkflowId } from '../workflows/messages';
 import {
   blockerStateProblem,
@@ -36,6 +36,13 @@ import { readTrustRootFile } from './trust-root-file';
 import { verifyEd25519Node } from './node-signature';
 
 export class Refused extends Error {}
+
+/** The distinct trees some grants name, each with the action of the first grant naming it (for the message). */
+function namedTrees(grants: readonly VerifiedEnvelope[], tree: (g: VerifiedEnvelope) => string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const g of grants) if (!out.has(tree(g))) out.set(tree(g), g.payload.action);
+  return out;
+}
 
 /** A production step the point of action let through: the step of the verified spec, and its verified grants. */
 export interface AuthorizedStep extends LaneAuthorization {
@@ -118,18 +125,19 @@ export class PointOfAction {
     if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
     // Signed is not enough: the SQL must also stay inside the surface it declares, read by PostgreSQL's own parser.
     await assertSqlContained(auth.change);
-    for (const g of [...grantsFor(auth.grants, 'REAL_RUN'), ...grantsFor(auth.grants, 'APPLY')]) {
-      const files = this.packet(g.payload.evidenceTree!, ['rehearsal.json', 'change.json'], `${g.payload.action}'s rehearsal`);
+    // Each named tree is resolved and re-hashed once, however many grants name it (REAL_RUN and APPLY usually agree).
+    for (const [tree, action] of namedTrees([...grantsFor(auth.grants, 'REAL_RUN'), ...grantsFor(auth.grants, 'APPLY')], (g) => g.payload.evidenceTree!)) {
+      const files = this.packet(tree, ['rehearsal.json', 'change.json'], `${action}'s rehearsal`);
       const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
-      if (problem) throw new Refused(`${g.payload.action} names evidence tree ${g.payload.evidenceTree}, but ${problem}`);
+      if (problem) throw new Refused(`${action} names evidence tree ${tree}, but ${problem}`);
     }
     const production = await openProduction(this.lanesHome, auth.change);
     const identity = await production.identity();
     let precheckUntil = Infinity;
-    for (const g of grantsFor(auth.grants, 'REAL_RUN')) {
-      const files = this.packet(g.payload.precheckTree!, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
+    for (const [tree] of namedTrees(grantsFor(auth.grants, 'REAL_RUN'), (g) => g.payload.precheckTree!)) {
+      const files = this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now());
-      if (problem) throw new Refused(`REAL_RUN names precheck tree ${g.payload.precheckTree}, but ${problem}`);
+      if (problem) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${problem}`);
       precheckUntil = Math.min(precheckUntil, Date.parse(String((files['precheck.json'] as { validUntil?: unknown }).validUntil)));
     }
     await this.notWithdrawn(caller, trustRoot, auth);
@@ -172,10 +180,9 @@ export class PointOfAction {
 
   /** A signed blocker move of this change and spec, verified as of its own issue time under the pinned trust root. */
   private blockerUpdate(trustRoot: TrustRoot, change: ChangeSpec, specHash: string, envelope: unknown): VerifiedEnvelope | undefined {
-    const at = Date.parse(String((envelope as { payload?: { issuedAt?: unknown } } | null)?.payload?.issuedAt));
     const v = verifyEnvelope(
       envelope,
-      { trustRoot, workflowId: changeWorkflowId(change.id), changeId: change.id, lane: undefined, specHash, acceptedActions: ['BLOCKER_UPDATE'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
+      { trustRoot, workflowId: changeWorkflowId(change.id), changeId: change.id, lane: undefined, specHash, acceptedActions: ['BLOCKER_UPDATE'], nowMs: claimedIssueTime(envelope), usedNonces: new Set() },
       verifyEd25519Node,
     );
     return v.ok ? v.envelope : undefined;
@@ -225,11 +232,10 @@ export class PointOfAction {
   private operatorInputs(caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization, raw: unknown): NonNullable<AuthorizedWork['inputs']> {
     if (raw === undefined) return [];
     if (!Array.isArray(raw)) throw new Refused('inputs must be a list');
-    return raw.map((item: { content?: unknown; envelope?: { payload?: { issuedAt?: unknown } } }, i) => {
-      const at = Date.parse(String(item?.envelope?.payload?.issuedAt));
+    return raw.map((item: { content?: unknown; envelope?: unknown }, i) => {
       const v = verifyEnvelope(
         item?.envelope,
-        { trustRoot, workflowId: caller.workflowId, runId: caller.runId, startId: auth.start.id, changeId: auth.change.id, lane: auth.lane, specHash: auth.specHash, acceptedActions: ['OPERATOR_INPUT'], nowMs: Number.isNaN(at) ? 0 : at, usedNonces: new Set() },
+        { trustRoot, workflowId: caller.workflowId, runId: caller.runId, startId: auth.start.id, changeId: auth.change.id, lane: auth.lane, specHash: auth.specHash, acceptedActions: ['OPERATOR_INPUT'], nowMs: claimedIssueTime(item?.envelope), usedNonces: new Set() },
         verifyEd25519Node,
       );
       if (!v.ok) throw new Refused(`operator input ${i + 1}: ${v.reason}`);
