@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
 import type { EvidenceRef } from '../domain/lane-status';
@@ -58,6 +58,8 @@ export interface ResolvedPacket {
   dir: string;
   /** A file of the packet, read once and checked against the verified MANIFEST: what is used is what was hashed. */
   read(name: string): string;
+  /** Every file the verified MANIFEST lists. */
+  files: string[];
 }
 
 export function resolveEvidenceTree(lanesHome: string, tree: string): ResolvedPacket | { problem: string } {
@@ -81,6 +83,7 @@ export function resolveEvidenceTree(lanesHome: string, tree: string): ResolvedPa
   const manifest = new Map(readFileSync(join(dir, MANIFEST_FILE), 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l.slice(0, 64)] as const));
   return {
     dir,
+    files: [...manifest.keys()],
     read(name) {
       const bytes = readFileSync(join(dir, name));
       if (manifest.get(name) !== createHash('sha256').update(bytes).digest('hex')) throw new Error(`${name} changed after the packet was verified`);
@@ -124,11 +127,22 @@ function hashFile(path: string): { sha256: string; bytes: number } {
 /**
  * Recomputes a packet from its files and compares it with its MANIFEST: files changed, added or missing, and a
  * MANIFEST not in canonical form. Throws when the directory has no readable MANIFEST (not a packet at all).
+ * Symbolic links are refused, never followed: a packet is regular files only (as the coreutils recipe in the README
+ * sees it), and a link could make the same bytes count twice, point outside the packet, or loop.
  */
 export function verifyEvidenceDir(dir: string): { treeHash: string; files: number; problems: string[] } {
+  const problems: string[] = [];
+  if (lstatSync(join(dir, MANIFEST_FILE)).isSymbolicLink()) problems.push(`${MANIFEST_FILE}: a symbolic link (a packet holds regular files only)`);
   const manifest = readFileSync(join(dir, MANIFEST_FILE), 'utf8');
   const walk = (d: string): string[] =>
-    readdirSync(d).flatMap((name) => (statSync(join(d, name)).isDirectory() ? walk(join(d, name)) : [relative(dir, join(d, name))]));
+    readdirSync(d).flatMap((name) => {
+      const path = join(d, name);
+      const st = lstatSync(path);
+      if (st.isSymbolicLink()) return void problems.push(`${relative(dir, path)}: a symbolic link (a packet holds regular files only; not followed)`), [];
+      if (st.isDirectory()) return walk(path);
+      if (!st.isFile()) return void problems.push(`${relative(dir, path)}: not a regular file`), [];
+      return [relative(dir, path)];
+    });
   const entries: TreeEntry[] = walk(dir)
     .filter((f) => f !== MANIFEST_FILE)
     .map((path) => {
@@ -136,7 +150,6 @@ export function verifyEvidenceDir(dir: string): { treeHash: string; files: numbe
     });
   // Each MANIFEST line is `<64 hex> <bytes> <path>`: the path starts after the second space.
   const recorded = new Map(manifest.split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l] as const));
-  const problems: string[] = [];
   for (const e of entries) {
     const line = recorded.get(e.path);
     if (!line) problems.push(`${e.path}: not in the MANIFEST (added)`);

@@ -50,10 +50,16 @@ function envelopeProbes(): Probe[] {
   };
   const owner = mk('probe-owner', 'owner');
   const operator = mk('probe-operator', 'operator');
-  // The lane operator's own owner key: same person (name), other role.
+  // The lane operator's own owner key: the same person (the trust root says so), another role and key.
   const sameperson = mk('probe-operator', 'owner');
   const outsider = mk('probe-outsider', 'owner');
-  const root: TrustRoot = parseTrustRoot({ v: 1, keys: [owner, operator, sameperson].map(({ name, role, pub }) => ({ name, role, publicKey: pub })) });
+  const root: TrustRoot = parseTrustRoot({
+    v: 2,
+    people: [
+      { id: 'probe-owner', name: 'Probe Owner', keys: [{ role: 'owner', publicKey: owner.pub }] },
+      { id: 'probe-operator', name: 'Probe Operator', keys: [operator, sameperson].map(({ role, pub }) => ({ role, publicKey: pub })) },
+    ],
+  });
   // A key outside the trust root still needs a well-formed id to reach the UNKNOWN_KEY rule.
   const keyIdOf = (pub: string) => root.keys.find((k) => k.publicKey === pub)?.keyId ?? '0123456789abcdef';
   const now = Date.parse('2026-06-12T10:00:00Z');
@@ -66,7 +72,7 @@ function envelopeProbes(): Probe[] {
     changeId: 'probe',
     lane: 'execution',
     acceptedActions: ['REAL_RUN'],
-    laneOperator: { keyId: keyIdOf(operator.pub), name: operator.name },
+    laneOperator: { keyId: keyIdOf(operator.pub), person: 'probe-operator', name: operator.name },
     nowMs: now,
     usedNonces: new Set(['ab'.repeat(16)]),
   };
@@ -93,6 +99,7 @@ function envelopeProbes(): Probe[] {
     { id: 'grant: wrong key (not in the trust root)', run: refused(sign(outsider), 'UNKNOWN_KEY') },
     { id: 'grant: payload altered after signing', run: refused({ ...valid, payload: { ...valid.payload, expiresAt: new Date(now + 86_400_000).toISOString() } }, 'BAD_SIGNATURE') },
     { id: 'grant: expired', run: refused(sign(owner, { issuedAt: new Date(now - 7_200_000).toISOString(), expiresAt: new Date(now - 3_600_000).toISOString() }), 'EXPIRED') },
+    { id: 'grant: lives longer than the trust root allows', run: refused(sign(owner, { expiresAt: new Date(now + 25 * 3_600_000).toISOString() }), 'TOO_LONG') },
     { id: 'grant: not yet valid', run: refused(sign(owner, { issuedAt: new Date(now + 3_600_000).toISOString(), expiresAt: new Date(now + 7_200_000).toISOString() }), 'NOT_YET_VALID') },
     { id: 'grant: other workflow', run: refused(sign(owner, { workflowId: 'probe.execution.2' }), 'OTHER_WORKFLOW') },
     { id: 'grant: other action', run: refused(sign(owner, { action: 'APPLY', precheckTree: undefined }), 'ACTION_NOT_HERE') },

@@ -31,6 +31,8 @@ export interface ProductionStepRequest {
   grants: SignedEnvelope[];
   /** The blocker map state the OPT4_PRODUCTION grants approve (their blockersHash); null when the change has none. */
   blockerState: BlockerMap | null;
+  /** The owners' CHARTER envelopes for the spec's blocker map and rules (needed when it declares a map). */
+  charter?: unknown[];
 }
 
 export interface ProductionStepResult {

@@ -9,7 +9,7 @@ export interface EnvelopeRequest {
   key: PrivateKeyFile;
   workflowId: string;
   changeId: string;
-  /** Absent only for BLOCKER_UPDATE (sent to the change entity). */
+  /** Absent only for BLOCKER_UPDATE and CHARTER (sent to the change entity). */
   lane?: LaneKind;
   action: SignedAction;
   validForMs: number;
@@ -36,6 +36,8 @@ export interface EnvelopeRequest {
   inputSha256?: string;
   /** OPERATOR_INPUT: what the input is. */
   inputKind?: string;
+  /** CHARTER: the hash of the blocker map and rules approved. */
+  charterHash?: string;
   /** For tests and probes only: reuse a nonce. */
   nonce?: string;
   /** For tests and probes only: sign as of another moment. */
@@ -64,6 +66,7 @@ export function makeEnvelope(req: EnvelopeRequest): SignedEnvelope {
     ...(req.blockerStatus ? { blockerStatus: req.blockerStatus } : {}),
     ...(req.inputSha256 ? { inputSha256: req.inputSha256 } : {}),
     ...(req.inputKind ? { inputKind: req.inputKind } : {}),
+    ...(req.charterHash ? { charterHash: req.charterHash } : {}),
     nonce: req.nonce ?? randomBytes(16).toString('hex'),
     issuedAt: new Date(now).toISOString(),
     expiresAt: new Date(now + req.validForMs).toISOString(),

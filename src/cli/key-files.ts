@@ -3,7 +3,7 @@
  * the public half in exactly the shape a trust root lists keys, so publishing a key is a copy, not a rewrite.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { keyIdOf } from '../domain/keys';
@@ -54,10 +54,15 @@ export function createKeyPair(dir: string, name: string, role: Role): { keyPath:
   return { keyPath, pubPath, entry };
 }
 
-/** Reads a private key file and checks it is whole: its public key must match its private key. */
+/**
+ * Reads a private key file and checks it is whole: its public key must match its private key. Like ssh, it refuses
+ * a key file that group or others may read or write: a key others can read may already sign for somebody else.
+ */
 export function readPrivateKey(path: string): PrivateKeyFile {
   let text: string;
+  let mode: number;
   try {
+    mode = statSync(path).mode;
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new UserError(`cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -73,6 +78,10 @@ export function readPrivateKey(path: string): PrivateKeyFile {
     const issue = parsed.error.issues[0];
     const hint = (doc as { kind?: string })?.kind === 'gated-lanes-public-key' ? ' (this is a .pub file; pass the .key file)' : '';
     throw new UserError(`key file ${path} is not a private key file: ${issue?.path.join('.') || '(root)'} ${issue?.message}${hint}`);
+  }
+  // Checked once the file is known to hold a private key (a .pub file gets the hint above instead).
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    throw new UserError(`key file ${path} is accessible by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); a private key must be yours alone. Fix it with: chmod 600 ${path}`);
   }
   const k = parsed.data;
   if (publicKeyFromPrivate(k.privateKey) !== k.publicKey || keyIdOf(k.publicKey) !== k.keyId) {

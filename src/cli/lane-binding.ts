@@ -12,7 +12,8 @@ import { CLOCK_SKEW_MS, claimedIssueTime, envelopeIdOf, verifyEnvelope } from '.
 import { verifyEd25519Node } from '../worker/node-signature';
 import { specHashOf } from '../domain/bindings';
 import { readTrustRootFile } from '../worker/trust-root-file';
-import type { LanesConfig } from '../worker/config';
+import { limitsOf, type TrustLimits } from '../domain/trust-root';
+import { usesNamedCluster, type LanesConfig } from '../worker/config';
 import type { LaneIdentity } from './lane-client';
 import { decodePayload } from './lane-client';
 import { UserError } from './user-error';
@@ -62,7 +63,10 @@ export async function laneBinding(client: Client, lane: LaneIdentity): Promise<L
  * The trust root a signer signs under: LANES_TRUST_ROOT, else the development one `npm start` made. Its
  * fingerprint goes into every envelope, and workers refuse envelopes naming any other.
  */
-export async function signingTrustRoot(cfg: LanesConfig): Promise<{ path: string; fingerprint: string }> {
+export async function signingTrustRoot(cfg: LanesConfig): Promise<{ path: string; fingerprint: string; limits: TrustLimits }> {
+  if (!cfg.trustRootPath && usesNamedCluster()) {
+    throw new UserError('no trust root to sign under: TEMPORAL_ADDRESS names a Temporal server of your own, where the development trust root is never used; set LANES_TRUST_ROOT to the trust root file your workers use', 2);
+  }
   const path = cfg.trustRootPath ?? join(cfg.lanesHome, 'trust-root.json');
   if (!cfg.trustRootPath && !existsSync(path)) {
     throw new UserError(`no trust root to sign under: set LANES_TRUST_ROOT to the trust root file the workers use (\`npm start\` makes a development one at ${path})`, 2);
@@ -70,16 +74,20 @@ export async function signingTrustRoot(cfg: LanesConfig): Promise<{ path: string
   const root = await readTrustRootFile(path).catch((err: Error) => {
     throw new UserError(err.message, 2);
   });
-  return { path, fingerprint: root.fingerprint };
+  return { path, fingerprint: root.fingerprint, limits: root.limits };
 }
 
 /**
  * Refuses to sign when the signer's own trust root differs from the one the lane was started under, or when the
- * lane's start does not verify under it. Returns who started the lane, as the signer's trust root names them.
+ * lane's start does not verify under it. Returns who started the lane, as the signer's trust root names them, and
+ * the limits that trust root sets (the defaults when there is none to read here).
  */
-export async function checkSignerTrustRoot(cfg: LanesConfig, lane: LaneIdentity, binding: LaneBinding): Promise<string> {
+export async function checkSignerTrustRoot(cfg: LanesConfig, lane: LaneIdentity, binding: LaneBinding): Promise<{ startedBy: string; limits: TrustLimits }> {
+  if (!cfg.trustRootPath && usesNamedCluster()) {
+    throw new UserError('set LANES_TRUST_ROOT to your trust root file: on a Temporal server of your own (TEMPORAL_ADDRESS) the signer checks who started the lane under it before signing; nothing was signed', 2);
+  }
   const path = cfg.trustRootPath ?? join(cfg.lanesHome, 'trust-root.json');
-  if (!existsSync(path)) return `${binding.startedBy} (unverified here: set LANES_TRUST_ROOT to check it)`;
+  if (!existsSync(path)) return { startedBy: `${binding.startedBy} (unverified here: set LANES_TRUST_ROOT to check it)`, limits: limitsOf({}) };
   const mine = await readTrustRootFile(path).catch((err: Error) => {
     throw new UserError(err.message, 2);
   });
@@ -94,7 +102,7 @@ export async function checkSignerTrustRoot(cfg: LanesConfig, lane: LaneIdentity,
     verifyEd25519Node,
   );
   if (!v.ok) throw new UserError(`the lane's start does not verify under your trust root (${v.reason}); nothing was signed`);
-  return `${v.envelope.signer.name} (operator key ${v.envelope.signer.keyId})`;
+  return { startedBy: `${v.envelope.signer.name} (operator key ${v.envelope.signer.keyId})`, limits: mine.limits };
 }
 
 /** Text from a spec, shown safely: one line, control characters escaped, so no text can hide or forge a line. */

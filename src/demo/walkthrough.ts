@@ -117,46 +117,53 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
     heading('1. Scoping: no grant needed, no database contacted');
     await finish(await startLane('scoping'));
 
-    heading('2. Rehearsal on an isolated clone: it waits for the owner (see it waiting in the UI), then proves the rollback');
+    heading('2. The owner charters the blocker map and rules: until then they bind nobody, and nothing moves');
+    await lanes(['charter', changeId, '--change', change, '--key', owner]);
+
+    heading('3. Rehearsal on an isolated clone: it waits for the owner (see it waiting in the UI), then proves the rollback');
     const rehearsal = await startLane('rehearsal');
     await new Promise((r) => setTimeout(r, 3000));
     await lanes(['status', rehearsal]);
+    // The operator's inputs, recorded in the rehearsal's evidence: what blocker moves below rest on.
     await lanes(['input', rehearsal, 'surface-map', surfaceMap, '--key', operator]);
+    await lanes(['input', rehearsal, 'ci-seal', seal, '--key', operator]);
     await grantAll(rehearsal, ['AUTHORIZE_REHEARSAL']);
     await finish(rehearsal);
     const evidence = await treeOf(rehearsal);
     await lanes(['evidence', 'verify', relative(process.cwd(), evidence.dir), '--tree', evidence.treeHash]);
     await lanes(['packet', rehearsal]);
 
-    heading('3. A production-shaped rehearsal: a clone made from production by dump and load');
+    heading('4. A production-shaped rehearsal: a clone made from production by dump and load');
     const shaped = await startLane('rehearsal', ['--shaped']);
     await grantAll(shaped, ['AUTHORIZE_REHEARSAL']);
     await finish(shaped);
     const tree = (await treeOf(shaped)).treeHash;
 
-    heading('4. Blockers: each closed by the roles its map names, with evidence or an operator input');
+    heading('5. Blockers: each closed by the roles its map names, with evidence or an operator input a lane recorded');
     await lanes(['blockers', changeId]);
-    // Where the map names two roles, the owner signs a first move (NARROWED) and the operator closes with the input.
+    // Where the map names two roles, the owner signs a first move (NARROWED) and the operator closes with the input,
+    // named through the evidence tree of the rehearsal that recorded it (a proof is checked, not counted).
     const move = (id: string, to: string, key: string, proof: string[]) => lanes(['blockers', changeId, '--move', id, '--to', to, '--key', key, '--change', change, ...proof]);
+    const recorded = (file: string) => ['--input', file, '--evidence-tree', evidence.treeHash];
     await move('FIX7-P0-PROD-BIRTH-SURFACE-1', 'NARROWED', owner, []);
-    await move('FIX7-P0-PROD-BIRTH-SURFACE-1', 'CLOSED', operator, ['--input', surfaceMap]);
+    await move('FIX7-P0-PROD-BIRTH-SURFACE-1', 'CLOSED', operator, recorded(surfaceMap));
     await move('FIX7-P0-PROD-CI-SCOPE-1', 'NARROWED', owner, []);
-    await move('FIX7-P0-PROD-CI-SCOPE-1', 'CLOSED', operator, ['--input', seal]);
+    await move('FIX7-P0-PROD-CI-SCOPE-1', 'CLOSED', operator, recorded(seal));
     await move('FIX7-P0-DRYRUN-PROD-ROLLBACK-1', 'CLOSED', operator, ['--evidence-tree', tree]);
-    await move('FIX7-P0-OPERATOR-INPUT-1', 'CLOSED', operator, ['--input', surfaceMap]);
+    await move('FIX7-P0-OPERATOR-INPUT-1', 'CLOSED', operator, recorded(surfaceMap));
     await lanes(['blockers', changeId]);
 
-    heading('5. Production dry-run (read-only, entry == exit): its own grant plus OPT4_PRODUCTION');
+    heading('6. Production dry-run (read-only, entry == exit): its own grant plus OPT4_PRODUCTION');
     const dry = await startLane('dry-run');
     await grantAll(dry, ['AUTHORIZE_DRYRUN', 'OPT4_PRODUCTION']);
     await finish(dry);
 
-    heading('6. Real-run precheck (no mutation)');
+    heading('7. Real-run precheck (no mutation)');
     const pre = await startLane('precheck');
     await grantAll(pre, ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
     await finish(pre);
 
-    heading('7. Production execution: OPT4_PRODUCTION, REAL_RUN and one grant per irreversible action (naming the rehearsal tree)');
+    heading('8. Production execution: OPT4_PRODUCTION, REAL_RUN and one grant per irreversible action (naming the rehearsal tree)');
     const exec = await startLane('execution');
     await grantAll(exec, ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], tree);
     await finish(exec);

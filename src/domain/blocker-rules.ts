@@ -4,11 +4,14 @@
  * A blocker's rule comes from the change spec when the team states it (`blockers.rules`), and is otherwise
  * derived conservatively from the blocker's own fields:
  * - `actor_needed` names the roles that may move it ("owner", "operator", "owner + operator"; neither → owner);
- * - a blocker whose `required_technical_proof` is "n/a …" and whose `blocks` lists only grant actions
- *   (REAL_RUN, apply, permit, …) is an *authorization gate*: an execution lane holding valid grants for those
- *   actions satisfies it for that lane only; nothing else closes it;
+ * - a blocker whose `required_technical_proof` is "n/a …", whose `blocks` lists only grant actions (REAL_RUN,
+ *   apply, permit, …) and whose actor is the owner alone is an *authorization gate*: an execution lane holding
+ *   valid grants for those actions satisfies it for that lane only; nothing else closes it;
  * - every other blocker closes only on signed moves whose proofs cover each named role, and, unless its
- *   technical proof is "n/a", at least one evidence tree (of a lane that completed) or operator input.
+ *   technical proof is "n/a", at least one technical proof: the evidence tree of a passed lane of this change (of
+ *   the kind its rule names, never a scoping lane) or an operator input a lane of this change recorded.
+ * The rules are the operator's proposal until owners charter them (charter.ts): a rule can never let a blocker
+ * close with fewer or other roles than its `actor_needed` names (ruleProblems), nor by a lane that needs no grant.
  * Every open blocker blocks the execution lane unless it is an authorization gate the lane satisfies: a `blocks`
  * value we do not recognise therefore blocks production, which is the safe reading.
  */
@@ -23,7 +26,8 @@ export const blockerRuleSchema = z
     /** A lane of this kind that completes moves the blocker to `to`, its evidence tree as the proof. */
     laneProof: z
       .object({
-        lane: z.enum(['scoping', 'rehearsal', 'dry-run', 'precheck']),
+        // Never scoping: a lane that needs no owner grant proves nothing to the owner.
+        lane: z.enum(['rehearsal', 'dry-run', 'precheck'], 'must be rehearsal, dry-run or precheck: a lane that needs an owner grant (scoping needs none, so it proves nothing)'),
         /** Only a rehearsal on a production-shaped clone counts. */
         shaped: z.boolean().optional(),
         to: z.enum(BLOCKER_STATUSES),
@@ -60,13 +64,34 @@ export function rolesNamed(actorNeeded: string): Role[] {
 export function ruleFor(blocker: Blocker, rules: BlockerRules | undefined): EffectiveRule {
   const explicit = rules?.[blocker.id];
   const noTechnicalProof = /^\s*n\/a\b/i.test(blocker.required_technical_proof);
-  const grants = explicit?.grants ?? (noTechnicalProof ? blockedActions(blocker.blocks) : undefined);
+  const roles = rolesNamed(blocker.actor_needed);
+  // Grants are owners' signatures: only a blocker the owner alone moves may be met by them.
+  const ownerOnly = roles.length === 1 && roles[0] === 'owner';
+  const grants = explicit?.grants ?? (noTechnicalProof && ownerOnly ? blockedActions(blocker.blocks) : undefined);
   return {
-    roles: rolesNamed(blocker.actor_needed),
+    roles,
     ...(grants ? { grants } : {}),
     ...(explicit?.laneProof ? { laneProof: explicit.laneProof } : {}),
     needsTechnicalProof: !noTechnicalProof,
   };
+}
+
+/**
+ * Why a set of rules would let a blocker close with fewer or other roles than its `actor_needed` names; one line
+ * per problem, empty when none. (A lane proof is always an operator's START and an owner's grant, so it covers
+ * both roles; a scoping lane, which needs no grant, is refused by the schema.)
+ */
+export function ruleProblems(map: BlockerMap, rules: BlockerRules | undefined): string[] {
+  const problems: string[] = [];
+  for (const [id, rule] of Object.entries(rules ?? {})) {
+    const blocker = map.blockers.find((b) => b.id === id);
+    if (!blocker || !rule.grants) continue;
+    const roles = rolesNamed(blocker.actor_needed);
+    if (!(roles.length === 1 && roles[0] === 'owner')) {
+      problems.push(`${id}: "grants" would let owner grants alone satisfy a blocker whose actor_needed is "${blocker.actor_needed}" (${roles.join(' + ')}); only a blocker the owner alone moves can be an authorization gate`);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -99,6 +124,8 @@ export interface LedgerEntry {
   treeHash?: string;
   /** Precheck only: until when its result may open an execution lane. */
   validUntil?: string;
+  /** The sha256 of each operator input the lane recorded in its evidence packet. */
+  inputs?: string[];
 }
 
 export interface BlockerMove {
@@ -117,8 +144,12 @@ export type MoveVerdict =
   | { ok: true; map: BlockerMap; proof: BlockerProof }
   | { ok: false; code: 'UNKNOWN_BLOCKER' | 'WRONG_ACTOR' | 'FINAL' | 'NO_CHANGE' | 'NO_PROOF' | 'UNKNOWN_EVIDENCE' | 'GRANT_GATE'; reason: string };
 
-/** Applies one signed move, or says exactly why it may not happen. Pure: returns a new map. */
-export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, move: BlockerMove, ledger: readonly LedgerEntry[]): MoveVerdict {
+/**
+ * Applies one signed move, or says exactly why it may not happen. Pure: returns a new map. `checkedProofs: false`
+ * keeps the looser proof rule of earlier releases (an evidence tree of any completed lane; an input hash unchecked),
+ * only so a change entity replays the history it made then; everything new is judged with checked proofs.
+ */
+export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, move: BlockerMove, ledger: readonly LedgerEntry[], opts: { checkedProofs?: boolean } = {}): MoveVerdict {
   const blocker = map.blockers.find((b) => b.id === move.blockerId);
   if (!blocker) return { ok: false, code: 'UNKNOWN_BLOCKER', reason: `no blocker "${move.blockerId}" in this change's map` };
   const rule = ruleFor(blocker, rules);
@@ -133,10 +164,17 @@ export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, mo
     return { ok: false, code: 'GRANT_GATE', reason: `${blocker.id} is an authorization gate: it is satisfied only by ${rule.grants.join(', ')} grants in an execution lane, never closed by hand` };
   }
   if (move.inputSha256 && role !== 'operator') return { ok: false, code: 'WRONG_ACTOR', reason: 'an operator input must be signed by an operator' };
-  if (move.treeHash && !ledger.some((e) => e.outcome === 'COMPLETED' && e.treeHash === move.treeHash)) {
-    return { ok: false, code: 'UNKNOWN_EVIDENCE', reason: `evidence tree ${move.treeHash} is not the tree of any lane of this change that completed` };
+  if (opts.checkedProofs === false) {
+    if (move.treeHash && !ledger.some((e) => e.outcome === 'COMPLETED' && e.treeHash === move.treeHash)) {
+      return { ok: false, code: 'UNKNOWN_EVIDENCE', reason: `evidence tree ${move.treeHash} is not the tree of any lane of this change that completed` };
+    }
+  } else {
+    const proofProblem = offeredProofProblem(rule, move, ledger);
+    if (proofProblem) return { ok: false, code: 'UNKNOWN_EVIDENCE', reason: proofProblem };
   }
-  const kind: BlockerProof['kind'] = move.treeHash ? 'evidence' : move.inputSha256 ? 'operator-input' : role === 'owner' ? 'owner-decision' : 'operator-input';
+  const kind: BlockerProof['kind'] =
+    opts.checkedProofs === false ? (move.treeHash ? 'evidence' : move.inputSha256 ? 'operator-input' : role === 'owner' ? 'owner-decision' : 'operator-input')
+    : move.inputSha256 ? 'operator-input' : move.treeHash ? 'evidence' : role === 'owner' ? 'owner-decision' : 'operator-input';
   if (kind === 'operator-input' && !move.inputSha256) {
     return { ok: false, code: 'NO_PROOF', reason: `an operator moving ${blocker.id} must attach an evidence tree or an operator input (sha256)` };
   }
@@ -158,6 +196,27 @@ export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, mo
     if (missing) return { ok: false, code: 'NO_PROOF', reason: `${blocker.id} cannot close yet: ${missing}` };
   }
   return { ok: true, map: withBlocker(map, { ...blocker, status: move.to, proofs: [...(blocker.proofs ?? []), proof] }), proof };
+}
+
+/**
+ * Why the proof a move offers proves nothing here; undefined when it stands. Checked, not counted:
+ * - an operator input must be one a completed lane of this change recorded (the move names that lane's tree);
+ * - an evidence tree must be a lane of this change that passed, of the kind the blocker's rule names (any lane
+ *   that needs a grant when it names none), never a scoping lane.
+ */
+function offeredProofProblem(rule: EffectiveRule, move: BlockerMove, ledger: readonly LedgerEntry[]): string | undefined {
+  if (!move.treeHash) return move.inputSha256 ? 'an operator input is offered through the evidence tree of the lane that recorded it; name that tree' : undefined;
+  const entry = ledger.find((e) => e.treeHash === move.treeHash);
+  if (!entry || entry.outcome !== 'COMPLETED') return `evidence tree ${move.treeHash} is not the tree of any lane of this change that completed`;
+  if (move.inputSha256) {
+    return entry.inputs?.includes(move.inputSha256) ? undefined : `operator input ${move.inputSha256} was not recorded by the lane with evidence tree ${move.treeHash}`;
+  }
+  if (entry.lane === 'scoping') return `evidence tree ${move.treeHash} is a scoping lane's, which needs no grant and proves nothing`;
+  const want = rule.laneProof;
+  if (want && (entry.lane !== want.lane || (want.shaped && !entry.shaped))) {
+    return `evidence tree ${move.treeHash} is a ${entry.shaped ? 'shaped ' : ''}${entry.lane} lane's; this blocker's rule takes a ${want.shaped ? 'shaped ' : ''}${want.lane}`;
+  }
+  return undefined;
 }
 
 /**

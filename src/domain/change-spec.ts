@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CHANGE_ID } from './envelope';
 import { blockerMapSchema } from './blocker-map';
-import { blockerRuleSchema } from './blocker-rules';
+import { blockerRuleSchema, ruleProblems } from './blocker-rules';
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'must name an environment variable (A-Z, 0-9, _), e.g. PROD_DATABASE_URL; put the URL itself in that variable, never in the spec');
 
@@ -112,6 +112,9 @@ export const changeSpecSchema = z
     const ids = new Set(spec.blockers?.map.blockers.map((b) => b.id) ?? []);
     for (const id of Object.keys(spec.blockers?.rules ?? {})) {
       if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['blockers', 'rules', id], message: `names no blocker in blockers.map` });
+    }
+    if (spec.blockers) {
+      for (const problem of ruleProblems(spec.blockers.map, spec.blockers.rules)) ctx.addIssue({ code: 'custom', path: ['blockers', 'rules', problem.split(':')[0]!], message: problem.slice(problem.indexOf(':') + 2) });
     }
   });
 

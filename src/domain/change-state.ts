@@ -7,6 +7,7 @@ import type { BlockerRules, LedgerEntry } from './blocker-rules';
 import type { ChangeView } from './gate-rules';
 import type { RejectedEnvelope } from './lane-status';
 import type { LaneKind } from './vocabulary';
+import { charterHashOf } from './charter';
 
 export interface LaneStarted {
   workflowId: string;
@@ -22,6 +23,17 @@ export interface NonceClaim {
 
 export type LaneFinished = LedgerEntry;
 
+/** The owners' charter of the entity's blocker map and rules (charter.ts): until `at` is set, they bind nobody. */
+export interface CharterState {
+  /** charterHashOf the map and rules the entity holds. */
+  hash: string;
+  /** Valid CHARTER envelopes for that hash, as received (re-verified at the point of action). */
+  envelopes: unknown[];
+  /** When the trust root's threshold of distinct owners was met. */
+  at?: string;
+  signers?: { keyId: string; name: string; person: string }[];
+}
+
 export interface ChangeState {
   changeId: string;
   version: number;
@@ -35,6 +47,8 @@ export interface ChangeState {
   /** Blocker updates refused, with the reason (audit). */
   rejected: (RejectedEnvelope & { blockerId?: string })[];
   trustRootFingerprint?: string;
+  /** Absent on an entity started by an earlier release; computed (unchartered) when first needed. */
+  charter?: CharterState;
 }
 
 export interface ChangeInput {
@@ -49,7 +63,9 @@ export function initialChangeState(input: ChangeInput): ChangeState {
     input.state ?? {
       changeId: input.changeId,
       version: 0,
-      ...(input.blockers ? { blockers: input.blockers.map, rules: input.blockers.rules ?? {} } : {}),
+      ...(input.blockers
+        ? { blockers: input.blockers.map, rules: input.blockers.rules ?? {}, charter: { hash: charterHashOf({ changeId: input.changeId, blockers: input.blockers }), envelopes: [] } }
+        : {}),
       ledger: [],
       active: [],
       nonceClaims: {},
@@ -81,6 +97,7 @@ export function viewFor(state: ChangeState, laneNonces: readonly string[]): Chan
     ...(state.blockers ? { blockers: state.blockers, rules: state.rules ?? {} } : {}),
     ...(rehearsal ? { latestRehearsal: rehearsal } : {}),
     ...(precheck ? { latestPrecheck: precheck } : {}),
+    ...(state.charter ? { charter: { hash: state.charter.hash, envelopes: state.charter.envelopes, ...(state.charter.at ? { at: state.charter.at } : {}) } } : {}),
     nonceClaims,
   };
 }

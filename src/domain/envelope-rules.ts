@@ -15,8 +15,9 @@ import {
   type SignedAction,
 } from './envelope';
 import type { SignatureCheck } from './keys';
-import { findKey, type TrustRoot } from './trust-root';
-import type { LaneKind, Role } from './vocabulary';
+import { findKey, limitsOf, personOf, type TrustRoot } from './trust-root';
+import { formatDuration } from './duration';
+import { GRANT_ACTIONS, type LaneKind, type Role } from './vocabulary';
 
 /** Allowance for clock skew between the signer's machine and workflow time. */
 export const CLOCK_SKEW_MS = 2 * 60 * 1000;
@@ -37,6 +38,9 @@ export type RejectCode =
   | 'ACTION_NOT_HERE'
   | 'NOT_YET_VALID'
   | 'EXPIRED'
+  | 'TOO_LONG'
+  | 'UNCHARTERED'
+  | 'OTHER_CHARTER'
   | 'REPLAYED';
 
 export interface VerifiedEnvelope {
@@ -44,7 +48,8 @@ export interface VerifiedEnvelope {
   id: string;
   payload: EnvelopePayload;
   signature: string;
-  signer: { keyId: string; name: string; role: Role };
+  /** The key, and the person holding it (`person`: what distinct-owner counts and the lane-operator rule compare). */
+  signer: { keyId: string; name: string; role: Role; person: string };
 }
 
 export type Verdict =
@@ -70,10 +75,10 @@ export interface EnvelopeContext {
   /** The actions this message may carry here (e.g. the grant signal of a rehearsal lane: AUTHORIZE_REHEARSAL). */
   acceptedActions: readonly SignedAction[];
   /**
-   * The operator who started this lane. Neither that key nor an owner key of the same person (same name in the
-   * trust root) may authorise anything on it: nobody approves their own request.
+   * The operator who started this lane. No key of the same person (the trust root says who holds which keys) may
+   * authorise anything on it: nobody approves their own request.
    */
-  laneOperator?: { keyId: string; name: string };
+  laneOperator?: { keyId: string; person?: string; name: string };
   nowMs: number;
   /** Nonces already used; a replayed envelope is refused. */
   usedNonces: ReadonlySet<string>;
@@ -124,10 +129,11 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
     return reject('BAD_SIGNATURE', `signature does not verify under key ${key.keyId} (${key.name})`, payload);
   }
   const starter = ctx.laneOperator;
+  const person = personOf(key);
   // Approving is what the person who asked may not do; stopping (HOLD, REVOKE) anyone holding an owner key may.
   const approves = payload.action !== 'HOLD' && payload.action !== 'REVOKE';
-  if (approves && key.role === 'owner' && starter && (starter.keyId === key.keyId || starter.name === key.name)) {
-    return reject('LANE_OPERATOR', `${key.name} (${key.keyId}) started this lane as operator ${starter.keyId} and may not authorise on it`, payload);
+  if (approves && key.role === 'owner' && starter && (starter.keyId === key.keyId || (starter.person ?? personOf(starter)) === person)) {
+    return reject('LANE_OPERATOR', `${key.name} (${key.keyId}) is the person who started this lane (operator key ${starter.keyId}) and may not authorise on it`, payload);
   }
   if (payload.workflowId !== ctx.workflowId) {
     return reject('OTHER_WORKFLOW', `envelope is for workflow ${payload.workflowId}, not ${ctx.workflowId}`, payload);
@@ -160,6 +166,13 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
     return reject('NOT_YET_VALID', `issuedAt ${payload.issuedAt} is in the future (workflow time ${new Date(ctx.nowMs).toISOString()})`, payload);
   }
   if (expires <= issued) return reject('EXPIRED', `expiresAt ${payload.expiresAt} is not after issuedAt ${payload.issuedAt}`, payload);
+  const limits = limitsOf(ctx.trustRoot);
+  if ((GRANT_ACTIONS as readonly string[]).includes(payload.action) && expires - issued > limits.grantLifetimeMs) {
+    return reject('TOO_LONG', `${payload.action} is valid for ${formatDuration(expires - issued)}; the trust root allows grants of at most ${formatDuration(limits.grantLifetimeMs)} (sign a shorter one, e.g. --expires 1h)`, payload);
+  }
+  if (payload.precheckValidForMs !== undefined && payload.precheckValidForMs > limits.precheckValidityMs) {
+    return reject('TOO_LONG', `the precheck asks to stay valid for ${formatDuration(payload.precheckValidForMs)}; the trust root allows at most ${formatDuration(limits.precheckValidityMs)}`, payload);
+  }
   if (expires <= ctx.nowMs) {
     return reject('EXPIRED', `expired at ${payload.expiresAt} (workflow time ${new Date(ctx.nowMs).toISOString()})`, payload);
   }
@@ -171,7 +184,7 @@ export function verifyEnvelope(raw: unknown, ctx: EnvelopeContext, checkSignatur
       id: canonicalSha256(shape.data.payload),
       payload,
       signature: shape.data.signature,
-      signer: { keyId: key.keyId, name: key.name, role: key.role },
+      signer: { keyId: key.keyId, name: key.name, role: key.role, person },
     },
   };
 }

@@ -12,9 +12,13 @@ import { KEY_ID, SIGNATURE_HEX } from './keys';
 /**
  * Actions that are signed but are not authorisations: they never satisfy a lane's required grants.
  * HOLD ends a lane; START_LANE is the operator's start; REVOKE withdraws one grant by id; BLOCKER_UPDATE moves
- * one blocker of a change (sent to the change entity, so it names no lane).
+ * one blocker of a change (sent to the change entity, so it names no lane); CHARTER is an owner's approval of a
+ * change's blocker map and rules (also to the change entity): until owners charter them, they bind nobody.
  */
-export const CONTROL_ACTIONS = ['HOLD', 'START_LANE', 'REVOKE', 'BLOCKER_UPDATE', 'OPERATOR_INPUT'] as const;
+export const CONTROL_ACTIONS = ['HOLD', 'START_LANE', 'REVOKE', 'BLOCKER_UPDATE', 'OPERATOR_INPUT', 'CHARTER'] as const;
+/** Signed to the change entity rather than to a lane: they name no lane, run or start. */
+export const ENTITY_ACTIONS: readonly SignedActionName[] = ['BLOCKER_UPDATE', 'CHARTER'];
+type SignedActionName = (typeof GRANT_ACTIONS)[number] | (typeof CONTROL_ACTIONS)[number];
 export const SIGNED_ACTIONS = [...GRANT_ACTIONS, ...CONTROL_ACTIONS] as const;
 export type SignedAction = (typeof SIGNED_ACTIONS)[number];
 
@@ -70,6 +74,8 @@ export const envelopePayloadSchema = z
     blockerId: z.string().min(1).max(200).optional(),
     blockerStatus: z.enum(BLOCKER_STATUSES).optional(),
     inputSha256: z.string().regex(SHA256_HEX, 'must be the sha256 hex of the operator input').optional(),
+    /** CHARTER: the hash of the blocker map and rules the owner approves (charterHashOf in bindings.ts). */
+    charterHash: z.string().regex(SHA256_HEX, 'must be the sha256 of the change\'s blocker charter').optional(),
     /** OPERATOR_INPUT: what the input is (surface-map, clone-provenance, snapshot-restore-design, …). */
     inputKind: z.string().regex(INPUT_KIND, 'must be 1-40 chars of lowercase letters, digits and "-", e.g. surface-map').optional(),
     nonce: z.string().regex(/^[0-9a-f]{32,64}$/, 'must be 16-32 random bytes in lowercase hex'),
@@ -85,11 +91,13 @@ export const envelopePayloadSchema = z
       if (!when && p[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is not allowed on ${p.action}` });
     };
     const blockerUpdate = p.action === 'BLOCKER_UPDATE';
-    need('lane', !blockerUpdate);
-    // Blocker moves name the spec too: a move signed for one spec of a change counts for no other.
+    const toEntity = ENTITY_ACTIONS.includes(p.action);
+    need('lane', !toEntity);
+    // Blocker moves and charters name the spec too (the one the signer reviewed): a move counts for that spec only.
     need('specHash', true);
-    need('runId', !blockerUpdate && p.action !== 'START_LANE');
-    need('startId', !blockerUpdate && p.action !== 'START_LANE');
+    need('runId', !toEntity && p.action !== 'START_LANE');
+    need('startId', !toEntity && p.action !== 'START_LANE');
+    need('charterHash', p.action === 'CHARTER');
     if (p.shaped !== undefined && !(p.action === 'START_LANE' && p.lane === 'rehearsal')) ctx.addIssue({ code: 'custom', path: ['shaped'], message: 'is allowed only on the START_LANE of a rehearsal' });
     if (p.precheckValidForMs !== undefined && !(p.action === 'START_LANE' && p.lane === 'precheck')) ctx.addIssue({ code: 'custom', path: ['precheckValidForMs'], message: 'is allowed only on the START_LANE of a precheck' });
     need('precheckTree', p.action === 'REAL_RUN');

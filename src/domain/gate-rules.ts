@@ -12,7 +12,7 @@ import { blockersBlockingExecution, type BlockerRules, type LedgerEntry } from '
 import type { BlockerMap } from './blocker-map';
 import { blockerStateHash } from './bindings';
 import { CLOCK_SKEW_MS, type VerifiedEnvelope } from './envelope-rules';
-import type { TrustRoot } from './trust-root';
+import { personOf, type TrustRoot } from './trust-root';
 import type { GrantAction, LaneKind } from './vocabulary';
 
 /** Grants that must name the evidence tree of the rehearsal they were given for. */
@@ -29,6 +29,8 @@ export interface ChangeView {
   latestPrecheck?: LedgerEntry;
   /** For each nonce this lane reported: the lane that used it first. */
   nonceClaims: Record<string, string>;
+  /** The owners' charter of the blocker map and rules; chartered once `at` is set. */
+  charter?: { hash: string; envelopes: unknown[]; at?: string };
 }
 
 export interface GateInput {
@@ -44,6 +46,8 @@ export interface GateInput {
   specHash: string;
   /** undefined until the change entity has answered. */
   change: ChangeView | undefined;
+  /** Execution waits for the owners' charter of a declared blocker map (false only replaying an older history). */
+  charterRequired?: boolean;
 }
 
 export interface GateVerdict {
@@ -55,6 +59,8 @@ export interface GateVerdict {
   waitingFor: string[];
   /** The latest passed rehearsal's evidence tree, which REAL_RUN and APPLY grants were checked against. */
   rehearsalTree?: string;
+  /** Execution only: the CHARTER envelopes the production worker re-verifies against the spec's map and rules. */
+  charter?: unknown[];
   /**
    * Execution only: the blocker map state the OPT4_PRODUCTION grants approve (their blockersHash). The production
    * worker re-hashes it against the signed hash and judges the blockers itself; this copy is only the carrier.
@@ -101,7 +107,8 @@ export function evaluateGate(input: GateInput): GateVerdict {
       }
       return true;
     });
-    const signers = new Set(valid.map((g) => g.signer.name));
+    // Distinct people, not keys or names: one person's two owner keys are one owner.
+    const signers = new Set(valid.map((g) => personOf(g.signer)));
     const need = input.thresholds[action] ?? 1;
     if (signers.size >= need) {
       satisfied.add(action);
@@ -119,6 +126,9 @@ export function evaluateGate(input: GateInput): GateVerdict {
   let blockersOpen: string[] = [];
   if (input.lane === 'execution') {
     blockersOpen = blockersBlockingExecution(change?.blockers, change?.rules, input.required, satisfied).map((b) => b.id);
+    if (input.charterRequired && change?.blockers && !change.charter?.at) {
+      waitingFor.push(`owners to charter the blocker map and rules (\`lanes charter ${input.changeId} --change <spec> --key <owner key>\`)`);
+    }
     if (blockersOpen.length > 0) waitingFor.push(`${blockersOpen.length} blocker${blockersOpen.length === 1 ? '' : 's'} open: ${blockersOpen.join(', ')}`);
     const pre = precheck;
     if (!pre || pre.specHash !== input.specHash) waitingFor.push('a passed precheck of this change spec');
@@ -131,7 +141,7 @@ export function evaluateGate(input: GateInput): GateVerdict {
     blockersOpen,
     waitingFor,
     ...(rehearsal && rehearsal.specHash === input.specHash ? { rehearsalTree: rehearsal.treeHash } : {}),
-    ...(input.lane === 'execution' ? { blockerState: change?.blockers ?? null } : {}),
+    ...(input.lane === 'execution' ? { blockerState: change?.blockers ?? null, charter: change?.charter?.envelopes ?? [] } : {}),
   };
 }
 

@@ -35,7 +35,7 @@ export interface GrantBookContext {
   lane: LaneKind;
   /** The grant actions this lane accepts (its required grants). */
   accepts: readonly GrantAction[];
-  laneOperator?: { keyId: string; name: string };
+  laneOperator?: { keyId: string; person?: string; name: string };
 }
 
 export class GrantBook {

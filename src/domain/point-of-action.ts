@@ -19,8 +19,9 @@ import { canonicalize } from './canonical-json';
 import { changeSpecSchema, type ChangeSpec } from './change-spec';
 import { claimedIssueTime, verifyEnvelope, type RejectCode, type VerifiedEnvelope } from './envelope-rules';
 import type { TargetIdentity } from './isolation';
+import { formatDuration } from './duration';
 import type { SignatureCheck } from './keys';
-import type { TrustRoot } from './trust-root';
+import { thresholdFor, type TrustRoot } from './trust-root';
 import { LANE_KINDS, type GrantAction, type LaneKind } from './vocabulary';
 import { LANE_WORKFLOW_TYPES } from '../workflows/registry';
 
@@ -81,7 +82,7 @@ export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSign
   // (it is signed before the run exists). What it authorises on its own is only work that needs no grant.
   const start = verifyEnvelope(input.start, { ...base, acceptedActions: ['START_LANE'], nowMs: claimedIssueTime(input.start), usedNonces: new Set() }, checkSignature);
   if (!start.ok) return refuse(start.code, `lane start: ${start.reason}`);
-  const operator = { keyId: start.envelope.signer.keyId, name: start.envelope.signer.name };
+  const operator = { keyId: start.envelope.signer.keyId, name: start.envelope.signer.name, person: start.envelope.signer.person };
 
   const required = [...new Set(input.required(change, lane))];
   if (!Array.isArray(input.grants)) return refuse('MALFORMED_REQUEST', 'the request carries no list of grants');
@@ -93,14 +94,14 @@ export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSign
     const v = verifyEnvelope(raw, { ...base, startId: start.envelope.id, acceptedActions: required, laneOperator: operator, nowMs: at, usedNonces: nonces }, checkSignature);
     if (!v.ok) return refuse(v.code, `grant ${i + 1}: ${v.reason}`);
     nonces.add(v.envelope.payload.nonce);
-    signers.get(v.envelope.payload.action as GrantAction)!.add(v.envelope.signer.name);
+    signers.get(v.envelope.payload.action as GrantAction)!.add(v.envelope.signer.person);
     grants.push(v.envelope);
   }
   for (const action of required) {
     const have = signers.get(action)!.size;
-    const need = input.trustRoot.thresholds[action] ?? 1;
+    const need = thresholdFor(input.trustRoot, action);
     if (have === 0) return refuse('MISSING', `no valid ${action} grant for this run was presented`);
-    if (have < need) return refuse('THRESHOLD', `${action} has ${have} of ${need} distinct owners`);
+    if (have < need) return refuse('THRESHOLD', `${action} has ${have} of ${need} distinct owners (people, as the trust root lists them)`);
   }
   return { ok: true, lane, change, specHash, start: start.envelope, operator, grants };
 }
@@ -134,6 +135,8 @@ export function precheckEvidenceProblem(
   specHash: string,
   production: TargetIdentity,
   nowMs: number,
+  /** The trust root's limit on precheck validity (never above MAX_PRECHECK_AGE_MS). */
+  maxAgeMs: number = MAX_PRECHECK_AGE_MS,
 ): string | undefined {
   const p = files.precheck as { status?: unknown; checkedAt?: unknown; validUntil?: unknown; production?: { identity?: unknown } } | null;
   if (p?.status !== 'PASSED') return `it is not a passed precheck (precheck.json status ${JSON.stringify(p?.status ?? null)})`;
@@ -143,7 +146,8 @@ export function precheckEvidenceProblem(
   const checked = Date.parse(String(p.checkedAt));
   const until = Date.parse(String(p.validUntil));
   if (Number.isNaN(checked) || Number.isNaN(until)) return 'it records no checkedAt/validUntil';
-  if (until - checked > MAX_PRECHECK_AGE_MS) return `it claims validity for longer than ${MAX_PRECHECK_AGE_MS / 3_600_000} h`;
+  const max = Math.min(maxAgeMs, MAX_PRECHECK_AGE_MS);
+  if (until - checked > max) return `it claims validity for longer than the trust root allows (${formatDuration(max)})`;
   if (until <= nowMs) return `it was valid until ${String(p.validUntil)}`;
   return undefined;
 }
@@ -154,8 +158,10 @@ export interface LaneOfTree {
   specHash: string;
   lane: LaneKind;
   shaped: boolean;
-  /** The lane proved what it set out to (a PASSED rehearsal or precheck, a dry-run with entry == exit). */
+  /** The lane proved what it set out to (a PASSED rehearsal or precheck, a dry-run with entry == exit; scoping: ran). */
   passed: boolean;
+  /** The sha256 of every operator input its packet records (`inputs/…`), re-hashed from the verified files. */
+  inputs: string[];
 }
 
 /**
@@ -170,6 +176,8 @@ export function replayBlockerState(
   change: ChangeSpec,
   verifyUpdate: (envelope: unknown) => VerifiedEnvelope | undefined,
   laneOf: (tree: string) => LaneOfTree | undefined,
+  /** When the owners chartered the map and rules: a move signed before that moved nothing. */
+  charteredAtMs = 0,
 ): BlockerMap | undefined {
   // The declared map is signed as part of the spec (its statuses are what the owner approved there), but proofs
   // come only from signatures and evidence: any the spec itself carries are dropped.
@@ -178,12 +186,15 @@ export function replayBlockerState(
   let map: BlockerMap = { ...declared, blockers: declared.blockers.map(({ proofs: _declared, ...b }) => b) };
   const rules = change.blockers?.rules;
   const specHash = specHashOf(change);
+  // The ledger moves are judged against: only packets of this very spec, as the evidence store verifies them. Which
+  // of them may prove what (passed, of the rule's lane kind, never scoping; inputs it recorded) is moveBlocker's call.
   const ledger: LedgerEntry[] = [];
-  // Evidence counts only from a lane of this very spec that passed; a scoping packet needs no grant and proves nothing.
-  const completed = (tree: string | undefined): LaneOfTree | undefined => {
-    const info = tree ? laneOf(tree) : undefined;
-    if (!info || info.changeId !== change.id || info.specHash !== specHash || !info.passed || info.lane === 'scoping') return undefined;
-    if (!ledger.some((e) => e.treeHash === tree)) ledger.push({ workflowId: '', lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash, finishedAt: '', treeHash: tree });
+  const resolved = (tree: string): LaneOfTree | undefined => {
+    const info = laneOf(tree);
+    if (!info || info.changeId !== change.id || info.specHash !== specHash) return undefined;
+    if (!ledger.some((e) => e.treeHash === tree)) {
+      ledger.push({ workflowId: '', lane: info.lane, shaped: info.shaped, outcome: info.passed ? 'COMPLETED' : 'FAILED', specHash, finishedAt: '', treeHash: tree, inputs: info.inputs });
+    }
     return info;
   };
   // Signed moves in the order their signers issued them (each nonce once); lane-outcome moves where they stand.
@@ -197,13 +208,14 @@ export function replayBlockerState(
     }
     const v = verifyUpdate(proof.envelope);
     if (!v || v.payload.action !== 'BLOCKER_UPDATE' || seen.has(v.payload.nonce)) continue;
+    if (Date.parse(v.payload.issuedAt) < charteredAtMs) continue; // signed before the rules bound anyone
     seen.add(v.payload.nonce);
     events.push({ proof, move: v, at: v.payload.issuedAt });
   }
   events.sort((x, y) => Date.parse(x.at) - Date.parse(y.at));
   for (const { proof: p, move: v } of events) {
     if (v) {
-      if (v.payload.evidenceTree) completed(v.payload.evidenceTree);
+      if (v.payload.evidenceTree) resolved(v.payload.evidenceTree);
       const moved = moveBlocker(
         map,
         rules,
@@ -220,8 +232,9 @@ export function replayBlockerState(
       );
       if (moved.ok) map = moved.map;
     } else if (p.kind === 'evidence' && p.workflowId && p.treeHash) {
-      const info = completed(p.treeHash);
-      if (info) map = applyLaneOutcome(map, rules, { workflowId: p.workflowId, lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash, finishedAt: p.at, treeHash: p.treeHash });
+      // A lane's outcome moves a blocker only when that lane passed and needed an owner's grant.
+      const info = resolved(p.treeHash);
+      if (info?.passed && info.lane !== 'scoping') map = applyLaneOutcome(map, rules, { workflowId: p.workflowId, lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash, finishedAt: p.at, treeHash: p.treeHash });
     }
   }
   return map;
@@ -239,6 +252,7 @@ export function blockerStateProblem(
   required: readonly GrantAction[],
   verifyUpdate: (envelope: unknown) => VerifiedEnvelope | undefined,
   laneOf: (tree: string) => LaneOfTree | undefined,
+  charteredAtMs = 0,
 ): string | undefined {
   const map = state === null ? null : blockerMapSchema.safeParse(state);
   if (map !== null && !map.success) return 'the blocker map state in the request is not a blocker map';
@@ -248,7 +262,7 @@ export function blockerStateProblem(
   if (opt4.length === 0 || opt4.some((g) => g.payload.blockersHash !== hash)) {
     return `OPT4_PRODUCTION approves blocker map state ${opt4.map((g) => g.payload.blockersHash?.slice(0, 16)).join(', ') || '(none)'}…, not the state presented (${hash.slice(0, 16)}…)`;
   }
-  const replayed = replayBlockerState(presented, change, verifyUpdate, laneOf);
+  const replayed = replayBlockerState(presented, change, verifyUpdate, laneOf, charteredAtMs);
   const satisfied = new Set(grants.map((g) => g.payload.action as GrantAction));
   const open = blockersBlockingExecution(replayed, change.blockers?.rules, required, satisfied);
   if (open.length > 0) return `blocker${open.length === 1 ? '' : 's'} open as far as signed moves and evidence carry the approved state: ${open.map((b) => `${b.id} (${b.status})`).join(', ')}`;

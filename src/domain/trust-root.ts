@@ -1,45 +1,94 @@
 /**
- * The trust root: which Ed25519 keys are owners and which are operators (DESIGN.md §Words, §Grants).
+ * The trust root: the people who may sign, each with their Ed25519 keys and roles (DESIGN.md §Words, §Grants).
  *
- * It is parsed once, by an activity at lane start; its fingerprint is recorded in history so anyone reading the
- * lane later can tell exactly which set of keys authorised it. Weak or malformed keys make the whole file
- * invalid: a trust root that silently skipped a bad entry would be a different trust root than the one reviewed.
+ * Authority counts *people*, not keys or names: "nobody approves their own lane" and "k distinct owners" compare
+ * person ids, so one person holding an operator key and an owner key (or two owner keys) is still one person.
+ * Version 2 lists people explicitly. Version 1 files (a flat list of named keys) keep working: their keys are grouped
+ * into people by name, case-insensitively, so a v1 file never counts one name as two people (see README: migrating).
+ *
+ * It also sets the limits every signature lives under (longest grant, longest precheck validity). Weak or malformed
+ * keys make the whole file invalid: a trust root that silently skipped a bad entry would be a different trust root
+ * than the one reviewed. Its fingerprint, named in every envelope, pins exactly this file's meaning.
  */
 import { z } from 'zod';
 import { ROLES, GRANT_ACTIONS, type Role } from './vocabulary';
 import { keyIdOf, publicKeyProblem } from './keys';
 import { canonicalSha256 } from './hashing';
+import { durationMs, formatDuration } from './duration';
 
-const trustRootFileSchema = z
+/** Actions a trust root may ask k distinct owners for: every grant, and the owner's charter of a change's blockers. */
+export const THRESHOLD_ACTIONS = [...GRANT_ACTIONS, 'CHARTER'] as const;
+export type ThresholdAction = (typeof THRESHOLD_ACTIONS)[number];
+
+/** The defaults, and the ceilings a trust root may not raise them above. */
+export const DEFAULT_GRANT_LIFETIME_MS = 24 * 3_600_000;
+export const MAX_GRANT_LIFETIME_MS = 7 * 24 * 3_600_000;
+export const DEFAULT_PRECHECK_VALIDITY_MS = 24 * 3_600_000;
+export const MAX_PRECHECK_VALIDITY_MS = 24 * 3_600_000;
+
+const PERSON_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const thresholdsSchema = z.partialRecord(z.enum(THRESHOLD_ACTIONS), z.number().int().min(1)).optional();
+
+const v1Schema = z
   .object({
     v: z.literal(1),
     keys: z
+      .array(z.object({ name: z.string().min(1).max(100), role: z.enum(ROLES), publicKey: z.string(), keyId: z.string().optional() }).strict())
+      .min(1, 'must list at least one key'),
+    /** k-of-n distinct owners per action; absent means 1. */
+    thresholds: thresholdsSchema,
+  })
+  .strict();
+
+const duration = (max: number) =>
+  z
+    .string()
+    .refine((s) => durationMs(s) !== undefined, 'must be a duration like 30m, 12h or 1d')
+    .refine((s) => (durationMs(s) ?? 0) <= max, `may be at most ${formatDuration(max)}`);
+
+const v2Schema = z
+  .object({
+    v: z.literal(2),
+    people: z
       .array(
         z
           .object({
+            id: z.string().regex(PERSON_ID, 'must be 1-64 lowercase letters, digits, ".", "_" or "-" (a stable id, e.g. alice)'),
             name: z.string().min(1).max(100),
-            role: z.enum(ROLES),
-            publicKey: z.string(),
-            keyId: z.string().optional(),
+            keys: z
+              .array(z.object({ role: z.enum(ROLES), publicKey: z.string(), keyId: z.string().optional(), label: z.string().max(100).optional() }).strict())
+              .min(1, 'must list at least one key'),
           })
           .strict(),
       )
-      .min(1, 'must list at least one key'),
-    /** k-of-n distinct owners per action; absent means 1. Enforced by the Lane-engine. */
-    thresholds: z.partialRecord(z.enum(GRANT_ACTIONS), z.number().int().min(1)).optional(),
+      .min(1, 'must list at least one person'),
+    thresholds: thresholdsSchema,
+    /** The longest a grant may live (expiresAt − issuedAt) and the longest a passed precheck may open execution. */
+    limits: z.object({ grantLifetime: duration(MAX_GRANT_LIFETIME_MS).optional(), precheckValidity: duration(MAX_PRECHECK_VALIDITY_MS).optional() }).strict().optional(),
   })
   .strict();
 
 export interface TrustedKey {
   keyId: string;
+  /** The display name of the person holding the key. */
   name: string;
   role: Role;
   publicKey: string;
+  /** The id of the person holding the key: what "distinct owners" and "not the lane's operator" compare. */
+  person: string;
+}
+
+export interface TrustLimits {
+  grantLifetimeMs: number;
+  precheckValidityMs: number;
 }
 
 export interface TrustRoot {
+  version: 1 | 2;
   keys: TrustedKey[];
-  thresholds: Partial<Record<(typeof GRANT_ACTIONS)[number], number>>;
+  people: { id: string; name: string }[];
+  thresholds: Partial<Record<ThresholdAction, number>>;
+  limits: TrustLimits;
   /** sha256 of the canonical, normalised trust root. */
   fingerprint: string;
 }
@@ -52,9 +101,12 @@ export class TrustRootError extends Error {
   }
 }
 
-/** Parses and validates a trust root document; throws TrustRootError naming every problem found. */
+const byKeyId = (a: { keyId: string }, b: { keyId: string }) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0);
+
+/** Parses and validates a trust root document (v1 or v2); throws TrustRootError naming every problem found. */
 export function parseTrustRoot(doc: unknown): TrustRoot {
-  const parsed = trustRootFileSchema.safeParse(doc);
+  const version = (doc as { v?: unknown } | null)?.v;
+  const parsed = version === 2 ? v2Schema.safeParse(doc) : v1Schema.safeParse(doc);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new TrustRootError(`trust root is not valid:\n${lines.join('\n')}`);
@@ -62,29 +114,78 @@ export function parseTrustRoot(doc: unknown): TrustRoot {
   const problems: string[] = [];
   const keys: TrustedKey[] = [];
   const seen = new Map<string, string>();
-  parsed.data.keys.forEach((k, i) => {
-    const where = `keys[${i}] (${k.name})`;
+  const addKey = (where: string, k: { role: Role; publicKey: string; keyId?: string | undefined }, name: string, person: string) => {
     const problem = publicKeyProblem(k.publicKey);
     if (problem) return void problems.push(`${where}: ${problem}`);
     const keyId = keyIdOf(k.publicKey);
-    if (k.keyId !== undefined && k.keyId !== keyId) {
-      return void problems.push(`${where}: keyId ${k.keyId} does not match its public key (expected ${keyId})`);
-    }
+    if (k.keyId !== undefined && k.keyId !== keyId) return void problems.push(`${where}: keyId ${k.keyId} does not match its public key (expected ${keyId})`);
     const earlier = seen.get(keyId);
-    if (earlier) return void problems.push(`${where}: same public key as ${earlier}; one key holds one role`);
+    if (earlier) return void problems.push(`${where}: same public key as ${earlier}; one key holds one role and belongs to one person`);
     seen.set(keyId, where);
-    keys.push({ keyId, name: k.name, role: k.role, publicKey: k.publicKey });
-  });
-  const owners = keys.filter((k) => k.role === 'owner').length;
+    keys.push({ keyId, name, role: k.role, publicKey: k.publicKey, person });
+  };
+
+  let people: { id: string; name: string }[];
+  let limits: TrustLimits = { grantLifetimeMs: DEFAULT_GRANT_LIFETIME_MS, precheckValidityMs: DEFAULT_PRECHECK_VALIDITY_MS };
+  if (parsed.data.v === 1) {
+    // v1 names keys, not people: keys of one name (case-insensitively) are one person, never two.
+    parsed.data.keys.forEach((k, i) => addKey(`keys[${i}] (${k.name})`, k, k.name, `name:${k.name.trim().toLowerCase()}`));
+    people = [...new Map(keys.map((k) => [k.person, { id: k.person, name: k.name }])).values()];
+  } else {
+    const ids = new Set<string>();
+    for (const [i, p] of parsed.data.people.entries()) {
+      if (ids.has(p.id)) problems.push(`people[${i}] (${p.id}): the id ${p.id} is listed twice; list each person once, with all their keys`);
+      ids.add(p.id);
+      p.keys.forEach((k, j) => addKey(`people[${i}].keys[${j}] (${p.id})`, k, p.name, p.id));
+    }
+    people = parsed.data.people.map((p) => ({ id: p.id, name: p.name }));
+    const l = parsed.data.limits;
+    limits = {
+      grantLifetimeMs: l?.grantLifetime ? durationMs(l.grantLifetime)! : DEFAULT_GRANT_LIFETIME_MS,
+      precheckValidityMs: l?.precheckValidity ? durationMs(l.precheckValidity)! : DEFAULT_PRECHECK_VALIDITY_MS,
+    };
+  }
+  const owners = new Set(keys.filter((k) => k.role === 'owner').map((k) => k.person)).size;
   const thresholds = parsed.data.thresholds ?? {};
   for (const [action, k] of Object.entries(thresholds)) {
-    if (k > owners) problems.push(`thresholds.${action}: needs ${k} distinct owners but the trust root lists ${owners}`);
+    if (k > owners) problems.push(`thresholds.${action}: needs ${k} distinct owners but the trust root lists ${owners} owner${owners === 1 ? '' : 's'} (people, not keys)`);
   }
   if (problems.length > 0) throw new TrustRootError(`trust root is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  const sorted = [...keys].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
-  return { keys: sorted, thresholds, fingerprint: canonicalSha256({ v: 1, keys: sorted, thresholds }) };
+  const sorted = [...keys].sort(byKeyId);
+  const fingerprint =
+    parsed.data.v === 1
+      ? // Exactly the v1 fingerprint of earlier releases: envelopes signed under a v1 file stay valid.
+        canonicalSha256({ v: 1, keys: sorted.map(({ keyId, name, role, publicKey }) => ({ keyId, name, role, publicKey })), thresholds })
+      : canonicalSha256({
+          v: 2,
+          people: [...people]
+            .sort((a, b) => (a.id < b.id ? -1 : 1))
+            .map((p) => ({ ...p, keys: sorted.filter((k) => k.person === p.id).map(({ keyId, role, publicKey }) => ({ keyId, role, publicKey })) })),
+          thresholds,
+          limits,
+        });
+  return { version: parsed.data.v, keys: sorted, people, thresholds, limits, fingerprint };
 }
 
 export function findKey(root: TrustRoot, keyId: string): TrustedKey | undefined {
   return root.keys.find((k) => k.keyId === keyId);
 }
+
+/**
+ * The person holding a key. A trust root recorded in a lane's history by an earlier release has no person ids; its
+ * keys are grouped by name as v1 files are, so a lane that began before an upgrade is judged the same way after it.
+ */
+export function personOf(key: Pick<TrustedKey, 'name'> & { person?: string | undefined }): string {
+  return key.person ?? `name:${key.name.trim().toLowerCase()}`;
+}
+
+/** The limits a trust root sets (defaults for one recorded by an earlier release, which had none). */
+export function limitsOf(root: Pick<TrustRoot, 'limits'> | { limits?: TrustLimits }): TrustLimits {
+  return root.limits ?? { grantLifetimeMs: DEFAULT_GRANT_LIFETIME_MS, precheckValidityMs: DEFAULT_PRECHECK_VALIDITY_MS };
+}
+
+/** How many distinct owners (people) an action needs. */
+export function thresholdFor(root: Pick<TrustRoot, 'thresholds'>, action: ThresholdAction): number {
+  return root.thresholds[action] ?? 1;
+}
+

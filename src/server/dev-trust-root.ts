@@ -25,7 +25,8 @@ export function ensureDevTrustRoot(lanesHome: string): DevTrustRoot {
   const operator = existsSync(operatorKeyPath)
     ? readPrivateKey(operatorKeyPath)
     : createKeyPair(keysDir, 'dev-operator', 'operator').entry;
-  const keys = [owner, operator].map(({ name, role, keyId, publicKey }) => ({ name, role, keyId, publicKey }));
-  writeFileSync(trustRootPath, `${JSON.stringify({ v: 1, keys }, null, 2)}\n`, { flag: 'wx' });
+  // Two people, one key each (trust root v2): the development owner is never the development operator.
+  const people = [owner, operator].map(({ name, role, keyId, publicKey }) => ({ id: name, name, keys: [{ role, keyId, publicKey }] }));
+  writeFileSync(trustRootPath, `${JSON.stringify({ v: 2, people }, null, 2)}\n`, { flag: 'wx' });
   return { trustRootPath, ownerKeyPath, operatorKeyPath, created: true };
 }

@@ -33,3 +33,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LanesConfig
 export function workflowUiLink(cfg: Pick<LanesConfig, 'uiUrl' | 'namespace'>, workflowId: string): string {
   return `${cfg.uiUrl}/namespaces/${encodeURIComponent(cfg.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
+
+/**
+ * Whether this process talks to a Temporal server someone else runs (TEMPORAL_ADDRESS is set) rather than the embedded
+ * dev server `npm start` brings up. There, development defaults never apply: no development trust root is made or
+ * signed under, and no development key signs; the error names what to set instead.
+ */
+export function usesNamedCluster(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.TEMPORAL_ADDRESS);
+}

@@ -13,6 +13,7 @@ import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
 import { specHashOf } from '../domain/bindings';
 import { claimedIssueTime, verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
 import { changeWorkflowId } from '../workflows/messages';
+import { judgeCharter } from '../domain/charter';
 import {
   blockerStateProblem,
   grantsFor,
@@ -25,7 +26,7 @@ import {
   withdrawalProblem,
 } from '../domain/point-of-action';
 import type { RunSignals } from './run-signals';
-import type { TrustRoot } from '../domain/trust-root';
+import { limitsOf, type TrustRoot } from '../domain/trust-root';
 import type { GrantAction, LaneKind } from '../domain/vocabulary';
 import type { AuthorizedWork } from '../activities/lane-request';
 import { resolveEvidenceTree } from '../activities/evidence';
@@ -104,7 +105,8 @@ export class PointOfAction {
       grants: auth.grants,
       // Options come from the operator's signed START, never from the request.
       ...(auth.start.payload.shaped === true ? { shaped: true } : {}),
-      ...(auth.start.payload.precheckValidForMs !== undefined ? { precheckValidForMs: auth.start.payload.precheckValidForMs } : {}),
+      // A precheck stands for what its START asked, never longer than the trust root allows.
+      ...(auth.lane === 'precheck' ? { precheckValidForMs: Math.min(auth.start.payload.precheckValidForMs ?? Infinity, limitsOf(trustRoot).precheckValidityMs) } : {}),
       ...(inputs.length > 0 ? { inputs } : {}),
     };
   }
@@ -136,11 +138,18 @@ export class PointOfAction {
     let precheckUntil = Infinity;
     for (const [tree] of namedTrees(grantsFor(auth.grants, 'REAL_RUN'), (g) => g.payload.precheckTree!)) {
       const files = this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
-      const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now());
+      const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now(), limitsOf(trustRoot).precheckValidityMs);
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${problem}`);
       precheckUntil = Math.min(precheckUntil, Date.parse(String((files['precheck.json'] as { validUntil?: unknown }).validUntil)));
     }
     await this.notWithdrawn(caller, trustRoot, auth);
+    // A declared blocker map and its rules bind only as the owners chartered them (charter.ts).
+    let charteredAtMs = 0;
+    if (auth.change.blockers) {
+      const charter = judgeCharter(Array.isArray(req.charter) ? req.charter : [], { changeId: auth.change.id, blockers: auth.change.blockers }, { trustRoot, entityWorkflowId: changeWorkflowId(auth.change.id) }, verifyEd25519Node);
+      if (!charter.ok) throw new Refused(charter.reason);
+      charteredAtMs = Date.parse(charter.at);
+    }
     const blockers = blockerStateProblem(
       req.blockerState ?? null,
       auth.change,
@@ -148,6 +157,7 @@ export class PointOfAction {
       stepActions(auth.change),
       (envelope) => this.blockerUpdate(trustRoot, auth.change, auth.specHash, envelope),
       (tree) => this.laneOfTree(tree),
+      charteredAtMs,
     );
     if (blockers) throw new Refused(blockers);
     const recheck = async () => {
@@ -207,9 +217,11 @@ export class PointOfAction {
       lane === 'rehearsal' ? (own?.proof as { status?: unknown } | undefined)?.status === 'PASSED'
       : lane === 'precheck' ? own?.status === 'PASSED'
       : lane === 'dry-run' ? own?.entryEqualsExit === true
-      : lane === 'execution';
+      : true; // scoping and execution write their packet only when they complete
     const shaped = lane === 'rehearsal' && json('clone-provenance.json')?.kind === 'production-shaped';
-    return { changeId: spec.data.id, specHash: specHashOf(spec.data), lane, shaped, passed };
+    // Operator inputs as the packet holds them, hashed from the verified bytes (the file name is only a label).
+    const inputs = found.files.filter((f) => f.startsWith('inputs/')).map((f) => createHash('sha256').update(found.read(f), 'utf8').digest('hex'));
+    return { changeId: spec.data.id, specHash: specHashOf(spec.data), lane, shaped, passed, inputs };
   }
 
   /** Reads JSON files of a packet found by tree hash, after re-hashing the whole packet. */

@@ -1,13 +1,15 @@
 /**
  * The change entity, workflow `change:<changeId>`: one per change, long-lived. It holds the blocker map and the
  * ledger of lanes run (outcome, evidence tree, spec hash), decides which lane used each grant nonce first (so a
- * nonce is single-use across the whole change), applies signed BLOCKER_UPDATE moves under the blocker rules,
- * and tells every running lane of the change what it needs to know through a ChangeView.
+ * nonce is single-use across the whole change), keeps the owners' CHARTER of its blocker map and rules, applies
+ * signed BLOCKER_UPDATE moves under those rules once they are chartered (before that, nothing moves), and tells
+ * every running lane of the change what it needs to know through a ChangeView.
  */
 import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,6 +22,7 @@ import { verifyEd25519Strict } from '../domain/keys';
 import { applyLaneOutcome, moveBlocker } from '../domain/blocker-rules';
 import { openBlockers } from '../domain/blocker-map';
 import { initialChangeState, viewFor, type ChangeInput, type ChangeState } from '../domain/change-state';
+import { charterHashOf, judgeCharter } from '../domain/charter';
 import { envelopeIdOf } from '../domain/envelope-rules';
 import { MAX_REJECTED_KEPT } from '../domain/grant-book';
 import type { TrustRoot } from '../domain/trust-root';
@@ -30,6 +33,7 @@ import {
   changeQuery,
   changeViewSignal,
   changeWorkflowId,
+  charterSignal,
   laneFinishedSignal,
   laneStartedSignal,
   nonceClaimSignal,
@@ -48,7 +52,9 @@ export async function changeEntity(input: ChangeInput): Promise<void> {
   const state: ChangeState = initialChangeState(input);
   const self = changeWorkflowId(state.changeId);
   const stale = new Set<string>(state.active.map((l) => l.workflowId));
-  const updates: unknown[] = [];
+  const updates: { signal: 'blockerUpdate' | 'charter'; raw: unknown }[] = [];
+  // An entity begun by an earlier release has no charter yet: its map and rules await one like any other.
+  if (state.blockers && !state.charter) state.charter = { hash: charterHashOf({ changeId: state.changeId, blockers: { map: state.blockers, rules: state.rules } }), envelopes: [] };
   const touch = (...lanes: string[]) => {
     state.version += 1;
     for (const l of lanes) stale.add(l);
@@ -73,12 +79,14 @@ export async function changeEntity(input: ChangeInput): Promise<void> {
   setHandler(laneFinishedSignal, (entry) => {
     if (state.ledger.some((e) => e.workflowId === entry.workflowId)) return; // reported twice: once counts
     state.ledger.push(entry);
-    if (state.blockers) state.blockers = applyLaneOutcome(state.blockers, state.rules, entry);
+    // Rules bind only once chartered: a lane outcome moves nothing before that.
+    if (state.blockers && (state.charter?.at || !patched('blocker-charter'))) state.blockers = applyLaneOutcome(state.blockers, state.rules, entry);
     state.active = state.active.filter((l) => l.workflowId !== entry.workflowId);
     stale.delete(entry.workflowId);
     touch(...everyLane());
   });
-  setHandler(blockerUpdateSignal, (raw) => void updates.push(raw));
+  setHandler(blockerUpdateSignal, (raw) => void updates.push({ signal: 'blockerUpdate', raw }));
+  setHandler(charterSignal, (raw) => void updates.push({ signal: 'charter', raw }));
 
   upsertSearchAttributes([{ key: SA_CHANGE_ID, value: state.changeId }]);
   for (;;) {
@@ -102,11 +110,17 @@ export async function changeEntity(input: ChangeInput): Promise<void> {
   }
 }
 
-async function judgeUpdates(state: ChangeState, self: string, raws: unknown[], touch: (...l: string[]) => void, everyLane: () => string[]): Promise<void> {
+async function judgeUpdates(
+  state: ChangeState,
+  self: string,
+  received: { signal: 'blockerUpdate' | 'charter'; raw: unknown }[],
+  touch: (...l: string[]) => void,
+  everyLane: () => string[],
+): Promise<void> {
   const at = () => new Date(Date.now()).toISOString();
-  const refuse = (raw: unknown, code: string, reason: string, blockerId?: string) => {
+  const refuse = (raw: unknown, code: string, reason: string, blockerId?: string, signal: 'blockerUpdate' | 'charter' = 'blockerUpdate') => {
     const id = envelopeIdOf(raw);
-    state.rejected.push({ ...(id ? { id } : {}), receivedAt: at(), signal: 'blockerUpdate', code: code as never, reason, ...(blockerId ? { blockerId } : {}) });
+    state.rejected.push({ ...(id ? { id } : {}), receivedAt: at(), signal, code: code as never, reason, ...(blockerId ? { blockerId } : {}) });
     if (state.rejected.length > MAX_REJECTED_KEPT) state.rejected.shift();
     touch();
   };
@@ -114,11 +128,17 @@ async function judgeUpdates(state: ChangeState, self: string, raws: unknown[], t
   try {
     trustRoot = await loadTrustRoot();
   } catch (err) {
-    for (const raw of raws) refuse(raw, 'UNKNOWN_KEY', `cannot load the trust root: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+    for (const { raw, signal } of received) refuse(raw, 'UNKNOWN_KEY', `cannot load the trust root: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, undefined, signal);
     return;
   }
   state.trustRootFingerprint = trustRoot.fingerprint;
-  for (const raw of raws) {
+  const chartering = patched('blocker-charter');
+  for (const { signal, raw } of received) {
+    if (signal === 'charter') {
+      judgeCharterEnvelope(state, self, trustRoot, raw, (code, reason) => refuse(raw, code, reason, undefined, 'charter'));
+      touch(...everyLane());
+      continue;
+    }
     const used = new Set(Object.keys(state.nonceClaims));
     const verdict = verifyEnvelope(
       raw,
@@ -135,6 +155,10 @@ async function judgeUpdates(state: ChangeState, self: string, raws: unknown[], t
       refuse(raw, 'ACTION_NOT_HERE', `change ${state.changeId} has no blocker map`, payload.blockerId);
       continue;
     }
+    if (chartering && !state.charter?.at) {
+      refuse(raw, 'UNCHARTERED', `the blocker map and rules of change ${state.changeId} are not chartered by its owners yet, so no blocker moves (\`lanes charter ${state.changeId} --change <spec> --key <owner key>\`)`, payload.blockerId);
+      continue;
+    }
     const moved = moveBlocker(
       state.blockers,
       state.rules,
@@ -149,6 +173,7 @@ async function judgeUpdates(state: ChangeState, self: string, raws: unknown[], t
         ...(payload.inputSha256 ? { inputSha256: payload.inputSha256 } : {}),
       },
       state.ledger,
+      { checkedProofs: chartering },
     );
     if (!moved.ok) {
       refuse(raw, moved.code, moved.reason, payload.blockerId);
@@ -157,6 +182,30 @@ async function judgeUpdates(state: ChangeState, self: string, raws: unknown[], t
     state.blockers = moved.map;
     touch(...everyLane());
   }
+}
+
+/**
+ * One CHARTER envelope: kept when it is a valid owner's for this entity's map and rules; the charter takes effect
+ * (`at`) once the trust root's threshold of distinct owners has signed. A chartered map stays chartered.
+ */
+function judgeCharterEnvelope(state: ChangeState, self: string, trustRoot: TrustRoot, raw: unknown, refuse: (code: string, reason: string) => void): void {
+  if (!state.charter) return refuse('ACTION_NOT_HERE', `change ${state.changeId} has no blocker map to charter`);
+  const verdict = verifyEnvelope(
+    raw,
+    { trustRoot, workflowId: self, changeId: state.changeId, lane: undefined, anySpec: true, acceptedActions: ['CHARTER'], nowMs: Date.now(), usedNonces: new Set(Object.keys(state.nonceClaims)) },
+    verifyEd25519Strict,
+  );
+  if (!verdict.ok) return refuse(verdict.code, verdict.reason);
+  state.nonceClaims[verdict.envelope.payload.nonce] = self;
+  if (verdict.envelope.payload.charterHash !== state.charter.hash) {
+    return refuse('OTHER_CHARTER', `the charter signed ${verdict.envelope.payload.charterHash!.slice(0, 16)}…, but this change's blocker map and rules hash to ${state.charter.hash.slice(0, 16)}… (the entity holds the map of the spec it was first started with)`);
+  }
+  state.charter.envelopes.push(raw);
+  if (state.charter.at) return;
+  const judged = judgeCharter(state.charter.envelopes, { changeId: state.changeId, blockers: { map: state.blockers!, rules: state.rules } }, { trustRoot, entityWorkflowId: self }, verifyEd25519Strict);
+  // The entity's map may have moved since it was declared, so it is judged against the hash the entity holds.
+  state.charter.signers = judged.signers.map(({ keyId, name, person }) => ({ keyId, name, person }));
+  if (judged.ok) state.charter.at = new Date(Date.now()).toISOString();
 }
 
 /** Search attributes and UI details: how many blockers are open, and which. */

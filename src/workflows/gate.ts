@@ -55,6 +55,7 @@ export async function applyStepThroughGate(
     start,
     grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
     blockerState: verdict.blockerState ?? null,
+    charter: verdict.charter ?? [],
   });
   return { result, grants };
 }

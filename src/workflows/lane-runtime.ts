@@ -9,6 +9,7 @@
 import {
   condition,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   setCurrentDetails,
   upsertMemo,
@@ -128,8 +129,9 @@ export class LaneRuntime {
     this.start = start;
     const startedBy = { keyId: verdict.envelope.signer.keyId, name: verdict.envelope.signer.name };
     s.startedBy = startedBy;
+    const laneOperator = { ...startedBy, person: verdict.envelope.signer.person };
     this.book = new GrantBook(
-      { trustRoot, workflowId: s.workflowId, runId, specHash: s.specHash!, startId: verdict.envelope.id, changeId: s.changeId, lane: s.lane, accepts: s.requiredGrants, laneOperator: startedBy },
+      { trustRoot, workflowId: s.workflowId, runId, specHash: s.specHash!, startId: verdict.envelope.id, changeId: s.changeId, lane: s.lane, accepts: s.requiredGrants, laneOperator },
       verifyEd25519Strict,
     );
     this.book.useNonce(verdict.envelope.payload.nonce);
@@ -268,6 +270,8 @@ export class LaneRuntime {
       specHash: s.specHash!,
       finishedAt: new Date(Date.now()).toISOString(),
       ...(s.evidence ? { treeHash: s.evidence.treeHash } : {}),
+      // The operator inputs its packet records: what a blocker move may rest on (checked again from the packet).
+      ...(s.evidence && s.inputs?.length ? { inputs: s.inputs.map((i) => i.sha256) } : {}),
       ...extra,
     };
     this.finalEntry = entry;
@@ -296,6 +300,8 @@ export class LaneRuntime {
       nowMs: Date.now(),
       specHash: s.specHash!,
       change: this.view,
+      // Lanes begun before the charter existed replay as they ran; every new gate evaluation requires it.
+      charterRequired: patched('blocker-charter'),
     };
   }
 

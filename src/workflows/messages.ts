@@ -32,6 +32,8 @@ export const nonceClaimSignal = defineSignal<[NonceClaim]>('nonceClaim');
 export const laneFinishedSignal = defineSignal<[LaneFinished]>('laneFinished');
 /** Owner or operator → change entity: a signed BLOCKER_UPDATE envelope. */
 export const blockerUpdateSignal = defineSignal<[unknown]>('blockerUpdate');
+/** Owner → change entity: a signed CHARTER of the entity's blocker map and rules. */
+export const charterSignal = defineSignal<[unknown]>('charter');
 export const changeQuery = defineQuery<ChangeState>('change');
 
 export function changeWorkflowId(changeId: string): string {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
@@ -192,6 +192,82 @@ describe('lanes evidence verify (offline)', () => {
   });
 });
 
+describe('governance a user meets through the CLI (issue 13)', () => {
+  it('evidence verify refuses a symbolic link in a packet instead of following it (a loop included)', async () => {
+    const { writeEvidencePacket } = await import('../../src/activities/evidence');
+    const d = join(mkdtempSync(join(tmpdir(), 'lanes-ev-')), 'packet');
+    const ref = await writeEvidencePacket(join(d, '..'), d, { 'a.json': '{"x":1}\n' });
+    // A link replacing a listed file with the same bytes elsewhere, and a directory loop.
+    const outside = join(d, '..', 'outside.json');
+    writeFileSync(outside, '{"x":1}\n');
+    rmSync(join(d, 'a.json'));
+    symlinkSync(outside, join(d, 'a.json'));
+    symlinkSync('.', join(d, 'loop'));
+    const r = await lanes(['evidence', 'verify', d, '--tree', ref.treeHash, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).problems).toEqual(
+      expect.arrayContaining(['a.json: a symbolic link (a packet holds regular files only; not followed)', 'loop: a symbolic link (a packet holds regular files only; not followed)']),
+    );
+  });
+
+  it('refuses a private key file group or others can read, naming the chmod, and signs nothing', async () => {
+    const { path } = uniqueChange();
+    const loose = join(dir, `loose-${randomUUID().slice(0, 8)}.key`);
+    copyFileSync(keyPath('operator'), loose);
+    chmodSync(loose, 0o644);
+    const r = await lanes(['start', 'rehearsal', '--change', path, '--key', loose]);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(new RegExp(`key file ${loose} is accessible by group or others \\(mode 0644\\).*chmod 600 ${loose}`))]);
+    chmodSync(loose, 0o600);
+    expect((await lanes(['start', 'rehearsal', '--change', path, '--key', loose, '--json'])).code).toBe(0);
+  });
+
+  it('on a server of your own (TEMPORAL_ADDRESS), never makes or uses development keys or trust roots', async () => {
+    const { path, id } = uniqueChange();
+    // A lanes home holding a development operator key and trust root, as `npm start` leaves one.
+    const home = mkdtempSync(join(tmpdir(), 'lanes-devhome-'));
+    const { ensureDevTrustRoot } = await import('../../src/server/dev-trust-root');
+    ensureDevTrustRoot(home);
+    const noKey = await lanes(['start', 'rehearsal', '--change', path], { LANES_HOME: home });
+    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringMatching(/TEMPORAL_ADDRESS names a Temporal server of your own, where the development operator key is never used/)]);
+    const noRoot = await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('operator')], { LANES_HOME: home, LANES_TRUST_ROOT: '' });
+    expect([noRoot.code, noRoot.stderr]).toEqual([2, expect.stringMatching(/set LANES_TRUST_ROOT to the trust root file your workers use/)]);
+    let count = 0;
+    for await (const _ of h.client.workflow.list({ query: `ChangeId = "${id}"` })) count++;
+    expect(count).toBe(0);
+    const fresh = mkdtempSync(join(tmpdir(), 'lanes-devhome-'));
+    const dev = await lanes(['dev'], { LANES_HOME: fresh, LANES_TRUST_ROOT: '' });
+    expect([dev.code, dev.stderr]).toEqual([2, expect.stringMatching(/no development trust root is made or used: set LANES_TRUST_ROOT/)]);
+    expect(existsSync(join(fresh, 'trust-root.json'))).toBe(false);
+    expect(existsSync(join(fresh, 'keys'))).toBe(false);
+  });
+
+  it('bounds grant lifetime and precheck validity by the trust root, refusing longer ones before signing', async () => {
+    const { path } = uniqueChange();
+    const tooLong = await lanes(['start', 'precheck', '--change', path, '--key', keyPath('operator'), '--precheck-valid-for', '25h']);
+    expect([tooLong.code, tooLong.stderr]).toEqual([2, expect.stringMatching(/--precheck-valid-for 25h is longer than the trust root allows a precheck to stand \(24h\)/)]);
+    const { workflowId } = JSON.parse((await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('operator'), '--json'])).stdout);
+    const long = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner'), '--expires', '30d']);
+    expect([long.code, long.stderr]).toEqual([2, expect.stringMatching(/--expires 30d is longer than the trust root allows a grant to live \(24h\).*Nothing was signed/)]);
+    const signals = (await historyEvents(h.client, workflowId)).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'grant');
+    expect(signals).toHaveLength(0);
+    await h.client.workflow.getHandle(workflowId).terminate('test cleanup');
+  });
+
+  it('trust show lists people with their keys, and says how a v1 file counts them', async () => {
+    const v1 = await lanes(['trust', 'show', '--file', keys.trustRootPath]);
+    expect(v1.stdout).toMatch(/trust root v1: keys are grouped into people by name/);
+    expect(v1.stdout).toMatch(/limits: grants live at most 24h, a precheck stands at most 24h/);
+    const v2 = join(dir, 'people.json');
+    const pub = (k: Keys['owner']) => ({ role: k.role, publicKey: k.publicKey });
+    writeFileSync(v2, JSON.stringify({ v: 2, people: [{ id: 'olly', name: 'Olly Operator', keys: [pub(keys.operator), pub(keys.owner2)] }, { id: 'ann', name: 'Ann Owner', keys: [pub(keys.owner)] }], limits: { grantLifetime: '2h' } }));
+    const shown = await lanes(['trust', 'show', '--file', v2]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`olly +Olly Operator +owner +${keys.owner2.keyId}`));
+    expect(shown.stdout).toMatch(/limits: grants live at most 2h/);
+    expect(shown.stdout).not.toMatch(/v1/);
+  });
+});
+
 describe('lanes start / grant / status against the dev server', () => {
   it('refuses an unknown lane (2), --shaped off rehearsal (2) and an owner key for start (1), starting nothing', async () => {
     const { path, id } = uniqueChange();
@@ -206,7 +282,8 @@ describe('lanes start / grant / status against the dev server', () => {
     expect(pub.code).toBe(1);
     expect(pub.stderr).toMatch(/this is a \.pub file; pass the \.key file/);
     const noKey = await lanes(['start', 'rehearsal', '--change', path]);
-    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringMatching(/missing --key <operator key> \(no LANES_OPERATOR_KEY, and no development key at /)]);
+    // With TEMPORAL_ADDRESS set (a server of one's own), the development operator key is never a fallback.
+    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringMatching(/missing --key <operator key>: TEMPORAL_ADDRESS names a Temporal server of your own, where the development operator key is never used/)]);
     const ownerByEnv = await lanes(['start', 'rehearsal', '--change', path], { LANES_OPERATOR_KEY: keyPath('owner') });
     expect([ownerByEnv.code, ownerByEnv.stderr]).toEqual([1, expect.stringMatching(/signing with .*owner\.key \(no --key given\)\n.*starting a lane needs an operator key/s)]);
     let count = 0;
@@ -227,7 +304,7 @@ describe('lanes start / grant / status against the dev server', () => {
       const st = JSON.parse((await lanes(['status', workflowId, '--json'])).stdout);
       return st.state === 'WAITING_FOR_GRANT' ? st : undefined;
     });
-    expect(waiting).toMatchObject({ grantsMissing: ['AUTHORIZE_REHEARSAL'], probes: { total: 46, failedClosed: 46 } });
+    expect(waiting).toMatchObject({ grantsMissing: ['AUTHORIZE_REHEARSAL'], probes: { total: 47, failedClosed: 47 } });
 
     // Refused locally: wrong role, unknown action, bad duration, unknown workflow. Nothing reaches the lane.
     const wrongRole = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('operator')]);
@@ -372,19 +449,44 @@ describe('lanes start / grant / status against the dev server', () => {
 
     const shown = await lanes(['blockers', id]);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/^7 of 7 blockers open/);
+    expect(shown.stdout).toMatch(/^charter: NOT chartered \(0 owner signatures so far\): no blocker moves and no execution opens until owners run `lanes charter/);
+    expect(shown.stdout).toMatch(/\n7 of 7 blockers open/);
     const unbound = await lanes(['blockers', id, '--move', 'FIX7-P0-PLAN-REALRUN-1', '--to', 'CLOSED', '--key', keyPath('owner')]);
     expect(unbound.code).toBe(2);
     expect(unbound.stderr).toMatch(/--change <spec>/);
+    const inputFile = join(dir, `${id}-surface.json`);
+    writeFileSync(inputFile, '{"tables":["birth_registry"]}');
+    // Rules the operator wrote bind nobody until an owner charters them: not even a move they allow happens.
+    const early = await lanes(['blockers', id, '--move', 'FIX7-P0-PROD-CI-SCOPE-1', '--to', 'NARROWED', '--key', keyPath('owner'), '--change', path, '--json']);
+    expect([early.code, JSON.parse(early.stdout)]).toEqual([1, expect.objectContaining({ result: 'rejected', reason: expect.stringMatching(/not chartered by its owners yet, so no blocker moves/) })]);
+    const byOperator = await lanes(['charter', id, '--change', path, '--key', keyPath('operator')]);
+    expect([byOperator.code, byOperator.stderr]).toEqual([1, expect.stringMatching(/chartering blocker rules needs an owner key/)]);
+    const chartered = await lanes(['charter', id, '--change', path, '--key', keyPath('owner'), '--json']);
+    expect(chartered.stderr).toMatch(/"FIX7-P0-PROD-OPT4-1" OPEN, actor "owner", blocks "production": met only by OPT4_PRODUCTION grants in an execution lane/);
+    expect([chartered.code, JSON.parse(chartered.stdout)]).toEqual([0, expect.objectContaining({ result: 'chartered', signers: ['owner'] })]);
+    expect((await lanes(['blockers', id])).stdout).toMatch(/^charter: in force since .*, signed by owner\n/);
+
     const gate = await lanes(['blockers', id, '--move', 'FIX7-P0-PLAN-REALRUN-1', '--to', 'CLOSED', '--key', keyPath('owner'), '--change', path, '--json']);
     expect(gate.code).toBe(1);
     expect(JSON.parse(gate.stdout)).toMatchObject({ result: 'rejected', reason: expect.stringMatching(/authorization gate/) });
-    const inputFile = join(dir, `${id}-surface.json`);
-    writeFileSync(inputFile, '{"tables":["birth_registry"]}');
-    const narrowed = await lanes(['blockers', id, '--move', 'FIX7-P0-OPERATOR-INPUT-1', '--to', 'NARROWED', '--key', keyPath('operator'), '--input', inputFile, '--change', path]);
+    // A proof is checked, not counted: an input no lane of this change recorded proves nothing.
+    const loose = await lanes(['blockers', id, '--move', 'FIX7-P0-OPERATOR-INPUT-1', '--to', 'NARROWED', '--key', keyPath('operator'), '--input', inputFile, '--change', path]);
+    expect([loose.code, loose.stderr]).toEqual([2, expect.stringMatching(/--input needs --evidence-tree <hash>: the tree of the lane that recorded the input/)]);
+    const rehearsal = JSON.parse((await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('operator'), '--json'])).stdout).workflowId;
+    expect((await lanes(['input', rehearsal, 'surface-map', inputFile, '--key', keyPath('operator')])).code).toBe(0);
+    await lanes(['grant', rehearsal, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')]);
+    const tree = ((await h.client.workflow.getHandle(rehearsal).result()) as { evidence: { treeHash: string } }).evidence.treeHash;
+    const otherInput = join(dir, `${id}-other.json`);
+    writeFileSync(otherInput, '{"tables":["something_else"]}');
+    const unrecorded = await lanes(['blockers', id, '--move', 'FIX7-P0-OPERATOR-INPUT-1', '--to', 'NARROWED', '--key', keyPath('operator'), '--input', otherInput, '--evidence-tree', tree, '--change', path, '--json']);
+    expect([unrecorded.code, JSON.parse(unrecorded.stdout).reason]).toEqual([1, expect.stringMatching(/was not recorded by the lane with evidence tree/)]);
+    const narrowed = await lanes(['blockers', id, '--move', 'FIX7-P0-OPERATOR-INPUT-1', '--to', 'NARROWED', '--key', keyPath('operator'), '--input', inputFile, '--evidence-tree', tree, '--change', path]);
     expect(narrowed.code).toBe(0);
     expect(narrowed.stdout).toMatch(/NARROWED: accepted/);
     expect(JSON.parse((await lanes(['blockers', id, '--json'])).stdout).blockers.find((b: { id: string }) => b.id === 'FIX7-P0-OPERATOR-INPUT-1').status).toBe('NARROWED');
+    // Who signed what, with which proof.
+    const sha = createHash('sha256').update(readFileSync(inputFile)).digest('hex');
+    expect((await lanes(['blockers', id])).stdout).toMatch(new RegExp(`signed moves and proofs:\n[^]*\n  FIX7-P0-OPERATOR-INPUT-1\n    OPEN → NARROWED by operator operator \\(${keys.operator.keyId}\\) at \\S+: operator input ${sha.slice(0, 16)}… recorded in evidence tree ${tree.slice(0, 16)}…`));
     const none = await lanes(['blockers', 'no-such-change']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no change "no-such-change"/);

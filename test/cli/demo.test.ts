@@ -23,7 +23,9 @@ describe('npm run demo', () => {
     );
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/seal clean: 3 files byte-identical/);
+    expect(stdout).toMatch(/^charter of demo-\S+: chartered: in force since \S+, signed by dev-owner$/m);
     expect(stdout).toMatch(/^input surface-map \(sha256 [0-9a-f]{64}\) accepted$/m);
+    expect(stdout).toMatch(/operator input [0-9a-f]{16}… recorded in evidence tree [0-9a-f]{16}…  ← closed it/);
     expect(stdout).toMatch(/^COMPLETED {2}rehearsal lane .*$/m);
     for (const moved of ['FIX7-P0-PROD-BIRTH-SURFACE-1 → CLOSED: accepted', 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1 → CLOSED: accepted']) expect(stdout).toContain(moved);
     expect(stdout).toMatch(/^qt001-activation +ACTIVATION +APPLIED /m);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockerMapSchema, type BlockerMap } from '../../src/domain/blocker-map';
 import { applyLaneOutcome, blockersBlockingExecution, moveBlocker, ruleFor, type BlockerRules, type LedgerEntry } from '../../src/domain/blocker-rules';
+import { changeSpecSchema } from '../../src/domain/change-spec';
 
 const SEED_TEXT = readFileSync(join(__dirname, '..', 'fixtures', 'seed-004-blocker-map.json'), 'utf8');
 const seed = (): BlockerMap => blockerMapSchema.parse(JSON.parse(SEED_TEXT));
@@ -13,7 +14,12 @@ const RULES: BlockerRules = {
 };
 const EXEC = ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const;
 const TREE = 'd'.repeat(64);
-const ledger: LedgerEntry[] = [{ workflowId: 'r1', lane: 'rehearsal', shaped: false, outcome: 'COMPLETED', specHash: 's', finishedAt: '2026-06-12T10:00:00Z', treeHash: TREE }];
+const INPUT = 'c'.repeat(64);
+const SCOPING_TREE = 'f'.repeat(64);
+const ledger: LedgerEntry[] = [
+  { workflowId: 'r1', lane: 'rehearsal', shaped: false, outcome: 'COMPLETED', specHash: 's', finishedAt: '2026-06-12T10:00:00Z', treeHash: TREE, inputs: [INPUT] },
+  { workflowId: 's1', lane: 'scoping', shaped: false, outcome: 'COMPLETED', specHash: 's', finishedAt: '2026-06-12T09:00:00Z', treeHash: SCOPING_TREE, inputs: ['9'.repeat(64)] },
+];
 const owner = { keyId: 'a'.repeat(16), role: 'owner' as const };
 const operator = { keyId: 'b'.repeat(16), role: 'operator' as const };
 const move = (blockerId: string, to: string, signer: { keyId: string; role: 'owner' | 'operator' } = owner, extra = {}) => ({ blockerId, to: to as never, signer, envelopeId: 'e', at: '2026-06-12T11:00:00Z', ...extra });
@@ -73,7 +79,7 @@ describe('blocker rules', () => {
     expect(code(moveBlocker(map, RULES, move('FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', owner), ledger))).toBe('WRONG_ACTOR');
     expect(code(moveBlocker(map, RULES, move('FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', operator), ledger))).toBe('NO_PROOF');
     expect(code(moveBlocker(map, RULES, move('FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', operator, { treeHash: 'e'.repeat(64) }), ledger))).toBe('UNKNOWN_EVIDENCE');
-    expect(code(moveBlocker(map, RULES, move('FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', operator, { inputSha256: 'c'.repeat(64) }), ledger))).toBe('OK');
+    expect(code(moveBlocker(map, RULES, move('FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', operator, { inputSha256: INPUT, treeHash: TREE }), ledger))).toBe('OK');
     expect(code(moveBlocker(map, RULES, move('FIX7-P0-PLAN-REALRUN-1', 'CLOSED'), ledger))).toBe('GRANT_GATE');
     expect(code(moveBlocker(map, RULES, move('FIX7-P0-PROD-OPT4-1', 'OPEN'), ledger))).toBe('NO_CHANGE');
     // owner + operator: the owner's decision alone cannot close it; both roles and a technical proof can.
@@ -94,7 +100,7 @@ describe('blocker rules', () => {
 describe('sign-off is counted, not assumed', () => {
   it("an owner's reopen is nobody's sign-off: the operator cannot then close an owner + operator blocker alone", () => {
     const B = 'FIX7-P0-PROD-BIRTH-SURFACE-1';
-    const input = { inputSha256: 'c'.repeat(64) };
+    const input = { inputSha256: INPUT, treeHash: TREE };
     let map = seed();
     const step = (m: Parameters<typeof moveBlocker>[2]) => {
       const r = moveBlocker(map, RULES, m, ledger);
@@ -108,5 +114,56 @@ describe('sign-off is counted, not assumed', () => {
     // After a real owner move since the reopen, the operator's close counts.
     expect(step(move(B, 'NARROWED', owner)).ok).toBe(true);
     expect(step(move(B, 'CLOSED', operator, input)).ok).toBe(true);
+  });
+});
+
+describe('proofs are checked, not counted', () => {
+  const code = (v: ReturnType<typeof moveBlocker>) => (v.ok ? 'OK' : `${v.code}: ${v.reason}`);
+  const B = 'FIX7-P0-OPERATOR-INPUT-1';
+
+  it('an operator input counts only as the named lane of this change recorded it', () => {
+    expect(code(moveBlocker(seed(), RULES, move(B, 'NARROWED', operator, { inputSha256: INPUT, treeHash: TREE }), ledger))).toBe('OK');
+    // An arbitrary sha256 nothing recorded, an input offered without the lane that recorded it, or another lane's input.
+    expect(code(moveBlocker(seed(), RULES, move(B, 'NARROWED', operator, { inputSha256: 'e'.repeat(64), treeHash: TREE }), ledger))).toMatch(/^UNKNOWN_EVIDENCE: operator input e{64} was not recorded/);
+    expect(code(moveBlocker(seed(), RULES, move(B, 'NARROWED', operator, { inputSha256: INPUT }), ledger))).toMatch(/^UNKNOWN_EVIDENCE: .*name that tree/);
+    expect(code(moveBlocker(seed(), RULES, move(B, 'NARROWED', operator, { inputSha256: INPUT, treeHash: SCOPING_TREE }), ledger))).toMatch(/^UNKNOWN_EVIDENCE/);
+    // A scoping lane may carry the operator's input (it is the operator's signed word, not the lane's proof).
+    expect(code(moveBlocker(seed(), RULES, move(B, 'NARROWED', operator, { inputSha256: '9'.repeat(64), treeHash: SCOPING_TREE }), ledger))).toBe('OK');
+  });
+
+  it("an evidence tree counts only from a passed lane that needed a grant, of the kind the blocker's rule names", () => {
+    // A scoping lane needs no grant: its packet proves nothing.
+    expect(code(moveBlocker(seed(), RULES, move(B, 'NARROWED', operator, { treeHash: SCOPING_TREE }), ledger))).toMatch(/^UNKNOWN_EVIDENCE: .*scoping lane's/);
+    const R = 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1'; // its rule takes a rehearsal
+    const precheck: LedgerEntry = { ...ledger[0]!, lane: 'precheck', treeHash: 'a'.repeat(64) };
+    expect(code(moveBlocker(seed(), RULES, move(R, 'NARROWED', operator, { treeHash: 'a'.repeat(64) }), [...ledger, precheck]))).toMatch(/^UNKNOWN_EVIDENCE: .*a precheck lane's; this blocker's rule takes a rehearsal/);
+    expect(code(moveBlocker(seed(), RULES, move(R, 'NARROWED', operator, { treeHash: TREE }), ledger))).toBe('OK');
+    const failed: LedgerEntry = { ...ledger[0]!, outcome: 'FAILED', treeHash: 'b'.repeat(64) };
+    expect(code(moveBlocker(seed(), RULES, move(R, 'NARROWED', operator, { treeHash: 'b'.repeat(64) }), [failed]))).toMatch(/^UNKNOWN_EVIDENCE/);
+  });
+});
+
+describe('rules cannot lower who must sign', () => {
+  const spec = (rules: unknown, map: BlockerMap = seed()) => changeSpecSchema.safeParse({ v: 1, id: 'rules', title: 'rules', blockers: { map, rules } });
+  const issues = (r: ReturnType<typeof spec>) => r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+  it('refuses "grants" on a blocker whose actor_needed names more or other roles than the owner', () => {
+    expect(spec({ 'FIX7-P0-PROD-OPT4-1': { grants: ['OPT4_PRODUCTION'] } }).success).toBe(true);
+    expect(issues(spec({ 'FIX7-P0-PROD-BIRTH-SURFACE-1': { grants: ['OPT4_PRODUCTION'] } }))).toEqual([
+      expect.stringMatching(/^blockers\.rules\.FIX7-P0-PROD-BIRTH-SURFACE-1: "grants" would let owner grants alone satisfy a blocker whose actor_needed is "owner \+ operator"/),
+    ]);
+    expect(issues(spec({ 'FIX7-P0-OPERATOR-INPUT-1': { grants: ['REAL_RUN'] } }))[0]).toMatch(/actor_needed is "operator"/);
+  });
+
+  it('refuses a lane proof by a lane that needs no grant', () => {
+    expect(issues(spec({ 'FIX7-P0-PROD-BIRTH-SURFACE-1': { laneProof: { lane: 'scoping', to: 'CLOSED' } } }))[0]).toMatch(/laneProof\.lane: must be rehearsal, dry-run or precheck/);
+  });
+
+  it('derives an authorization gate only for a blocker the owner alone moves', () => {
+    const map = seed();
+    const b = map.blockers.find((x) => x.id === 'FIX7-P0-PLAN-REALRUN-1')!;
+    b.actor_needed = 'owner + operator';
+    expect(ruleFor(b, {}).grants).toBeUndefined();
+    expect(blockersBlockingExecution(map, {}, EXEC, new Set(EXEC)).map((x) => x.id)).toContain('FIX7-P0-PLAN-REALRUN-1');
   });
 });

@@ -65,7 +65,7 @@ describe('envelope rules', () => {
     expect(v.ok).toBe(true);
     if (v.ok) {
       expect(v.envelope.id).toBe(canonicalSha256(env.payload));
-      expect(v.envelope.signer).toEqual({ keyId: keys.owner.keyId, name: 'owner', role: 'owner' });
+      expect(v.envelope.signer).toEqual({ keyId: keys.owner.keyId, name: 'owner', role: 'owner', person: 'name:owner' });
     }
   });
 

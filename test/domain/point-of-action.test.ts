@@ -46,11 +46,15 @@ function presented(envelopes: unknown[]): BlockerMap {
   return map;
 }
 const surfaceStatus = (m: BlockerMap | undefined) => m?.blockers.find((b) => b.id === SURFACE)?.status;
-const noTrees = () => undefined;
+/** The evidence store, as far as these tests need one: a scoping lane of this spec that recorded the operator input. */
+const INPUT_TREE = 'a'.repeat(64);
+const noTrees = (t: string): LaneOfTree | undefined =>
+  t === INPUT_TREE ? { changeId: change.id, specHash: spec, lane: 'scoping', shaped: false, passed: true, inputs: [INPUT] } : undefined;
+const withInput = { inputSha256: INPUT, evidenceTree: INPUT_TREE };
 
 describe('blocker chain replay at the point of action', () => {
   it('closes a blocker through its signed moves: owner narrows, operator closes with an input', () => {
-    const chain = [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 1, { inputSha256: INPUT })];
+    const chain = [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 1, withInput)];
     expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('CLOSED');
   });
 
@@ -59,19 +63,19 @@ describe('blocker chain replay at the point of action', () => {
     const b = declared.blockers!.map.blockers.find((x) => x.id === SURFACE)!;
     b.proofs = [{ kind: 'owner-decision', by: keys.owner.keyId, role: 'owner', at: new Date(T0 - 1).toISOString(), from: 'OPEN', to: 'NARROWED' }];
     const declaredSpec = specHashOf(declared);
-    const chain = [move(keys.operator, 'CLOSED', 1, { inputSha256: INPUT, specHash: declaredSpec })];
+    const chain = [move(keys.operator, 'CLOSED', 1, { ...withInput, specHash: declaredSpec })];
     // With the declared "owner sign-off" counted, the operator's close alone would close it.
     expect(surfaceStatus(replayBlockerState(presented(chain), declared, verifyUpdate(declaredSpec), noTrees))).toBe('OPEN');
   });
 
   it('does not count moves signed for another spec of the same change', () => {
-    const chain = [move(keys.owner, 'NARROWED', 0, { specHash: otherSpec }), move(keys.operator, 'CLOSED', 1, { specHash: otherSpec, inputSha256: INPUT })];
+    const chain = [move(keys.owner, 'NARROWED', 0, { specHash: otherSpec }), move(keys.operator, 'CLOSED', 1, { specHash: otherSpec, ...withInput })];
     expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('OPEN');
   });
 
   it('orders moves by their signed issue time, not the order or time the map claims', () => {
     // The operator's close was signed before the owner's narrowing: in signed order it lacks the owner's sign-off.
-    const chain = [move(keys.owner, 'NARROWED', 5), move(keys.operator, 'CLOSED', 1, { inputSha256: INPUT })];
+    const chain = [move(keys.owner, 'NARROWED', 5), move(keys.operator, 'CLOSED', 1, withInput)];
     expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('NARROWED');
   });
 
@@ -86,16 +90,48 @@ describe('blocker chain replay at the point of action', () => {
   it('takes evidence only from a passed lane of this spec, never from a scoping packet or another spec', () => {
     const tree = 'e'.repeat(64);
     const chain = [move(keys.owner, 'NARROWED', 0, { evidenceTree: tree }), move(keys.operator, 'CLOSED', 1, { evidenceTree: tree })];
-    const lane = (info: Partial<LaneOfTree>) => () => ({ changeId: change.id, specHash: spec, lane: 'rehearsal' as const, shaped: false, passed: true, ...info });
+    const lane = (info: Partial<LaneOfTree>) => (): LaneOfTree => ({ changeId: change.id, specHash: spec, lane: 'rehearsal' as const, shaped: false, passed: true, inputs: [], ...info });
     const status = (laneOf: (t: string) => LaneOfTree | undefined) => surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), laneOf));
     expect(status(lane({}))).toBe('CLOSED');
     // Moves resting on evidence that does not count do not happen at all.
     for (const bad of [{ lane: 'scoping' as const }, { specHash: otherSpec }, { passed: false }, { changeId: 'another-change' }]) expect(status(lane(bad)), JSON.stringify(bad)).toBe('OPEN');
   });
 
+  it('takes an operator input only as a lane of this change and spec recorded it, in the packet the move names', () => {
+    const chain = (over: object) => [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 1, over)];
+    const status = (over: object, laneOf = noTrees) => surfaceStatus(replayBlockerState(presented(chain(over)), change, verifyUpdate(spec), laneOf));
+    expect(status(withInput)).toBe('CLOSED');
+    // An input hash nothing recorded, a packet that records another input, or one of another spec: no technical proof.
+    expect(status({ inputSha256: 'd'.repeat(64), evidenceTree: INPUT_TREE })).toBe('NARROWED');
+    expect(status(withInput, (t) => ({ ...noTrees(t)!, inputs: ['d'.repeat(64)] }))).toBe('NARROWED');
+    expect(status(withInput, (t) => ({ ...noTrees(t)!, specHash: otherSpec }))).toBe('NARROWED');
+  });
+
+  it("takes evidence only of the lane kind the blocker's rule names", () => {
+    const ROLLBACK = 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1';
+    expect(change.blockers!.rules![ROLLBACK]?.laneProof?.lane).toBe('rehearsal');
+    const tree = 'e'.repeat(64);
+    const m = makeEnvelope({ key: keys.operator, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId: ROLLBACK, blockerStatus: 'NARROWED', evidenceTree: tree, trustRoot: root.fingerprint, specHash: spec, validForMs: 600_000, now: T0 });
+    const map = structuredClone(change.blockers!.map);
+    map.blockers.find((b) => b.id === ROLLBACK)!.proofs = [{ kind: 'evidence', by: 'k', at: new Date(T0).toISOString(), from: 'OPEN', to: 'NARROWED', envelope: m }];
+    const status = (lane: LaneOfTree['lane']) =>
+      replayBlockerState(map, change, verifyUpdate(spec), () => ({ changeId: change.id, specHash: spec, lane, shaped: false, passed: true, inputs: [] }))?.blockers.find((b) => b.id === ROLLBACK)?.status;
+    expect(status('rehearsal')).toBe('NARROWED');
+    expect(status('precheck')).toBe('OPEN');
+    expect(status('dry-run')).toBe('OPEN');
+  });
+
+  it('counts no move signed before the owners chartered the rules', () => {
+    const chain = [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 10, withInput)];
+    const replay = (charteredAt: number) => surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees, charteredAt));
+    expect(replay(T0 - 1)).toBe('CLOSED');
+    // Chartered after the owner's narrowing: the operator's close then lacks the owner's sign-off.
+    expect(replay(T0 + 5 * 60_000)).toBe('OPEN');
+  });
+
   it('refuses an OPT4 state whose hash the grant does not name, and open blockers however the map labels them', () => {
     const map = presented([]);
-    const opt4 = (hash: string) => ({ id: 'g', payload: { action: 'OPT4_PRODUCTION', blockersHash: hash }, signature: '', signer: { keyId: 'k', name: 'o', role: 'owner' } }) as unknown as VerifiedEnvelope;
+    const opt4 = (hash: string) => ({ id: 'g', payload: { action: 'OPT4_PRODUCTION', blockersHash: hash }, signature: '', signer: { keyId: 'k', name: 'o', role: 'owner', person: 'o' } }) as unknown as VerifiedEnvelope;
     expect(blockerStateProblem(map, change, [opt4('0'.repeat(64))], ['OPT4_PRODUCTION'], verifyUpdate(spec), noTrees)).toMatch(/approves blocker map state 0{16}…, not the state presented/);
     expect(blockerStateProblem(map, change, [opt4(blockerStateHash(map))], ['OPT4_PRODUCTION'], verifyUpdate(spec), noTrees)).toMatch(/FIX7-P0-PROD-BIRTH-SURFACE-1 \(OPEN\)/);
   });
@@ -118,6 +154,9 @@ describe('evidence the grants name', () => {
     expect(precheckEvidenceProblem({ precheck: precheck(), change: { ...change, title: 'x' } }, spec, identity, now)).toMatch(/prechecked change spec/);
     expect(precheckEvidenceProblem({ precheck: precheck(), change }, spec, { ...identity, instance: 'i-2' }, now)).toMatch(/another production/);
     expect(precheckEvidenceProblem({ precheck: precheck({ validUntil: '2026-06-12T09:30:00Z' }), change }, spec, identity, now)).toMatch(/was valid until/);
-    expect(precheckEvidenceProblem({ precheck: precheck({ validUntil: '2099-01-01T00:00:00Z' }), change }, spec, identity, now)).toMatch(/longer than 24 h/);
+    expect(precheckEvidenceProblem({ precheck: precheck({ validUntil: '2099-01-01T00:00:00Z' }), change }, spec, identity, now)).toMatch(/longer than the trust root allows \(24h\)/);
+    // A trust root that allows less (limits.precheckValidity: 2h) refuses a 3 h claim; it can never allow more than 24 h.
+    expect(precheckEvidenceProblem({ precheck: precheck(), change }, spec, identity, now, 2 * 3_600_000)).toMatch(/longer than the trust root allows \(2h\)/);
+    expect(precheckEvidenceProblem({ precheck: precheck({ validUntil: '2099-01-01T00:00:00Z' }), change }, spec, identity, now, 365 * 86_400_000)).toMatch(/\(24h\)/);
   });
 });

@@ -11,12 +11,13 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { LaneStatus } from '../../src/domain/lane-status';
 import type { ChangeState } from '../../src/domain/change-state';
 import type { BlockerMap } from '../../src/domain/blocker-map';
-import { productionTarget } from '../../src/domain/change-spec';
+import { productionTarget, type ChangeSpec } from '../../src/domain/change-spec';
+import { charterHashOf } from '../../src/domain/charter';
 import { SA_BLOCKERS_OPEN } from '../../src/domain/search-attributes';
 import { blockersQuery, changeQuery, changeWorkflowId, statusQuery } from '../../src/workflows/messages';
 import { makeEnvelope } from '../../src/cli/envelopes';
 import { blockerStateHash, specHashOf } from '../../src/domain/bindings';
-import { productionQuery, freshChange, grantEnvelope, runLaneWithGrants, scheduledActivities, startLane, waitFor, useLaneSuite } from '../support/lanes';
+import { charterChange, charterEnvelope, productionQuery, freshChange, grantEnvelope, runLaneWithGrants, scheduledActivities, startLane, waitFor, useLaneSuite } from '../support/lanes';
 import { recordHistory } from '../support/histories';
 
 const suite = useLaneSuite();
@@ -101,8 +102,47 @@ describe('lanes', () => {
     expect(state.blockers!.blockers.find((b) => b.id === 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1')!.status).toBe('OPEN');
   });
 
+  it("binds nobody with the operator's blocker rules until an owner charters them: no lane outcome or signed move moves a blocker, no execution opens", async () => {
+    const change = freshChange();
+    const rehearsal = await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
+    const entity = suite.h.client.workflow.getHandle(changeWorkflowId(change.id));
+    const before = await waitFor('the rehearsal in the ledger', async () => {
+      const st: ChangeState = await entity.query(changeQuery);
+      return st.ledger.length === 1 ? st : undefined;
+    });
+    // The rule says a passed rehearsal takes the rollback blocker to PARTIALLY_DISCHARGED; unchartered, it does not.
+    expect(before.charter).toMatchObject({ hash: charterHashOf({ changeId: change.id, blockers: change.blockers }), envelopes: [] });
+    expect(before.charter?.at).toBeUndefined();
+    expect(before.blockers!.blockers.every((b) => b.status === 'OPEN' && !b.proofs)).toBe(true);
+    const move = makeEnvelope({ key: suite.keys.operator, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId: 'FIX7-P0-OPERATOR-INPUT-1', blockerStatus: 'NARROWED', evidenceTree: rehearsal.result.evidence!.treeHash, validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(change) });
+    await entity.signal('blockerUpdate', move);
+    // An operator cannot charter; nor can an owner charter other rules than the entity holds.
+    await entity.signal('charter', charterEnvelope(suite.keys, change, { key: suite.keys.operator }));
+    await entity.signal('charter', charterEnvelope(suite.keys, change, { charterHash: 'f'.repeat(64) }));
+    const judged = await waitFor('three refusals', async () => {
+      const st: ChangeState = await entity.query(changeQuery);
+      return st.rejected.length === 3 ? st : undefined;
+    });
+    expect(judged.rejected.map((r) => r.code)).toEqual(['UNCHARTERED', 'WRONG_ROLE', 'OTHER_CHARTER']);
+    expect(judged.blockers).toEqual(before.blockers);
+    await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change });
+    const waiting = await waitFor('the execution waiting for the charter', async () => {
+      const st = await suite.h.client.workflow.getHandle(workflowId).query(statusQuery);
+      return st.waitingFor.some((w) => /owners to charter the blocker map and rules/.test(w)) ? st : undefined;
+    });
+    expect(waiting.state).toBe('WAITING_FOR_GRANT');
+    // Chartered, the same signed move counts (it is judged again when sent again, with a fresh nonce).
+    const chartered = await charterChange(suite.h, suite.keys, change);
+    expect(chartered.charter?.signers?.map((s) => s.name)).toEqual(['owner']);
+    await entity.signal('blockerUpdate', makeEnvelope({ ...moveRequest(change, rehearsal.result.evidence!.treeHash) }));
+    await waitFor('the move taken', async () => ((await entity.query(changeQuery)) as ChangeState).blockers!.blockers.find((b) => b.id === 'FIX7-P0-OPERATOR-INPUT-1')!.status === 'NARROWED');
+    await suite.h.client.workflow.getHandle(workflowId).terminate('test cleanup');
+  });
+
   it('moves the rollback blocker on a passed rehearsal; open blockers keep execution waiting; signed updates follow the rules', async () => {
     const change = freshChange();
+    await charterChange(suite.h, suite.keys, change);
     const rehearsal = await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
     const tree = rehearsal.result.evidence!.treeHash;
     const entity = suite.h.client.workflow.getHandle(changeWorkflowId(change.id));
@@ -136,7 +176,7 @@ describe('lanes', () => {
     // Signed blocker updates: the operator narrows with an input; the owner cannot close an authorization gate.
     const update = (key: typeof suite.keys.owner, blockerId: string, blockerStatus: 'NARROWED' | 'CLOSED', extra = {}) =>
       makeEnvelope({ key, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId, blockerStatus, validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(change), ...extra });
-    await entity.signal('blockerUpdate', update(suite.keys.operator, 'FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', { inputSha256: 'c'.repeat(64) }));
+    await entity.signal('blockerUpdate', update(suite.keys.operator, 'FIX7-P0-OPERATOR-INPUT-1', 'NARROWED', { evidenceTree: tree }));
     await entity.signal('blockerUpdate', update(suite.keys.owner, 'FIX7-P0-PLAN-REALRUN-1', 'CLOSED'));
     await entity.signal('blockerUpdate', update(suite.keys.stranger, 'FIX7-P0-PROD-CI-SCOPE-1', 'CLOSED'));
     const state = await waitFor('updates judged', async () => {
@@ -185,3 +225,7 @@ describe('lanes', () => {
     await b.terminate('test cleanup');
   });
 });
+
+function moveRequest(change: ChangeSpec, tree: string) {
+  return { key: suite.keys.operator, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE' as const, blockerId: 'FIX7-P0-OPERATOR-INPUT-1', blockerStatus: 'NARROWED' as const, evidenceTree: tree, validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(change) };
+}

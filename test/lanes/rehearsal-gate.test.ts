@@ -33,7 +33,7 @@ describe('rehearsal lane gate (real dev server)', () => {
     expect(s.grantsMissing).toEqual(['AUTHORIZE_REHEARSAL']);
     expect(s.probes!.accepted).toEqual([]);
     expect(s.probes!.failedClosed).toBe(s.probes!.total);
-    expect(s.probes!.total).toBe(46);
+    expect(s.probes!.total).toBe(47);
     expect(s.startedBy?.keyId).toBe(suite.keys.operator.keyId);
     const sa = await waitFor('LaneState search attribute', async () => {
       const d = await suite.h.client.workflow.getHandle(workflowId).describe();

@@ -23,7 +23,7 @@ import { createLaneActivities } from '../../src/activities';
 import { LANE_ACTIVITY_POLICY } from '../../src/worker/lane-activity-policy';
 import { makeEnvelope } from '../../src/cli/envelopes';
 import { SA_CHANGE_ID, SA_LANE_KIND } from '../../src/domain/search-attributes';
-import { freshChange, grantEnvelope, historyEvents, learnLane, productionQuery, runLaneWithGrants, scheduledActivities, startLane, useLaneSuite, waitFor } from '../support/lanes';
+import { charterChange, charterEnvelope, freshChange, grantEnvelope, historyEvents, learnLane, productionQuery, runLaneWithGrants, scheduledActivities, startLane, useLaneSuite, waitFor } from '../support/lanes';
 
 const suite = useLaneSuite();
 const attackerQueue = `attacker-${randomUUID()}`;
@@ -284,6 +284,7 @@ describe('attack 3: forged change-entity messages', () => {
 
   it('a change entity terminated and restarted with a crafted state (every blocker CLOSED, no signed moves): the owner signs what it shows, and the production worker still refuses on the open blockers', async () => {
     const target = freshChange();
+    await charterChange(suite.h, suite.keys, target);
     await runLaneWithGrants(suite.h, suite.keys, target, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
     await runLaneWithGrants(suite.h, suite.keys, target, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
     const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target });
@@ -303,6 +304,50 @@ describe('attack 3: forged change-entity messages', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(await scheduledActivities(suite.h.client, workflowId)).toContain('applyProductionStep');
     expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/blockers open as far as signed moves and evidence carry the approved state: FIX7-P0-PROD-BIRTH-SURFACE-1 \(OPEN\)/);
+    expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
+  });
+});
+
+describe('attack 5: blocker rules the operator wrote and no owner chartered', () => {
+  it('a change entity restarted claiming a charter only the operator signed (every blocker CLOSED): the owner signs what it shows, and the production worker refuses: not chartered', async () => {
+    const target = freshChange();
+    await runLaneWithGrants(suite.h, suite.keys, target, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
+    await runLaneWithGrants(suite.h, suite.keys, target, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target });
+    const entity = suite.h.client.workflow.getHandle(changeWorkflowId(target.id));
+    await waitFor('the lane waiting', async () => (await suite.h.client.workflow.getHandle(workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT');
+    const real = (await entity.query('change')) as ChangeState;
+    expect(real.charter?.at).toBeUndefined();
+    const byOperator = charterEnvelope(suite.keys, target, { key: suite.keys.operator });
+    const crafted: ChangeState = {
+      ...real,
+      version: real.version + 1,
+      charter: { ...real.charter!, envelopes: [byOperator], at: new Date().toISOString(), signers: [{ keyId: suite.keys.operator.keyId, name: 'operator', person: 'name:operator' }] },
+      blockers: { ...real.blockers!, blockers: real.blockers!.blockers.map((b) => ({ ...b, status: 'CLOSED' as const })) },
+    };
+    await entity.terminate('attacker');
+    await suite.h.client.workflow.start(CHANGE_WORKFLOW_TYPE, { workflowId: changeWorkflowId(target.id), taskQueue: suite.h.taskQueue, args: [{ changeId: target.id, state: crafted }] });
+    const handle = suite.h.client.workflow.getHandle(workflowId);
+    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) {
+      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, target.id, 'execution', a, { blockersHash: blockerStateHash(crafted.blockers) }));
+    }
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(await scheduledActivities(suite.h.client, workflowId)).toContain('applyProductionStep'); // the workflow gate was fooled…
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/the blocker map and rules \(charter [0-9a-f]{16}…\) are not chartered: 0 of 1 owner signed them/); // …the worker was not
+    expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
+  });
+
+  it('a spec whose rule makes an owner + operator blocker a one-grant gate never reaches production', async () => {
+    const target = freshChange();
+    const bad = { ...target, blockers: { ...target.blockers!, rules: { ...target.blockers!.rules, 'FIX7-P0-PROD-BIRTH-SURFACE-1': { grants: ['OPT4_PRODUCTION'] } } } } as ChangeSpec;
+    const workflowId = `${target.id}.execution.${randomUUID()}`;
+    const start = makeEnvelope({ key: suite.keys.operator, workflowId, changeId: target.id, lane: 'execution', action: 'START_LANE', validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(bad) });
+    const refusal = await attack(LANE_WORKFLOW_TYPES.execution, workflowId, productionTaskQueue(suite.h.taskQueue), 'applyProductionStep', [
+      { change: bad, stepId: 'qt001-apply', start, grants: [], blockerState: null, charter: [] },
+    ]);
+    expect(refusal.type).toBe('GrantRefused');
+    expect(refusal.message).toMatch(/the change spec in the request is not valid: blockers\.rules\.FIX7-P0-PROD-BIRTH-SURFACE-1 "grants" would let owner grants alone satisfy a blocker whose actor_needed is "owner \+ operator"/);
     expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
   });
 });

@@ -13,7 +13,10 @@ import type { temporal } from '@temporalio/proto';
 import { createKeyPair, readPrivateKey, type PrivateKeyFile } from '../../src/cli/key-files';
 import { makeEnvelope, type EnvelopeRequest } from '../../src/cli/envelopes';
 import type { LaneStatus } from '../../src/domain/lane-status';
-import { describeLane, startLaneWorkflow } from '../../src/cli/lane-client';
+import { describeLane, ensureChangeEntity, startLaneWorkflow } from '../../src/cli/lane-client';
+import { charterHashOf } from '../../src/domain/charter';
+import type { ChangeState } from '../../src/domain/change-state';
+import { changeQuery, changeWorkflowId, charterSignal } from '../../src/workflows/messages';
 import { laneBinding } from '../../src/cli/lane-binding';
 import { readChangeSpecForTest } from './fixtures';
 import type { ChangeSpec } from '../../src/domain/change-spec';
@@ -194,4 +197,30 @@ export async function runLaneWithGrants(
 export async function productionQuery<R>(lanesHome: string, change: ChangeSpec, sql: string, params?: unknown[]): Promise<R[]> {
   const db = await openProduction(lanesHome, change);
   return db.session((s) => s.query<R>(sql, params));
+}
+
+/** A CHARTER of the change's blocker map and rules, signed as `lanes charter` signs it. */
+export function charterEnvelope(keys: Keys, change: ChangeSpec, over: Partial<EnvelopeRequest> = {}) {
+  return makeEnvelope({
+    key: keys.owner,
+    workflowId: changeWorkflowId(change.id),
+    changeId: change.id,
+    action: 'CHARTER',
+    charterHash: charterHashOf({ changeId: change.id, blockers: change.blockers }),
+    trustRoot: keys.trustRoot,
+    specHash: specHashOf(change),
+    validForMs: 600_000,
+    ...over,
+  });
+}
+
+/** The owner charters the change's blocker map and rules (creating its entity if need be), and waits until in force. */
+export async function charterChange(h: Pick<Harness, 'client' | 'taskQueue'>, keys: Keys, change: ChangeSpec): Promise<ChangeState> {
+  await ensureChangeEntity(h.client, change, h.taskQueue);
+  const entity = h.client.workflow.getHandle(changeWorkflowId(change.id));
+  await entity.signal(charterSignal, charterEnvelope(keys, change));
+  return waitFor('the charter in force', async () => {
+    const st = (await entity.query(changeQuery)) as ChangeState;
+    return st.charter?.at ? st : undefined;
+  });
 }

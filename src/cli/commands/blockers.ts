@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { BLOCKER_STATUSES, openBlockers, type BlockerMap, type BlockerStatus } from '../../domain/blocker-map';
+import { BLOCKER_STATUSES, openBlockers, type BlockerMap, type BlockerProof, type BlockerStatus } from '../../domain/blocker-map';
+import { readTrustRootFile } from '../../worker/trust-root-file';
 import type { ChangeState } from '../../domain/change-state';
 import { blockersQuery, changeQuery, changeWorkflowId } from '../../workflows/messages';
 import { configFromEnv } from '../../worker/config';
@@ -21,16 +22,60 @@ import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
 const help = `lanes blockers <changeId> [--json]
 lanes blockers <changeId> --move <blockerId> --to <STATUS> --key <owner|operator key>
-               --change <spec> [--evidence-tree <hash>] [--input <file>] [--json]
+               --change <spec> [--evidence-tree <hash> [--input <file>]] [--json]
 
-Shows the change's blocker map (seeds' shape; --json prints it as-is). With --move, signs a BLOCKER_UPDATE:
-who may move a blocker, to which status and with which proof is decided by the change's blocker rules. A move
-is signed for the spec in --change (the one you reviewed) and counts for that spec only.
+Shows the change's blocker map (seeds' shape; --json prints it as-is), whether owners chartered its rules, and
+per blocker who signed which move with which proof. With --move, signs a BLOCKER_UPDATE: who may move a
+blocker, to which status and with which proof is decided by the change's chartered blocker rules. A proof is
+checked, not counted: --evidence-tree must be a passed lane of this change of the kind the rule names (never
+scoping); --input must be an operator input the lane of --evidence-tree recorded. A move is signed for the spec
+in --change (the one you reviewed) and counts for that spec only.
 Statuses: ${BLOCKER_STATUSES.join(', ')}.`;
 
-export function renderBlockers(map: BlockerMap): string {
+/** Who a key is, as the local trust root names them; the key id alone when there is none to ask. */
+type NameOf = (keyId: string) => string;
+
+function describeProof(p: BlockerProof, nameOf: NameOf): string {
+  const who = p.role ? `${p.role} ${nameOf(p.by)}` : `lane ${p.workflowId ?? p.by}`;
+  const what =
+    p.kind === 'operator-input' ? `operator input ${p.inputSha256?.slice(0, 16)}… recorded in evidence tree ${p.treeHash?.slice(0, 16) ?? '?'}…`
+    : p.kind === 'evidence' ? `evidence tree ${p.treeHash?.slice(0, 16)}…`
+    : p.kind === 'owner-decision' ? "owner's signed decision"
+    : p.kind;
+  return `${p.from} → ${p.to} by ${who} at ${p.at}: ${what}`;
+}
+
+/** The map, the charter that makes its rules bind, and per blocker who signed which move with which proof. */
+export function renderBlockers(state: Pick<ChangeState, 'changeId' | 'blockers' | 'charter'>, nameOf: NameOf): string {
+  const map = state.blockers!;
+  const c = state.charter;
+  const charterLine = c?.at
+    ? `charter: in force since ${c.at}, signed by ${(c.signers ?? []).map((s) => s.name).join(', ')}`
+    : `charter: NOT chartered (${(c?.signers ?? []).length} owner signature${(c?.signers ?? []).length === 1 ? '' : 's'} so far): no blocker moves and no execution opens until owners run \`lanes charter ${state.changeId} --change <spec> --key <owner key>\``;
   const rows = map.blockers.map((b) => [b.id, b.status, b.actor_needed, b.blocks, b.next_action]);
-  return `${openBlockers(map).length} of ${map.blockers.length} blockers open\n${table([['BLOCKER', 'STATUS', 'ACTOR', 'BLOCKS', 'NEXT ACTION'], ...rows])}\n`;
+  const proofs = map.blockers
+    .filter((b) => (b.proofs ?? []).length > 0)
+    .flatMap((b) => [`  ${b.id}`, ...(b.proofs ?? []).map((p, i, all) => `    ${describeProof(p, nameOf)}${p.to === 'CLOSED' && i === all.length - 1 ? '  ← closed it' : ''}`)]);
+  return [
+    charterLine,
+    `${openBlockers(map).length} of ${map.blockers.length} blockers open`,
+    table([['BLOCKER', 'STATUS', 'ACTOR', 'BLOCKS', 'NEXT ACTION'], ...rows]),
+    ...(proofs.length > 0 ? ['', 'signed moves and proofs:', ...proofs] : []),
+    '',
+  ].join('\n');
+}
+
+async function localNames(): Promise<NameOf> {
+  try {
+    const { path } = await signingTrustRoot(configFromEnv());
+    const root = await readTrustRootFile(path);
+    return (keyId) => {
+      const k = root.keys.find((x) => x.keyId === keyId);
+      return k ? `${k.name} (${keyId})` : keyId;
+    };
+  } catch {
+    return (keyId) => keyId;
+  }
 }
 
 export const blockers: Command = {
@@ -53,7 +98,7 @@ export const blockers: Command = {
       const map = await query<BlockerMap | null>(blockersQuery.name);
       if (!map) throw new UserError(`change ${changeId} has no blocker map (add \`blockers.map\` to its spec)`);
       if (flags.json) printJson(map);
-      else process.stdout.write(renderBlockers(map));
+      else process.stdout.write(renderBlockers(await query<ChangeState>(changeQuery.name), await localNames()));
       return 0;
     }
     const to = requiredFlag(flags, 'to', help).toUpperCase();
@@ -62,6 +107,9 @@ export const blockers: Command = {
     const key = readPrivateKey(keyPath);
     const evidenceTree = flags['evidence-tree'] as string | undefined;
     if (evidenceTree !== undefined && !/^[0-9a-f]{64}$/.test(evidenceTree)) throw new UserError('--evidence-tree must be a 64-char sha256 tree hash', 2);
+    if (typeof flags.input === 'string' && evidenceTree === undefined) {
+      throw new UserError('--input needs --evidence-tree <hash>: the tree of the lane that recorded the input (`lanes input`, then `lanes status <workflowId>` shows its tree); an input no lane of this change recorded proves nothing', 2);
+    }
     let inputSha256: string | undefined;
     if (typeof flags.input === 'string') {
       try {

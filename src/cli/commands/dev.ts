@@ -12,7 +12,8 @@ import { startDevServer } from '../../server/dev-server';
 import { ensureDevTrustRoot } from '../../server/dev-trust-root';
 import { ensureRetention, ensureSearchAttributes } from '../../server/namespace-setup';
 import { createLaneWorkers } from '../../worker/lane-worker';
-import { configFromEnv } from '../../worker/config';
+import { configFromEnv, usesNamedCluster } from '../../worker/config';
+import { UserError } from '../user-error';
 import { connectionOptions, securityFromEnv } from '../../worker/connection-options';
 import { bold } from '../output';
 import type { Command } from './types';
@@ -31,6 +32,10 @@ export const dev: Command = {
   options: {},
   async run() {
     const cfg = configFromEnv();
+    // Checked before anything starts or is written: a server of one's own never gets development keys.
+    if (!cfg.trustRootPath && usesNamedCluster()) {
+      throw new UserError(`TEMPORAL_ADDRESS (${cfg.address}) names a Temporal server of your own, so no development trust root is made or used: set LANES_TRUST_ROOT to the trust root file listing your owners and operators (README: "Trust root")`, 2);
+    }
     mkdirSync(cfg.lanesHome, { recursive: true });
     // The banner below is what a person needs; the SDK's INFO lines (bundler output) would bury it.
     Runtime.install({ logger: new DefaultLogger((process.env.LANES_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });

@@ -1,4 +1,5 @@
 import { parseDuration } from '../duration';
+import { formatDuration } from '../../domain/duration';
 import { makeEnvelope } from '../envelopes';
 import { readPrivateKey, requireRole } from '../key-files';
 import type { Client } from '@temporalio/client';
@@ -87,14 +88,18 @@ async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBi
 
 async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOLD' | 'REVOKE', help: string, revokes?: string): Promise<number> {
   const keyPath = requiredFlag(flags, 'key', help);
-  const validForMs = flags.expires ? parseDuration(String(flags.expires), '--expires') : 60 * 60_000;
+  const asked = flags.expires ? parseDuration(String(flags.expires), '--expires') : undefined;
   const key = readPrivateKey(keyPath);
   requireRole(key, 'owner', keyPath, action === 'HOLD' ? 'holding a lane' : action === 'REVOKE' ? 'revoking a grant' : 'granting');
   const cfg = configFromEnv();
   const client = await connectClient(cfg);
   const lane = await describeLane(client, workflowId);
   const binding = await laneBinding(client, lane);
-  const startedBy = await checkSignerTrustRoot(cfg, lane, binding);
+  const { startedBy, limits } = await checkSignerTrustRoot(cfg, lane, binding);
+  if (asked !== undefined && asked > limits.grantLifetimeMs) {
+    throw new UserError(`--expires ${String(flags.expires)} is longer than the trust root allows a grant to live (${formatDuration(limits.grantLifetimeMs)}); ask for less, e.g. --expires 1h. Nothing was signed`, 2);
+  }
+  const validForMs = asked ?? Math.min(60 * 60_000, limits.grantLifetimeMs);
   checkReviewedSpec(binding, typeof flags.change === 'string' ? readChangeSpec(flags.change) : undefined);
   const named = action === 'HOLD' || action === 'REVOKE' ? {} : await namedEvidence(client, lane, binding, action, flags);
   if (!flags.json) process.stderr.write(describeBinding(lane, binding, action, startedBy));

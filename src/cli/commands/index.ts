@@ -2,6 +2,7 @@ import { changeValidate } from './change';
 import { dev } from './dev';
 import { grant, hold, revoke } from './grant';
 import { blockers } from './blockers';
+import { charter } from './charter';
 import { sealCreate, sealVerify } from './seal';
 import { evidenceVerify } from './evidence';
 import { keysNew } from './keys';
@@ -31,6 +32,7 @@ export const COMMANDS: Record<string, Command> = {
   hold,
   input,
   blockers,
+  charter,
   packet,
   'seal create': sealCreate,
   'seal verify': sealVerify,

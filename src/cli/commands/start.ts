@@ -1,5 +1,6 @@
 import { readContainedChangeSpec } from '../change-file';
 import { parseDuration } from '../duration';
+import { formatDuration } from '../../domain/duration';
 import { readPrivateKey, requireRole } from '../key-files';
 import { connectClient, startLaneWorkflow } from '../lane-client';
 import { signingTrustRoot } from '../lane-binding';
@@ -8,20 +9,24 @@ import { UserError } from '../user-error';
 import { LANE_KINDS, type LaneKind } from '../../domain/vocabulary';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { configFromEnv, workflowUiLink } from '../../worker/config';
+import { configFromEnv, usesNamedCluster, workflowUiLink } from '../../worker/config';
 import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
 const help = `lanes start <lane> --change <spec> [--key <operator key>] [--shaped] [--grant-timeout 72h]
              [--precheck-valid-for 24h] [--json]
 
 Starts a lane over a change, signed by the operator's key. Lanes: ${LANE_KINDS.join(', ')}.
-Without --key: LANES_OPERATOR_KEY, else the development operator key \`npm start\` made (.lanes/keys/).
+Without --key: LANES_OPERATOR_KEY, else (on the embedded dev server only, never with TEMPORAL_ADDRESS set)
+the development operator key \`npm start\` made (.lanes/keys/).
 --shaped (rehearsal only) rehearses on a production-shaped clone. The lane waits for the owner's grants;
 with none before --grant-timeout it ends in HOLD. A passed precheck opens execution for --precheck-valid-for.`;
 
 /** --key, else LANES_OPERATOR_KEY, else the development operator key; said aloud, since it signs. */
 function operatorKeyPath(flag: string | boolean | undefined, lanesHome: string): string {
   if (typeof flag === 'string' && flag) return flag;
+  if (!process.env.LANES_OPERATOR_KEY && usesNamedCluster()) {
+    throw new UserError(`missing --key <operator key>: TEMPORAL_ADDRESS names a Temporal server of your own, where the development operator key is never used; pass --key or set LANES_OPERATOR_KEY\n\n${help}`, 2);
+  }
   const fallback = process.env.LANES_OPERATOR_KEY || join(lanesHome, 'keys', 'dev-operator.key');
   if (!existsSync(fallback)) throw new UserError(`missing --key <operator key> (no LANES_OPERATOR_KEY, and no development key at ${fallback})\n\n${help}`, 2);
   process.stderr.write(`signing with ${fallback} (no --key given)\n`);
@@ -54,7 +59,10 @@ export const start: Command = {
 
     const cfg = configFromEnv();
     const client = await connectClient(cfg);
-    const { fingerprint: trustRoot } = await signingTrustRoot(cfg);
+    const { fingerprint: trustRoot, limits } = await signingTrustRoot(cfg);
+    if (precheckValidForMs !== undefined && precheckValidForMs > limits.precheckValidityMs) {
+      throw new UserError(`--precheck-valid-for ${String(flags['precheck-valid-for'])} is longer than the trust root allows a precheck to stand (${formatDuration(limits.precheckValidityMs)}); nothing was started`, 2);
+    }
     const { workflowId } = await startLaneWorkflow(client, {
       lane,
       change,

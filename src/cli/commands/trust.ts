@@ -2,6 +2,7 @@ import { TrustRootError, type TrustRoot } from '../../domain/trust-root';
 import { readTrustRootFile } from '../../worker/trust-root-file';
 import { configFromEnv } from '../../worker/config';
 import { printJson, table } from '../output';
+import { formatDuration } from '../../domain/duration';
 import { UserError } from '../user-error';
 import { JSON_FLAG, type Command } from './types';
 
@@ -18,16 +19,21 @@ async function loadTrustRoot(flags: Record<string, unknown>): Promise<{ path: st
 
 const options = { file: { type: 'string' }, ...JSON_FLAG } as const;
 
+/** Said of every v1 file: how its keys count, and how to say who is who instead. */
+const V1_NOTE = 'trust root v1: keys are grouped into people by name (case-insensitive), so keys of one name count as one person; write v2 ("people") to say who holds which keys (README: "Trust root")';
+
+const limitsLine = (root: TrustRoot) => `limits: grants live at most ${formatDuration(root.limits.grantLifetimeMs)}, a precheck stands at most ${formatDuration(root.limits.precheckValidityMs)}`;
+
 export const trustShow: Command = {
-  summary: 'list the keys in the trust root (LANES_TRUST_ROOT)',
+  summary: 'list the people and keys in the trust root (LANES_TRUST_ROOT)',
   help: 'lanes trust show [--file <trust-root.json>] [--json]',
   options,
   async run(flags) {
     const { path, root } = await loadTrustRoot(flags);
     if (flags.json) printJson({ path, ...root });
     else {
-      process.stdout.write(`${path}\nfingerprint ${root.fingerprint}\n\n`);
-      process.stdout.write(`${table([['ROLE', 'NAME', 'KEY ID'], ...root.keys.map((k) => [k.role, k.name, k.keyId])])}\n`);
+      process.stdout.write(`${path}\nfingerprint ${root.fingerprint}\n${limitsLine(root)}\n${root.version === 1 ? `${V1_NOTE}\n` : ''}\n`);
+      process.stdout.write(`${table([['PERSON', 'NAME', 'ROLE', 'KEY ID'], ...root.keys.map((k) => [k.person, k.name, k.role, k.keyId])])}\n`);
     }
     return 0;
   },
@@ -39,8 +45,8 @@ export const trustCheck: Command = {
   options,
   async run(flags) {
     const { path, root } = await loadTrustRoot(flags);
-    if (flags.json) printJson({ path, ok: true, fingerprint: root.fingerprint, keys: root.keys.length });
-    else process.stdout.write(`${path}: ok, ${root.keys.length} keys, fingerprint ${root.fingerprint}\n`);
+    if (flags.json) printJson({ path, ok: true, version: root.version, fingerprint: root.fingerprint, people: root.people.length, keys: root.keys.length, limits: root.limits });
+    else process.stdout.write(`${path}: ok, ${root.people.length} people, ${root.keys.length} keys, fingerprint ${root.fingerprint}\n${limitsLine(root)}\n${root.version === 1 ? `${V1_NOTE}\n` : ''}`);
     return 0;
   },
 };
