@@ -309,8 +309,11 @@ describe('attack 3: forged change-entity messages', () => {
 });
 
 describe('attack 5: blocker rules the operator wrote and no owner chartered', () => {
-  it('a change entity restarted claiming a charter only the operator signed (every blocker CLOSED): the owner signs what it shows, and the production worker refuses: not chartered', async () => {
+  it('a spec declaring every blocker CLOSED, its entity restarted claiming a charter only the operator signed: the owner signs what it shows, and the production worker refuses: not chartered', async () => {
+    // The operator wrote the map: every blocker already CLOSED. Signed moves would prove nothing here; only the
+    // owners' charter stands between these declared statuses and production.
     const target = freshChange();
+    for (const b of target.blockers!.map.blockers) b.status = 'CLOSED';
     await runLaneWithGrants(suite.h, suite.keys, target, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
     await runLaneWithGrants(suite.h, suite.keys, target, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
     const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target });
@@ -323,7 +326,6 @@ describe('attack 5: blocker rules the operator wrote and no owner chartered', ()
       ...real,
       version: real.version + 1,
       charter: { ...real.charter!, envelopes: [byOperator], at: new Date().toISOString(), signers: [{ keyId: suite.keys.operator.keyId, name: 'operator', person: 'name:operator' }] },
-      blockers: { ...real.blockers!, blockers: real.blockers!.blockers.map((b) => ({ ...b, status: 'CLOSED' as const })) },
     };
     await entity.terminate('attacker');
     await suite.h.client.workflow.start(CHANGE_WORKFLOW_TYPE, { workflowId: changeWorkflowId(target.id), taskQueue: suite.h.taskQueue, args: [{ changeId: target.id, state: crafted }] });
