@@ -292,21 +292,31 @@ describe('attack 3: forged change-entity messages', () => {
     await waitFor('the lane registered', async () => ((await entity.query('change')) as ChangeState).active.some((l) => l.workflowId === workflowId));
     // Waiting means the lane has reported its start's nonce: it has nothing to tell the entity while it is replaced.
     await waitFor('the lane waiting', async () => (await suite.h.client.workflow.getHandle(workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT');
-    const real = (await entity.query('change')) as ChangeState;
-    const crafted: ChangeState = { ...real, version: real.version + 1, blockers: { ...real.blockers!, blockers: real.blockers!.blockers.map((b) => ({ ...b, status: 'CLOSED' as const })) } };
-    await entity.terminate('attacker');
-    await suite.h.client.workflow.start(CHANGE_WORKFLOW_TYPE, { workflowId: changeWorkflowId(target.id), taskQueue: suite.h.taskQueue, args: [{ changeId: target.id, state: crafted }] });
-    const handle = suite.h.client.workflow.getHandle(workflowId);
-    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) {
-      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, target.id, 'execution', a, { blockersHash: blockerStateHash(crafted.blockers) }));
-    }
-    const err = await handle.result().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(await scheduledActivities(suite.h.client, workflowId)).toContain('applyProductionStep');
-    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/blockers open as far as signed moves and evidence carry the approved state: FIX7-P0-PROD-BIRTH-SURFACE-1 \(OPEN\)/);
-    expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
+    const refusal = await replaceEntityAndGrant(target, workflowId, (real) => ({ ...real, version: real.version + 1, blockers: { ...real.blockers!, blockers: real.blockers!.blockers.map((b) => ({ ...b, status: 'CLOSED' as const })) } }));
+    expect(refusal).toMatch(/blockers open as far as signed moves and evidence carry the approved state: FIX7-P0-PROD-BIRTH-SURFACE-1 \(OPEN\)/);
   });
 });
+
+/**
+ * The attacker replaces the change entity with a crafted state; the owner, shown that state, grants everything the
+ * execution needs. The workflow gate is fooled (it schedules the step); returns why the production worker refused,
+ * having checked production did not change.
+ */
+async function replaceEntityAndGrant(target: ChangeSpec, workflowId: string, craft: (real: ChangeState) => ChangeState): Promise<string> {
+  const entity = suite.h.client.workflow.getHandle(changeWorkflowId(target.id));
+  const crafted = craft((await entity.query('change')) as ChangeState);
+  await entity.terminate('attacker');
+  await suite.h.client.workflow.start(CHANGE_WORKFLOW_TYPE, { workflowId: changeWorkflowId(target.id), taskQueue: suite.h.taskQueue, args: [{ changeId: target.id, state: crafted }] });
+  const handle = suite.h.client.workflow.getHandle(workflowId);
+  for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) {
+    await handle.signal('grant', grantEnvelope(suite.keys, workflowId, target.id, 'execution', a, { blockersHash: blockerStateHash(crafted.blockers) }));
+  }
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect(await scheduledActivities(suite.h.client, workflowId)).toContain('applyProductionStep');
+  expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
+  return String((err as WorkflowFailedError).cause?.message);
+}
 
 describe('attack 5: blocker rules the operator wrote and no owner chartered', () => {
   it('a spec declaring every blocker CLOSED, its entity restarted claiming a charter only the operator signed: the owner signs what it shows, and the production worker refuses: not chartered', async () => {
@@ -319,25 +329,15 @@ describe('attack 5: blocker rules the operator wrote and no owner chartered', ()
     const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target });
     const entity = suite.h.client.workflow.getHandle(changeWorkflowId(target.id));
     await waitFor('the lane waiting', async () => (await suite.h.client.workflow.getHandle(workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT');
-    const real = (await entity.query('change')) as ChangeState;
-    expect(real.charter?.at).toBeUndefined();
+    expect(((await entity.query('change')) as ChangeState).charter?.at).toBeUndefined();
     const byOperator = charterEnvelope(suite.keys, target, { key: suite.keys.operator });
-    const crafted: ChangeState = {
+    const refusal = await replaceEntityAndGrant(target, workflowId, (real) => ({
       ...real,
       version: real.version + 1,
       charter: { ...real.charter!, envelopes: [byOperator], at: new Date().toISOString(), signers: [{ keyId: suite.keys.operator.keyId, name: 'operator', person: 'name:operator' }] },
-    };
-    await entity.terminate('attacker');
-    await suite.h.client.workflow.start(CHANGE_WORKFLOW_TYPE, { workflowId: changeWorkflowId(target.id), taskQueue: suite.h.taskQueue, args: [{ changeId: target.id, state: crafted }] });
-    const handle = suite.h.client.workflow.getHandle(workflowId);
-    for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'] as const) {
-      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, target.id, 'execution', a, { blockersHash: blockerStateHash(crafted.blockers) }));
-    }
-    const err = await handle.result().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(await scheduledActivities(suite.h.client, workflowId)).toContain('applyProductionStep'); // the workflow gate was fooled…
-    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/the blocker map and rules \(charter [0-9a-f]{16}…\) are not chartered: 0 of 1 owner signed them/); // …the worker was not
-    expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
+    }));
+    // The workflow gate was fooled; the worker was not.
+    expect(refusal).toMatch(/the blocker map and rules \(charter [0-9a-f]{16}…\) are not chartered: 0 of 1 owner signed them/);
   });
 
   it('a spec whose rule makes an owner + operator blocker a one-grant gate never reaches production', async () => {
