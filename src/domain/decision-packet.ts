@@ -41,9 +41,13 @@ function openSplit(view: ChangeView | undefined): { blocking: Blocker[]; gates: 
   return { blocking: open.filter((b) => !isGate(b)), gates: open.filter(isGate) };
 }
 
+/** A change entity holding a blocker map its owners have not chartered yet (an entity's view always says). */
+const unchartered = (view: ChangeView | undefined): boolean => Boolean(view?.blockers && view.charter && !view.charter.at);
+
 function recommend(status: LaneStatus, view: ChangeView | undefined): string {
   const { blocking, gates } = openSplit(view);
   if (status.lane === 'execution' && status.state === 'COMPLETED') return 'Production execution is complete; verify the evidence packet and hold.';
+  if (unchartered(view)) return `Hold production. The blocker map and rules are the operator's proposal until an owner charters them (\`lanes charter ${status.changeId} --change <spec> --key <owner key>\`): until then no blocker moves and no execution opens.`;
   if (!view?.latestRehearsal) return 'If you are not holding, authorize a rehearsal on an isolated clone first: it proves the rollback with zero production risk.';
   if (blocking.length > 0) {
     const b = blocking[0]!;
@@ -73,7 +77,7 @@ export function decisionPacket(status: LaneStatus, view: ChangeView | undefined)
     workflowId: status.workflowId,
     lane: status.lane,
     outcome: status.state,
-    statusLine: `${status.lane}: ${status.state}. Production: ${blockedText}${gatesText}. Default: HOLD.`,
+    statusLine: `${status.lane}: ${status.state}. Production: ${blockedText}${gatesText}${unchartered(view) ? '; blocker rules not chartered by an owner' : ''}. Default: HOLD.`,
     whatChanged,
     default: 'HOLD_PRODUCTION',
     selects: null,

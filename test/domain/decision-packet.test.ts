@@ -36,6 +36,16 @@ describe('decision packets', () => {
     golden('decision-after-rehearsal.json', `${JSON.stringify(p, null, 2)}\n`);
   });
 
+  it('while the blocker rules are not chartered: recommends holding until an owner charters them', () => {
+    const view: ChangeView = { changeId: 'fix7', version: 1, blockers: seed, rules, nonceClaims: {}, charter: { hash: 'c'.repeat(64), envelopes: [] } };
+    const p = decisionPacket({ ...status, evidence: undefined }, view);
+    expect(p.recommendation).toMatch(/^Hold production\. The blocker map and rules are the operator's proposal until an owner charters them \(`lanes charter fix7/);
+    expect(p.statusLine).toMatch(/blocker rules not chartered by an owner\. Default: HOLD\.$/);
+    expect(p.selects).toBeNull();
+    const chartered = decisionPacket({ ...status, evidence: undefined }, { ...view, charter: { ...view.charter!, at: '2026-06-12T09:00:00.000Z' } });
+    expect(chartered.recommendation).not.toMatch(/charter/);
+  });
+
   it('after a HOLD on silence, before any rehearsal: recommends the rehearsal first', () => {
     const held: LaneStatus = { ...status, lane: 'dry-run', state: 'HOLD', holdReason: 'nothing proceeds on silence', evidence: undefined };
     const p = decisionPacket(held, { changeId: 'fix7', version: 1, blockers: seed, rules, nonceClaims: {} });
