@@ -13,6 +13,7 @@ import { createKeyPair, readPrivateKey } from '../src/cli/key-files';
 import { makeEnvelope } from '../src/cli/envelopes';
 import { changeSpecSchema } from '../src/domain/change-spec';
 import { blockerStateHash, specHashOf } from '../src/domain/bindings';
+import { charterHashOf } from '../src/domain/charter';
 import { envelopeIdOf } from '../src/domain/envelope-rules';
 import { parseTrustRoot } from '../src/domain/trust-root';
 import { canonicalize } from '../src/domain/canonical-json';
@@ -64,7 +65,9 @@ export async function pointOfAction(opts: { repeat: number; log: Log; steps?: nu
       makeEnvelope({ ...owner, action: 'REAL_RUN', evidenceTree: rehearsal.treeHash, precheckTree: precheck.treeHash }),
       makeEnvelope({ ...owner, action: 'APPLY', evidenceTree: rehearsal.treeHash }),
     ];
-    const req = { change, stepId: 's1', start, grants, blockerState: null };
+    // The owner's charter of this change (it declares no blocker map; that too is chartered).
+    const charter = [makeEnvelope({ ...bind, key: keys.owner!, lane: undefined, workflowId: `change:${change.id}`, action: 'CHARTER', charterHash: charterHashOf({ changeId: change.id, blockers: change.blockers }) })];
+    const req = { change, stepId: 's1', start, grants, blockerState: null, charter };
     // No server in this bench: the run's recorded signals (read from history per step by the workers) are none here.
     const poa = new PointOfAction(rootPath, home, async () => []);
     const caller = { workflowId, runId, workflowType: 'executionLane' };
@@ -89,7 +92,7 @@ export async function pointOfAction(opts: { repeat: number; log: Log; steps?: nu
       baseline,
       ratio: subject.median / baseline.median,
       met: subject.median < 0.005,
-      notes: [`${(subject.median * 1000).toFixed(2)} ms per step: trust root read, START + 3 grants (node:crypto), two packets re-hashed, production identity, blocker replay, SQL containment`],
+      notes: [`${(subject.median * 1000).toFixed(2)} ms per step: trust root read, START + 3 grants + the charter (node:crypto), two packets re-hashed, production identity, blocker replay, SQL containment`],
     };
   } finally {
     await closeTargets();

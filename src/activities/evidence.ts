@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
 import type { EvidenceRef } from '../domain/lane-status';
 
@@ -70,17 +70,21 @@ export function resolveEvidenceTree(lanesHome: string, tree: string): ResolvedPa
   } catch {
     return { problem: `no evidence packet with tree ${tree} on this worker (${join(lanesHome, 'evidence')})` };
   }
-  const dir = join(lanesHome, 'evidence', rel);
-  if (rel.startsWith('..') || rel.startsWith('/')) return { problem: `the index entry for tree ${tree} points outside the evidence store` };
+  const root = join(lanesHome, 'evidence');
+  const dir = resolve(root, rel);
   let verified;
   try {
+    // Inside the store, after every link is resolved: an index entry (or a linked directory) cannot lead elsewhere.
+    const realRoot = realpathSync(root);
+    if (!realpathSync(dir).startsWith(realRoot + sep) || !dir.startsWith(resolve(root) + sep)) return { problem: `the index entry for tree ${tree} points outside the evidence store` };
     verified = verifyEvidenceDir(dir);
   } catch (err) {
     return { problem: `evidence packet ${dir} cannot be read: ${(err as Error).message}` };
   }
   if (verified.problems.length > 0) return { problem: `evidence packet ${dir} does not verify: ${verified.problems.join('; ')}` };
   if (verified.treeHash !== tree) return { problem: `evidence packet ${dir} hashes to ${verified.treeHash}, not ${tree}` };
-  const manifest = new Map(readFileSync(join(dir, MANIFEST_FILE), 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l.slice(0, 64)] as const));
+  // The MANIFEST as it was verified, not as it reads now.
+  const manifest = new Map(verified.manifest.split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l.slice(0, 64)] as const));
   return {
     dir,
     files: [...manifest.keys()],
@@ -130,7 +134,7 @@ function hashFile(path: string): { sha256: string; bytes: number } {
  * Symbolic links are refused, never followed: a packet is regular files only (as the coreutils recipe in the README
  * sees it), and a link could make the same bytes count twice, point outside the packet, or loop.
  */
-export function verifyEvidenceDir(dir: string): { treeHash: string; files: number; problems: string[] } {
+export function verifyEvidenceDir(dir: string): { treeHash: string; files: number; problems: string[]; manifest: string } {
   const problems: string[] = [];
   if (lstatSync(join(dir, MANIFEST_FILE)).isSymbolicLink()) problems.push(`${MANIFEST_FILE}: a symbolic link (a packet holds regular files only)`);
   const manifest = readFileSync(join(dir, MANIFEST_FILE), 'utf8');
@@ -158,5 +162,5 @@ export function verifyEvidenceDir(dir: string): { treeHash: string; files: numbe
   }
   for (const path of recorded.keys()) problems.push(`${path}: missing`);
   if (problems.length === 0 && manifestText(entries) !== manifest) problems.push(`${MANIFEST_FILE}: not in canonical form`);
-  return { treeHash: treeHash(entries), files: entries.length, problems };
+  return { treeHash: treeHash(entries), files: entries.length, problems, manifest };
 }

@@ -18,6 +18,8 @@ export const blockerProofSchema = z
     by: z.string(),
     /** The role of the key that signed the move; absent when a lane's outcome moved it. */
     role: z.enum(ROLES).optional(),
+    /** The person holding that key, as the trust root said when the move was judged. */
+    person: z.string().optional(),
     at: z.string(),
     from: z.enum(BLOCKER_STATUSES),
     to: z.enum(BLOCKER_STATUSES),

@@ -38,6 +38,9 @@ export const blockerRuleSchema = z
   })
   .strict();
 export type BlockerRule = z.infer<typeof blockerRuleSchema>;
+
+/** What an execution lane can require: the only grants an authorization gate may be met by. */
+const EXECUTION_ACTIONS: readonly GrantAction[] = ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'];
 export type BlockerRules = Record<string, BlockerRule>;
 
 export interface EffectiveRule {
@@ -54,11 +57,17 @@ function blockedActions(blocks: string): GrantAction[] | undefined {
   return actions.length > 0 && actions.every((a) => (GRANT_ACTIONS as readonly string[]).includes(a)) ? (actions as GrantAction[]) : undefined;
 }
 
+/**
+ * The roles `actor_needed` names: any word "owner(s)" or "operator(s)", whatever separates them ("owner + operator",
+ * "OWNER_AND_OPERATOR", "both owners and the operator"). Naming neither, it needs both: an unreadable actor never
+ * means fewer signatures.
+ */
 export function rolesNamed(actorNeeded: string): Role[] {
+  const words = new Set(actorNeeded.toLowerCase().split(/[^a-z]+/));
   const roles: Role[] = [];
-  if (/\bowner\b/i.test(actorNeeded)) roles.push('owner');
-  if (/\boperator\b/i.test(actorNeeded)) roles.push('operator');
-  return roles.length > 0 ? roles : ['owner'];
+  if (words.has('owner') || words.has('owners')) roles.push('owner');
+  if (words.has('operator') || words.has('operators')) roles.push('operator');
+  return roles.length > 0 ? roles : ['owner', 'operator'];
 }
 
 export function ruleFor(blocker: Blocker, rules: BlockerRules | undefined): EffectiveRule {
@@ -89,6 +98,10 @@ export function ruleProblems(map: BlockerMap, rules: BlockerRules | undefined): 
     const roles = rolesNamed(blocker.actor_needed);
     if (!(roles.length === 1 && roles[0] === 'owner')) {
       problems.push(`${id}: "grants" would let owner grants alone satisfy a blocker whose actor_needed is "${blocker.actor_needed}" (${roles.join(' + ')}); only a blocker the owner alone moves can be an authorization gate`);
+    }
+    const never = rule.grants.filter((a) => !EXECUTION_ACTIONS.includes(a));
+    if (never.length > 0) {
+      problems.push(`${id}: "grants" names ${never.join(', ')}, which no execution lane requires, so the blocker would never block; name ${EXECUTION_ACTIONS.join(', ')}`);
     }
   }
   return problems;
@@ -131,7 +144,8 @@ export interface LedgerEntry {
 export interface BlockerMove {
   blockerId: string;
   to: BlockerStatus;
-  signer: { keyId: string; role: Role };
+  /** `person`: who holds the key (trust root); a blocker naming two roles needs two people. */
+  signer: { keyId: string; role: Role; person?: string };
   envelopeId: string;
   /** The signed envelope the move came in, kept in the proof so the chain can be re-verified at the point of action. */
   envelope?: unknown;
@@ -182,6 +196,7 @@ export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, mo
     kind,
     by: keyId,
     role,
+    ...(move.signer.person ? { person: move.signer.person } : {}),
     at: move.at,
     from: blocker.status,
     to: move.to,
@@ -228,6 +243,14 @@ function closingProofMissing(rule: EffectiveRule, blocker: Blocker, all: readonl
   const proofs = all.slice(lastReopen + 1);
   const absent = rule.roles.filter((r) => !proofs.some((p) => p.role === r));
   if (absent.length > 0) return `no signed move by the ${absent.join(' and ')} yet (actor_needed "${blocker.actor_needed}")`;
+  if (rule.roles.length > 1) {
+    // Two roles mean two people: one person holding both keys signs as one.
+    const who = (p: BlockerProof) => p.person ?? p.by;
+    const owners = new Set(proofs.filter((p) => p.role === 'owner').map(who));
+    if (!proofs.some((p) => p.role === 'operator' && [...owners].some((o) => o !== who(p)))) {
+      return `the owner's and the operator's moves must come from two different people (actor_needed "${blocker.actor_needed}")`;
+    }
+  }
   if (rule.needsTechnicalProof && !proofs.some((p) => p.kind === 'evidence' || p.kind === 'operator-input')) {
     return `it needs a technical proof ("${blocker.required_technical_proof}"): an evidence tree or an operator input`;
   }

@@ -23,7 +23,10 @@ export interface NonceClaim {
 
 export type LaneFinished = LedgerEntry;
 
-/** The owners' charter of the entity's blocker map and rules (charter.ts): until `at` is set, they bind nobody. */
+/**
+ * The owners' charter of the entity's blocker map and rules, or of its having none (charter.ts): until `at` is set
+ * they bind nobody and no execution opens.
+ */
 export interface CharterState {
   /** charterHashOf the map and rules the entity holds. */
   hash: string;
@@ -63,9 +66,9 @@ export function initialChangeState(input: ChangeInput): ChangeState {
     input.state ?? {
       changeId: input.changeId,
       version: 0,
-      ...(input.blockers
-        ? { blockers: input.blockers.map, rules: input.blockers.rules ?? {}, charter: { hash: charterHashOf({ changeId: input.changeId, blockers: input.blockers }), envelopes: [] } }
-        : {}),
+      ...(input.blockers ? { blockers: input.blockers.map, rules: input.blockers.rules ?? {} } : {}),
+      // Every change has a charter to sign, a change without blockers too: "no blocker map" is owners' word as well.
+      charter: { hash: charterHashOf({ changeId: input.changeId, blockers: input.blockers }), envelopes: [] },
       ledger: [],
       active: [],
       nonceClaims: {},

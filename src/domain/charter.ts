@@ -1,10 +1,11 @@
 /**
- * The blocker charter: a change's blocker map and rules as its owners approved them.
+ * The blocker charter: a change's blocker map and rules as its owners approved them — or that it has none.
  *
  * The operator writes the map and rules into the change spec; until owners sign their hash (a CHARTER envelope
  * to the change entity, as many distinct owners as the trust root's `thresholds.CHARTER`), they bind nobody: no
  * blocker moves, and no execution lane's gate opens. A spec whose map or rules differ in any way has another
- * charter hash and needs its own charter. The hash covers the declared map (statuses and all its fields, proofs
+ * charter hash and needs its own charter; a spec declaring no map is chartered too (its hash says "no map"), or
+ * dropping the map would be a way around the charter. The hash covers the declared map (statuses and all its fields, proofs
  * dropped: proofs come only from signatures and evidence) and the rules; nothing else of the spec, so a spec that
  * changes only its SQL keeps its charter (its SQL is approved by the grants, which name the whole spec).
  *
@@ -75,6 +76,6 @@ export function judgeCharter(
     ok: false,
     hash,
     signers,
-    reason: `the blocker map and rules (charter ${hash.slice(0, 16)}…) are not chartered: ${signers.length} of ${need} owner${need === 1 ? '' : 's'} signed them (\`lanes charter ${subject.changeId} --change <spec> --key <owner key>\`)`,
+    reason: `the ${subject.blockers ? 'blocker map and rules' : 'declaration of no blocker map'} (charter ${hash.slice(0, 16)}…) are not chartered: ${signers.length} of ${need} owner${need === 1 ? '' : 's'} signed them (\`lanes charter ${subject.changeId} --change <spec> --key <owner key>\`)`,
   };
 }

@@ -42,12 +42,12 @@ function openSplit(view: ChangeView | undefined): { blocking: Blocker[]; gates: 
 }
 
 /** A change entity holding a blocker map its owners have not chartered yet (an entity's view always says). */
-const unchartered = (view: ChangeView | undefined): boolean => Boolean(view?.blockers && view.charter && !view.charter.at);
+const unchartered = (view: ChangeView | undefined): boolean => Boolean(view?.charter && !view.charter.at);
 
 function recommend(status: LaneStatus, view: ChangeView | undefined): string {
   const { blocking, gates } = openSplit(view);
   if (status.lane === 'execution' && status.state === 'COMPLETED') return 'Production execution is complete; verify the evidence packet and hold.';
-  if (unchartered(view)) return `Hold production. The blocker map and rules are the operator's proposal until an owner charters them (\`lanes charter ${status.changeId} --change <spec> --key <owner key>\`): until then no blocker moves and no execution opens.`;
+  if (unchartered(view)) return `Hold production. The blocker map and rules (or the declaration that there are none) are the operator's proposal until an owner charters them (\`lanes charter ${status.changeId} --change <spec> --key <owner key>\`): until then no blocker moves and no execution opens.`;
   if (!view?.latestRehearsal) return 'If you are not holding, authorize a rehearsal on an isolated clone first: it proves the rollback with zero production risk.';
   if (blocking.length > 0) {
     const b = blocking[0]!;

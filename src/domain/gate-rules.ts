@@ -46,7 +46,7 @@ export interface GateInput {
   specHash: string;
   /** undefined until the change entity has answered. */
   change: ChangeView | undefined;
-  /** Execution waits for the owners' charter of a declared blocker map (false only replaying an older history). */
+  /** Execution waits for the owners' charter of the change's blockers, or of its having none (false only replaying an older history). */
   charterRequired?: boolean;
 }
 
@@ -126,8 +126,8 @@ export function evaluateGate(input: GateInput): GateVerdict {
   let blockersOpen: string[] = [];
   if (input.lane === 'execution') {
     blockersOpen = blockersBlockingExecution(change?.blockers, change?.rules, input.required, satisfied).map((b) => b.id);
-    if (input.charterRequired && change?.blockers && !change.charter?.at) {
-      waitingFor.push(`owners to charter the blocker map and rules (\`lanes charter ${input.changeId} --change <spec> --key <owner key>\`)`);
+    if (input.charterRequired && change && !change.charter?.at) {
+      waitingFor.push(`owners to charter the change's blocker map and rules, or its having none (\`lanes charter ${input.changeId} --change <spec> --key <owner key>\`)`);
     }
     if (blockersOpen.length > 0) waitingFor.push(`${blockersOpen.length} blocker${blockersOpen.length === 1 ? '' : 's'} open: ${blockersOpen.join(', ')}`);
     const pre = precheck;

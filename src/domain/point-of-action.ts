@@ -162,6 +162,11 @@ export interface LaneOfTree {
   passed: boolean;
   /** The sha256 of every operator input its packet records (`inputs/…`), re-hashed from the verified files. */
   inputs: string[];
+  /**
+   * The lane ran no earlier than this: the latest issue time among the signed grants its packet records. What a
+   * lane's outcome is ordered by (a presented proof's own `at` is nobody's signature).
+   */
+  notBefore?: string;
 }
 
 /**
@@ -201,9 +206,15 @@ export function replayBlockerState(
   const seen = new Set<string>();
   type Event = { proof: BlockerProof; move?: VerifiedEnvelope; at: string };
   const events: Event[] = [];
+  const outcomes = new Set<string>();
   for (const proof of (presented?.blockers ?? []).flatMap((bl) => bl.proofs ?? [])) {
     if (proof.envelope === undefined) {
-      events.push({ proof, at: proof.at });
+      // A lane's outcome: placed at the time its packet's signed grants prove, once per tree, never before the charter.
+      const info = proof.kind === 'evidence' && proof.workflowId && proof.treeHash ? resolved(proof.treeHash) : undefined;
+      const at = info?.notBefore;
+      if (!info || !at || outcomes.has(proof.treeHash!) || Date.parse(at) < charteredAtMs) continue;
+      outcomes.add(proof.treeHash!);
+      events.push({ proof, at });
       continue;
     }
     const v = verifyUpdate(proof.envelope);
@@ -222,7 +233,7 @@ export function replayBlockerState(
         {
           blockerId: v.payload.blockerId!,
           to: v.payload.blockerStatus!,
-          signer: { keyId: v.signer.keyId, role: v.signer.role },
+          signer: { keyId: v.signer.keyId, role: v.signer.role, person: v.signer.person },
           envelopeId: v.id,
           at: v.payload.issuedAt,
           ...(v.payload.evidenceTree ? { treeHash: v.payload.evidenceTree } : {}),

@@ -33,7 +33,7 @@ const v1Schema = z
   .object({
     v: z.literal(1),
     keys: z
-      .array(z.object({ name: z.string().min(1).max(100), role: z.enum(ROLES), publicKey: z.string(), keyId: z.string().optional() }).strict())
+      .array(z.object({ name: z.string().min(1).max(100).regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control or invisible format characters'), role: z.enum(ROLES), publicKey: z.string(), keyId: z.string().optional() }).strict())
       .min(1, 'must list at least one key'),
     /** k-of-n distinct owners per action; absent means 1. */
     thresholds: thresholdsSchema,
@@ -129,7 +129,7 @@ export function parseTrustRoot(doc: unknown): TrustRoot {
   let limits: TrustLimits = { grantLifetimeMs: DEFAULT_GRANT_LIFETIME_MS, precheckValidityMs: DEFAULT_PRECHECK_VALIDITY_MS };
   if (parsed.data.v === 1) {
     // v1 names keys, not people: keys of one name (case-insensitively) are one person, never two.
-    parsed.data.keys.forEach((k, i) => addKey(`keys[${i}] (${k.name})`, k, k.name, `name:${k.name.trim().toLowerCase()}`));
+    parsed.data.keys.forEach((k, i) => addKey(`keys[${i}] (${JSON.stringify(k.name)})`, k, k.name, v1Person(k.name)));
     people = [...new Map(keys.map((k) => [k.person, { id: k.person, name: k.name }])).values()];
   } else {
     const ids = new Set<string>();
@@ -176,7 +176,15 @@ export function findKey(root: TrustRoot, keyId: string): TrustedKey | undefined 
  * keys are grouped by name as v1 files are, so a lane that began before an upgrade is judged the same way after it.
  */
 export function personOf(key: Pick<TrustedKey, 'name'> & { person?: string | undefined }): string {
-  return key.person ?? `name:${key.name.trim().toLowerCase()}`;
+  return key.person ?? v1Person(key.name);
+}
+
+/**
+ * A v1 name as a person id: compatibility form (NFKC), invisible characters dropped, spaces collapsed, lower case, so
+ * "Bob", "bob", "Bob\u200b" and "B\u{FF4F}b" are one person.
+ */
+function v1Person(name: string): string {
+  return `name:${name.normalize('NFKC').replace(/\p{Default_Ignorable_Code_Point}/gu, '').replace(/\s+/gu, ' ').trim().toLowerCase()}`;
 }
 
 /** The limits a trust root sets (defaults for one recorded by an earlier release, which had none). */
@@ -186,6 +194,8 @@ export function limitsOf(root: Pick<TrustRoot, 'limits'> | { limits?: TrustLimit
 
 /** How many distinct owners (people) an action needs. */
 export function thresholdFor(root: Pick<TrustRoot, 'thresholds'>, action: ThresholdAction): number {
+  // Chartering decides what production waits for: unless said otherwise, it takes as many owners as approving it does.
+  if (action === 'CHARTER') return root.thresholds.CHARTER ?? Math.max(root.thresholds.OPT4_PRODUCTION ?? 1, root.thresholds.REAL_RUN ?? 1);
   return root.thresholds[action] ?? 1;
 }
 

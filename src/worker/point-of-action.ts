@@ -5,8 +5,6 @@
  * the production worker's — call this one module, so there is exactly one place that says yes. Any refusal is a
  * non-retryable `GrantRefused`; the activity body never starts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Context } from '@temporalio/activity';
 import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
@@ -143,13 +141,11 @@ export class PointOfAction {
       precheckUntil = Math.min(precheckUntil, Date.parse(String((files['precheck.json'] as { validUntil?: unknown }).validUntil)));
     }
     await this.notWithdrawn(caller, trustRoot, auth);
-    // A declared blocker map and its rules bind only as the owners chartered them (charter.ts).
-    let charteredAtMs = 0;
-    if (auth.change.blockers) {
-      const charter = judgeCharter(Array.isArray(req.charter) ? req.charter : [], { changeId: auth.change.id, blockers: auth.change.blockers }, { trustRoot, entityWorkflowId: changeWorkflowId(auth.change.id) }, verifyEd25519Node);
-      if (!charter.ok) throw new Refused(charter.reason);
-      charteredAtMs = Date.parse(charter.at);
-    }
+    // The blocker map and rules the spec declares — or its declaring none — bind only as the owners chartered them
+    // (charter.ts): a spec that drops its map is a change of map like any other.
+    const charter = judgeCharter(Array.isArray(req.charter) ? req.charter : [], { changeId: auth.change.id, blockers: auth.change.blockers }, { trustRoot, entityWorkflowId: changeWorkflowId(auth.change.id) }, verifyEd25519Node);
+    if (!charter.ok) throw new Refused(charter.reason);
+    const charteredAtMs = Date.parse(charter.at);
     const blockers = blockerStateProblem(
       req.blockerState ?? null,
       auth.change,
@@ -209,7 +205,8 @@ export class PointOfAction {
         return undefined;
       }
     };
-    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const).find((l) => existsSync(join(found.dir, `${l}.json`)));
+    // Which lane made it: from the verified file list, never from what the directory holds now.
+    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const).find((l) => found.files.includes(`${l}.json`));
     const spec = changeSpecSchema.safeParse(json('change.json'));
     if (!lane || !spec.success) return undefined;
     const own = json(`${lane}.json`);
@@ -221,7 +218,10 @@ export class PointOfAction {
     const shaped = lane === 'rehearsal' && json('clone-provenance.json')?.kind === 'production-shaped';
     // Operator inputs as the packet holds them, hashed from the verified bytes (the file name is only a label).
     const inputs = found.files.filter((f) => f.startsWith('inputs/')).map((f) => createHash('sha256').update(found.read(f), 'utf8').digest('hex'));
-    return { changeId: spec.data.id, specHash: specHashOf(spec.data), lane, shaped, passed, inputs };
+    // The lane ran after every grant it records was signed: the latest issue time is a signed lower bound on when.
+    const issued = ((json('grants.json') as unknown as { payload?: { issuedAt?: unknown } }[] | undefined) ?? []).map((g) => Date.parse(String(g?.payload?.issuedAt))).filter((t) => !Number.isNaN(t));
+    const notBefore = issued.length > 0 ? new Date(Math.max(...issued)).toISOString() : undefined;
+    return { changeId: spec.data.id, specHash: specHashOf(spec.data), lane, shaped, passed, inputs, ...(notBefore ? { notBefore } : {}) };
   }
 
   /** Reads JSON files of a packet found by tree hash, after re-hashing the whole packet. */

@@ -54,7 +54,7 @@ export async function changeEntity(input: ChangeInput): Promise<void> {
   const stale = new Set<string>(state.active.map((l) => l.workflowId));
   const updates: { signal: 'blockerUpdate' | 'charter'; raw: unknown }[] = [];
   // An entity begun by an earlier release has no charter yet: its map and rules await one like any other.
-  if (state.blockers && !state.charter) state.charter = { hash: charterHashOf({ changeId: state.changeId, blockers: { map: state.blockers, rules: state.rules } }), envelopes: [] };
+  state.charter ??= { hash: charterHashOf({ changeId: state.changeId, blockers: state.blockers ? { map: state.blockers, rules: state.rules } : undefined }), envelopes: [] };
   const touch = (...lanes: string[]) => {
     state.version += 1;
     for (const l of lanes) stale.add(l);
@@ -165,7 +165,7 @@ async function judgeUpdates(
       {
         blockerId: payload.blockerId!,
         to: payload.blockerStatus!,
-        signer: { keyId: signer.keyId, role: signer.role },
+        signer: { keyId: signer.keyId, role: signer.role, person: signer.person },
         envelopeId: id,
         envelope: raw,
         at: at(),
@@ -189,7 +189,7 @@ async function judgeUpdates(
  * (`at`) once the trust root's threshold of distinct owners has signed. A chartered map stays chartered.
  */
 function judgeCharterEnvelope(state: ChangeState, self: string, trustRoot: TrustRoot, raw: unknown, refuse: (code: string, reason: string) => void): void {
-  if (!state.charter) return refuse('ACTION_NOT_HERE', `change ${state.changeId} has no blocker map to charter`);
+  if (!state.charter) return refuse('ACTION_NOT_HERE', `change ${state.changeId} has no charter to sign`);
   const verdict = verifyEnvelope(
     raw,
     { trustRoot, workflowId: self, changeId: state.changeId, lane: undefined, anySpec: true, acceptedActions: ['CHARTER'], nowMs: Date.now(), usedNonces: new Set(Object.keys(state.nonceClaims)) },
@@ -202,7 +202,7 @@ function judgeCharterEnvelope(state: ChangeState, self: string, trustRoot: Trust
   }
   state.charter.envelopes.push(raw);
   if (state.charter.at) return;
-  const judged = judgeCharter(state.charter.envelopes, { changeId: state.changeId, blockers: { map: state.blockers!, rules: state.rules } }, { trustRoot, entityWorkflowId: self }, verifyEd25519Strict);
+  const judged = judgeCharter(state.charter.envelopes, { changeId: state.changeId, blockers: state.blockers ? { map: state.blockers, rules: state.rules } : undefined }, { trustRoot, entityWorkflowId: self }, verifyEd25519Strict);
   // The entity's map may have moved since it was declared, so it is judged against the hash the entity holds.
   state.charter.signers = judged.signers.map(({ keyId, name, person }) => ({ keyId, name, person }));
   if (judged.ok) state.charter.at = new Date(Date.now()).toISOString();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockerMapSchema, type BlockerMap } from '../../src/domain/blocker-map';
-import { applyLaneOutcome, blockersBlockingExecution, moveBlocker, ruleFor, type BlockerRules, type LedgerEntry } from '../../src/domain/blocker-rules';
+import { applyLaneOutcome, blockersBlockingExecution, moveBlocker, rolesNamed, ruleFor, type BlockerRules, type LedgerEntry } from '../../src/domain/blocker-rules';
 import { changeSpecSchema } from '../../src/domain/change-spec';
 
 const SEED_TEXT = readFileSync(join(__dirname, '..', 'fixtures', 'seed-004-blocker-map.json'), 'utf8');
@@ -165,5 +165,37 @@ describe('rules cannot lower who must sign', () => {
     b.actor_needed = 'owner + operator';
     expect(ruleFor(b, {}).grants).toBeUndefined();
     expect(blockersBlockingExecution(map, {}, EXEC, new Set(EXEC)).map((x) => x.id)).toContain('FIX7-P0-PLAN-REALRUN-1');
+  });
+});
+
+describe('who a blocker needs, read fail-closed', () => {
+  it('reads plurals and any separator, and needs both roles when it names neither', () => {
+    expect(rolesNamed('owner + operator')).toEqual(['owner', 'operator']);
+    expect(rolesNamed('owners + operator')).toEqual(['owner', 'operator']);
+    expect(rolesNamed('both owners and the operator')).toEqual(['owner', 'operator']);
+    expect(rolesNamed('OWNER_AND_OPERATOR')).toEqual(['owner', 'operator']);
+    expect(rolesNamed('operator (+ separate authorization)')).toEqual(['operator']);
+    expect(rolesNamed('n/a')).toEqual(['owner', 'operator']);
+  });
+
+  it('one person holding both keys cannot close an owner + operator blocker alone', () => {
+    const B = 'FIX7-P0-PROD-BIRTH-SURFACE-1';
+    const input = { inputSha256: INPUT, treeHash: TREE };
+    const bobOwner = { ...owner, person: 'bob' };
+    const bobOperator = { ...operator, person: 'bob' };
+    let map = seed();
+    const step = (m: Parameters<typeof moveBlocker>[2]) => {
+      const r = moveBlocker(map, RULES, m, ledger);
+      if (r.ok) map = r.map;
+      return r;
+    };
+    expect(step(move(B, 'NARROWED', bobOwner)).ok).toBe(true);
+    expect(step(move(B, 'CLOSED', bobOperator, input))).toMatchObject({ ok: false, code: 'NO_PROOF', reason: expect.stringMatching(/two different people/) });
+    expect(step(move(B, 'CLOSED', { ...operator, person: 'olly' }, input)).ok).toBe(true);
+  });
+
+  it('refuses an authorization gate met by grants no execution requires', () => {
+    const r = changeSpecSchema.safeParse({ v: 1, id: 'rules', title: 'rules', blockers: { map: seed(), rules: { 'FIX7-P0-PROD-OPT4-1': { grants: ['AUTHORIZE_REHEARSAL'] } } } });
+    expect(r.error?.issues.map((i) => i.message)).toEqual([expect.stringMatching(/names AUTHORIZE_REHEARSAL, which no execution lane requires/)]);
   });
 });

@@ -58,6 +58,12 @@ describe('judging CHARTER envelopes', () => {
     ]) expect(judge([bad]).ok).toBe(false);
   });
 
+  it('without thresholds.CHARTER, chartering takes as many owners as OPT4_PRODUCTION or REAL_RUN', () => {
+    const strict = parseTrustRoot({ ...doc, thresholds: { REAL_RUN: 2 } });
+    expect(judge([charter(keys.owner, strict.fingerprint, 0)], strict)).toMatchObject({ ok: false, reason: expect.stringMatching(/1 of 2 owners/) });
+    expect(judge([charter(keys.owner, strict.fingerprint, 0), charter(keys.owner2, strict.fingerprint, 1)], strict).ok).toBe(true);
+  });
+
   it('a threshold of two needs two people: one owner signing twice never meets it', () => {
     const twice = [charter(keys.owner, twoOwners.fingerprint, 0), charter(keys.owner, twoOwners.fingerprint, 1)];
     expect(judge(twice, twoOwners)).toMatchObject({ ok: false, reason: expect.stringMatching(/1 of 2 owners/) });

@@ -39,7 +39,7 @@ describe('decision packets', () => {
   it('while the blocker rules are not chartered: recommends holding until an owner charters them', () => {
     const view: ChangeView = { changeId: 'fix7', version: 1, blockers: seed, rules, nonceClaims: {}, charter: { hash: 'c'.repeat(64), envelopes: [] } };
     const p = decisionPacket({ ...status, evidence: undefined }, view);
-    expect(p.recommendation).toMatch(/^Hold production\. The blocker map and rules are the operator's proposal until an owner charters them \(`lanes charter fix7/);
+    expect(p.recommendation).toMatch(/^Hold production\. The blocker map and rules \(or the declaration that there are none\) are the operator's proposal until an owner charters them \(`lanes charter fix7/);
     expect(p.statusLine).toMatch(/blocker rules not chartered by an owner\. Default: HOLD\.$/);
     expect(p.selects).toBeNull();
     const chartered = decisionPacket({ ...status, evidence: undefined }, { ...view, charter: { ...view.charter!, at: '2026-06-12T09:00:00.000Z' } });

@@ -99,6 +99,12 @@ describe('people, not names', () => {
     expect(v1.people.map((p) => p.id).sort()).toEqual(['name:alice', 'name:bob']);
   });
 
+  it('v1 names are compared after Unicode normalisation, and invisible characters are refused', () => {
+    const fullwidth = parseTrustRoot({ v: 1, keys: [{ name: 'bob', role: 'operator', publicKey: bobOperator.publicKey }, { name: '\uFF42\uFF4F\uFF42 ', role: 'owner', publicKey: BobOwnerV1.publicKey }] });
+    expect(new Set(fullwidth.keys.map((k) => k.person)).size).toBe(1);
+    expect(() => parseTrustRoot({ v: 1, keys: [{ name: 'bob\u200b', role: 'owner', publicKey: BobOwnerV1.publicKey }] })).toThrow(/control or invisible format characters/);
+  });
+
   it('refuses a v2 file that lists a person twice or gives one key to two people, and thresholds no set of people can meet', () => {
     expect(() => parseTrustRoot({ v: 2, people: [{ id: 'a', name: 'A', keys: [entry(alice)] }, { id: 'a', name: 'A2', keys: [entry(aliceSecond)] }] })).toThrow(/listed twice/);
     expect(() => parseTrustRoot({ v: 2, people: [{ id: 'a', name: 'A', keys: [entry(alice)] }, { id: 'b', name: 'B', keys: [entry(alice)] }] })).toThrow(/same public key/);

@@ -121,6 +121,20 @@ describe('blocker chain replay at the point of action', () => {
     expect(status('dry-run')).toBe('OPEN');
   });
 
+  it("places a lane's outcome at the time its packet's signed grants prove, once per tree, and never before the charter", () => {
+    const ROLLBACK = 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1'; // its rule: a passed rehearsal takes it to PARTIALLY_DISCHARGED
+    const tree = 'e'.repeat(64);
+    const map = structuredClone(change.blockers!.map);
+    // The presented proof claims 2020; the packet's grants say the lane ran at T0 + 10 min.
+    map.blockers.find((b) => b.id === ROLLBACK)!.proofs = [{ kind: 'evidence', by: 'r', workflowId: 'r', treeHash: tree, at: '2020-01-01T00:00:00.000Z', from: 'OPEN', to: 'PARTIALLY_DISCHARGED' }];
+    const laneOf = (): LaneOfTree => ({ changeId: change.id, specHash: spec, lane: 'rehearsal', shaped: false, passed: true, inputs: [], notBefore: new Date(T0 + 10 * 60_000).toISOString() });
+    const status = (charteredAt: number, m = map) => replayBlockerState(m, change, verifyUpdate(spec), laneOf, charteredAt)?.blockers.find((b) => b.id === ROLLBACK)?.status;
+    expect(status(T0)).toBe('PARTIALLY_DISCHARGED');
+    expect(status(T0 + 20 * 60_000)).toBe('OPEN'); // the lane ran before the charter: its outcome moved nothing
+    const unsigned = (): LaneOfTree => ({ ...laneOf(), notBefore: undefined });
+    expect(replayBlockerState(map, change, verifyUpdate(spec), unsigned, T0)?.blockers.find((b) => b.id === ROLLBACK)?.status).toBe('OPEN');
+  });
+
   it('counts no move signed before the owners chartered the rules', () => {
     const chain = [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 10, withInput)];
     const replay = (charteredAt: number) => surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees, charteredAt));

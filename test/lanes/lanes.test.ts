@@ -126,10 +126,10 @@ describe('lanes', () => {
     expect(judged.rejected.map((r) => r.code)).toEqual(['UNCHARTERED', 'WRONG_ROLE', 'OTHER_CHARTER']);
     expect(judged.blockers).toEqual(before.blockers);
     await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
-    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change });
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change, charter: false });
     const waiting = await waitFor('the execution waiting for the charter', async () => {
       const st = await suite.h.client.workflow.getHandle(workflowId).query(statusQuery);
-      return st.waitingFor.some((w) => /owners to charter the blocker map and rules/.test(w)) ? st : undefined;
+      return st.waitingFor.some((w) => /owners to charter the change's blocker map and rules/.test(w)) ? st : undefined;
     });
     expect(waiting.state).toBe('WAITING_FOR_GRANT');
     // Chartered, the same signed move counts (it is judged again when sent again, with a fresh nonce).

@@ -20,6 +20,8 @@ export interface RogueLaneInput {
   start: unknown;
   productionQueue: string;
   expectGrants: number;
+  /** The owner's CHARTER of the change, as the honest execution lane would carry it from the change entity. */
+  charter?: unknown[];
   order: string[];
 }
 
@@ -40,7 +42,7 @@ async function schedule(req: ScheduleRequest | RogueLaneInput): Promise<unknown>
     const needed = ['OPT4_PRODUCTION', 'REAL_RUN', req.change.steps.find((s) => s.id === stepId)?.action];
     const mine = grants.filter((g) => needed.includes((g as { payload?: { action?: string } }).payload?.action));
     try {
-      await activities(req.productionQueue).applyProductionStep!({ change: req.change, stepId, start: req.start, grants: mine, blockerState: null });
+      await activities(req.productionQueue).applyProductionStep!({ change: req.change, stepId, start: req.start, grants: mine, blockerState: null, charter: req.charter ?? [] });
       outcomes.push(`${stepId}: applied`);
     } catch (err) {
       outcomes.push(`${stepId}: refused: ${(err as { cause?: { message?: string } }).cause?.message ?? String(err)}`);

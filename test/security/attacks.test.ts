@@ -206,7 +206,8 @@ describe('attack 2b: a rogue worker running the lane itself, with every grant th
     const handle = await suite.h.client.workflow.start(LANE_WORKFLOW_TYPES.execution, {
       workflowId,
       taskQueue: attackerQueue,
-      args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: 4, order }],
+      // The owner chartered the change: a rogue worker has every signature the honest lane would.
+      args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: 4, order, charter: [charterEnvelope(suite.keys, change)] }],
       typedSearchAttributes: [
         { key: SA_CHANGE_ID, value: change.id },
         { key: SA_LANE_KIND, value: 'execution' },
@@ -267,9 +268,12 @@ describe('attack 3: forged change-entity messages', () => {
     for (const g of grants) await handle.signal('grant', g);
     const specHash = specHashOf(target);
     const entry = (lane: 'rehearsal' | 'precheck', treeHash: string) => ({ workflowId: `forged-${lane}`, lane, shaped: false, outcome: 'COMPLETED', specHash, finishedAt: new Date().toISOString(), treeHash, validUntil: '2099-01-01T00:00:00Z' });
+    // The owner's real charter, as anyone reading the change entity's history can copy it.
+    const { charter } = (await suite.h.client.workflow.getHandle(changeWorkflowId(target.id)).query('change')) as ChangeState;
     await handle.signal('changeView', {
       changeId: target.id,
       version: forged.version,
+      charter,
       latestRehearsal: entry('rehearsal', forged.rehearsal),
       latestPrecheck: entry('precheck', forged.precheck),
       nonceClaims: Object.fromEntries(grants.map((g) => [g.payload.nonce, workflowId])),
@@ -326,7 +330,7 @@ describe('attack 5: blocker rules the operator wrote and no owner chartered', ()
     for (const b of target.blockers!.map.blockers) b.status = 'CLOSED';
     await runLaneWithGrants(suite.h, suite.keys, target, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
     await runLaneWithGrants(suite.h, suite.keys, target, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
-    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target });
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target, charter: false });
     const entity = suite.h.client.workflow.getHandle(changeWorkflowId(target.id));
     await waitFor('the lane waiting', async () => (await suite.h.client.workflow.getHandle(workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT');
     expect(((await entity.query('change')) as ChangeState).charter?.at).toBeUndefined();
@@ -338,6 +342,16 @@ describe('attack 5: blocker rules the operator wrote and no owner chartered', ()
     }));
     // The workflow gate was fooled; the worker was not.
     expect(refusal).toMatch(/the blocker map and rules \(charter [0-9a-f]{16}…\) are not chartered: 0 of 1 owner signed them/);
+  });
+
+  it('a spec that drops its blocker map is no way around the charter: "no blockers" must be chartered too', async () => {
+    const target = freshChange({ blockers: false });
+    await runLaneWithGrants(suite.h, suite.keys, target, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
+    await runLaneWithGrants(suite.h, suite.keys, target, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change: target, charter: false });
+    await waitFor('the lane waiting', async () => (await suite.h.client.workflow.getHandle(workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT');
+    const refusal = await replaceEntityAndGrant(target, workflowId, (real) => ({ ...real, version: real.version + 1, charter: { ...real.charter!, at: new Date().toISOString() } }));
+    expect(refusal).toMatch(/the declaration of no blocker map \(charter [0-9a-f]{16}…\) are not chartered: 0 of 1 owner signed them/);
   });
 
   it('a spec whose rule makes an owner + operator blocker a one-grant gate never reaches production', async () => {

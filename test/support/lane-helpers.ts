@@ -71,10 +71,13 @@ export interface Harness {
 export async function startLane(
   h: Harness,
   keys: Keys,
-  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest> } = {},
+  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest>; charter?: boolean } = {},
 ): Promise<{ workflowId: string; change: ChangeSpec }> {
   const lane = opts.lane ?? 'rehearsal';
   const change = opts.change ?? readChangeSpecForTest();
+  // An execution opens only on a chartered change: the owner charters it first, as `lanes charter` would, unless a
+  // test is about the charter itself (charter: false).
+  if (lane === 'execution' && opts.charter !== false) await charterChange(h, keys, change);
   const { workflowId, runId, startId } = await startLaneWorkflow(h.client, {
     lane,
     change,

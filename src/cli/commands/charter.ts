@@ -22,8 +22,8 @@ import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
 const help = `lanes charter <changeId> --change <spec> --key <owner key> [--json]
 
-Signs, as an owner, the blocker map and rules of the spec in --change (the one you reviewed): until the owners
-charter them, no blocker of the change moves and no execution lane's gate opens. The trust root's
+Signs, as an owner, the blocker map and rules of the spec in --change (the one you reviewed), or that it declares
+none: until the owners charter them, no blocker of the change moves and no execution lane's gate opens. The trust root's
 thresholds.CHARTER says how many distinct owners must sign (default 1). A spec whose map or rules differ in
 anything needs its own charter; one that changes only its SQL keeps it.`;
 
@@ -37,7 +37,6 @@ export const charter: Command = {
     const changeId = positional(positionals, 0, 'changeId', help);
     const spec = readChangeSpec(requiredFlag(flags, 'change', help));
     if (spec.id !== changeId) throw new UserError(`--change ${String(flags.change)} is change ${spec.id}, not ${changeId}`, 2);
-    if (!spec.blockers) throw new UserError(`change ${changeId} declares no blocker map (blockers.map), so there is nothing to charter`, 2);
     const keyPath = requiredFlag(flags, 'key', help);
     const key = readPrivateKey(keyPath);
     requireRole(key, 'owner', keyPath, 'chartering blocker rules');
@@ -47,8 +46,10 @@ export const charter: Command = {
     // What the signature covers, each blocker with the rule that will move it: nothing is signed unseen.
     process.stderr.write(
       [
-        `chartering the blocker map and rules of change ${shown(changeId)} (charter ${charterHash})`,
-        ...spec.blockers.map.blockers.map((b) => {
+        spec.blockers
+          ? `chartering the blocker map and rules of change ${shown(changeId)} (charter ${charterHash})`
+          : `chartering that change ${shown(changeId)} has NO blocker map: nothing but its grants will stand between its executions and production (charter ${charterHash})`,
+        ...(spec.blockers?.map.blockers ?? []).map((b) => {
           const r = ruleFor(b, spec.blockers!.rules);
           const how = r.grants ? `met only by ${r.grants.join(', ')} grants in an execution lane` : r.laneProof ? `moved to ${r.laneProof.to} by a passed ${r.laneProof.shaped ? 'shaped ' : ''}${r.laneProof.lane} lane; closed by signed moves of ${r.roles.join(' + ')}` : `closed by signed moves of ${r.roles.join(' + ')}${r.needsTechnicalProof ? ' with a technical proof' : ''}`;
           return `  ${shown(b.id)} ${b.status}, actor ${shown(b.actor_needed)}, blocks ${shown(b.blocks)}: ${how}`;
