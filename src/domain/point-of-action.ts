@@ -13,7 +13,7 @@
  * production step adds (rehearsal, precheck, blocker state) are below, as pure functions of the files they read.
  */
 import { applyLaneOutcome, blockersBlockingExecution, moveBlocker, type LedgerEntry } from './blocker-rules';
-import { blockerMapSchema, type BlockerMap, type BlockerProof } from './blocker-map';
+import { blockerMapSchema, type BlockerMap } from './blocker-map';
 import { blockerStateHash, specHashOf } from './bindings';
 import { canonicalize } from './canonical-json';
 import { changeSpecSchema, type ChangeSpec } from './change-spec';
@@ -169,25 +169,33 @@ export interface LaneOfTree {
   notBefore?: string;
 }
 
+/** Where the replay takes its moves from: the server's record, the evidence store, the owners' charter. */
+export interface ReplaySources {
+  /**
+   * Every BLOCKER_UPDATE signal the Temporal server recorded for the change entity, in all its runs, with the time it
+   * recorded each: an attacker who resets the entity or presents a chosen subset cannot leave out an owner's reopen.
+   */
+  moves: readonly { envelope: unknown; at: number }[];
+  /** A signed blocker move of this change and spec, verified under the pinned trust root as of `nowMs`. */
+  verifyUpdate: (envelope: unknown, nowMs: number) => VerifiedEnvelope | undefined;
+  laneOf: (tree: string) => LaneOfTree | undefined;
+  /** When the owners chartered the map and rules: nothing recorded or run before that moved anything. */
+  charteredAtMs?: number;
+}
+
 /**
  * The blocker map as far as signatures and evidence carry it: the spec's declared map, then every signed
- * BLOCKER_UPDATE kept in the presented proofs (re-verified by `verifyUpdate` under the pinned trust root) and every
- * lane-outcome move whose evidence tree the store resolves to a completed lane of this change, replayed in order
- * through the same rules the change entity applies. A status the presented map claims without such a chain does
- * not count: a crafted or reset change entity cannot close a blocker.
+ * BLOCKER_UPDATE the server recorded (each judged as of the moment it was recorded, in that order, each nonce once)
+ * and every lane-outcome move the presented map names whose evidence tree the store resolves to a passed lane of
+ * this change, replayed through the same rules the change entity applies. A status the presented map claims
+ * without such a chain does not count: a crafted or reset change entity cannot close a blocker.
  */
-export function replayBlockerState(
-  presented: BlockerMap | null,
-  change: ChangeSpec,
-  verifyUpdate: (envelope: unknown) => VerifiedEnvelope | undefined,
-  laneOf: (tree: string) => LaneOfTree | undefined,
-  /** When the owners chartered the map and rules: a move signed before that moved nothing. */
-  charteredAtMs = 0,
-): BlockerMap | undefined {
-  // The declared map is signed as part of the spec (its statuses are what the owner approved there), but proofs
+export function replayBlockerState(presented: BlockerMap | null, change: ChangeSpec, src: ReplaySources): BlockerMap | undefined {
+  // The declared map is part of the chartered spec (its statuses are what the owners approved there), but proofs
   // come only from signatures and evidence: any the spec itself carries are dropped.
   const declared = change.blockers?.map;
   if (!declared) return undefined;
+  const charteredAtMs = src.charteredAtMs ?? 0;
   let map: BlockerMap = { ...declared, blockers: declared.blockers.map(({ proofs: _declared, ...b }) => b) };
   const rules = change.blockers?.rules;
   const specHash = specHashOf(change);
@@ -195,58 +203,55 @@ export function replayBlockerState(
   // of them may prove what (passed, of the rule's lane kind, never scoping; inputs it recorded) is moveBlocker's call.
   const ledger: LedgerEntry[] = [];
   const resolved = (tree: string): LaneOfTree | undefined => {
-    const info = laneOf(tree);
+    const info = src.laneOf(tree);
     if (!info || info.changeId !== change.id || info.specHash !== specHash) return undefined;
     if (!ledger.some((e) => e.treeHash === tree)) {
       ledger.push({ workflowId: '', lane: info.lane, shaped: info.shaped, outcome: info.passed ? 'COMPLETED' : 'FAILED', specHash, finishedAt: '', treeHash: tree, inputs: info.inputs });
     }
     return info;
   };
-  // Signed moves in the order their signers issued them (each nonce once); lane-outcome moves where they stand.
-  const seen = new Set<string>();
-  type Event = { proof: BlockerProof; move?: VerifiedEnvelope; at: string };
+  type Event = { at: number; move: VerifiedEnvelope } | { at: number; outcome: { workflowId: string; tree: string; info: LaneOfTree } };
   const events: Event[] = [];
-  const outcomes = new Set<string>();
+  // Signed moves where the server recorded them, judged as of then: a back-dated move still sorts after a reopen.
+  const seen = new Set<string>();
+  for (const { envelope, at } of src.moves) {
+    const v = src.verifyUpdate(envelope, at);
+    if (!v || v.payload.action !== 'BLOCKER_UPDATE' || seen.has(v.payload.nonce) || at < charteredAtMs) continue;
+    seen.add(v.payload.nonce);
+    events.push({ at, move: v });
+  }
+  // Lane outcomes at the time the packet's signed grants prove, once per tree, never before the charter.
   for (const proof of (presented?.blockers ?? []).flatMap((bl) => bl.proofs ?? [])) {
-    if (proof.envelope === undefined) {
-      // A lane's outcome: placed at the time its packet's signed grants prove, once per tree, never before the charter.
-      const info = proof.kind === 'evidence' && proof.workflowId && proof.treeHash ? resolved(proof.treeHash) : undefined;
-      const at = info?.notBefore;
-      if (!info || !at || outcomes.has(proof.treeHash!) || Date.parse(at) < charteredAtMs) continue;
-      outcomes.add(proof.treeHash!);
-      events.push({ proof, at });
+    if (proof.envelope !== undefined || proof.kind !== 'evidence' || !proof.workflowId || !proof.treeHash) continue;
+    const info = resolved(proof.treeHash);
+    const at = info?.notBefore ? Date.parse(info.notBefore) : NaN;
+    if (!info?.passed || info.lane === 'scoping' || Number.isNaN(at) || at < charteredAtMs || events.some((e) => 'outcome' in e && e.outcome.tree === proof.treeHash)) continue;
+    events.push({ at, outcome: { workflowId: proof.workflowId, tree: proof.treeHash, info } });
+  }
+  events.sort((x, y) => x.at - y.at);
+  for (const e of events) {
+    if ('outcome' in e) {
+      const { workflowId, tree, info } = e.outcome;
+      map = applyLaneOutcome(map, rules, { workflowId, lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash, finishedAt: new Date(e.at).toISOString(), treeHash: tree });
       continue;
     }
-    const v = verifyUpdate(proof.envelope);
-    if (!v || v.payload.action !== 'BLOCKER_UPDATE' || seen.has(v.payload.nonce)) continue;
-    if (Date.parse(v.payload.issuedAt) < charteredAtMs) continue; // signed before the rules bound anyone
-    seen.add(v.payload.nonce);
-    events.push({ proof, move: v, at: v.payload.issuedAt });
-  }
-  events.sort((x, y) => Date.parse(x.at) - Date.parse(y.at));
-  for (const { proof: p, move: v } of events) {
-    if (v) {
-      if (v.payload.evidenceTree) resolved(v.payload.evidenceTree);
-      const moved = moveBlocker(
-        map,
-        rules,
-        {
-          blockerId: v.payload.blockerId!,
-          to: v.payload.blockerStatus!,
-          signer: { keyId: v.signer.keyId, role: v.signer.role, person: v.signer.person },
-          envelopeId: v.id,
-          at: v.payload.issuedAt,
-          ...(v.payload.evidenceTree ? { treeHash: v.payload.evidenceTree } : {}),
-          ...(v.payload.inputSha256 ? { inputSha256: v.payload.inputSha256 } : {}),
-        },
-        ledger,
-      );
-      if (moved.ok) map = moved.map;
-    } else if (p.kind === 'evidence' && p.workflowId && p.treeHash) {
-      // A lane's outcome moves a blocker only when that lane passed and needed an owner's grant.
-      const info = resolved(p.treeHash);
-      if (info?.passed && info.lane !== 'scoping') map = applyLaneOutcome(map, rules, { workflowId: p.workflowId, lane: info.lane, shaped: info.shaped, outcome: 'COMPLETED', specHash, finishedAt: p.at, treeHash: p.treeHash });
-    }
+    const v = e.move;
+    if (v.payload.evidenceTree) resolved(v.payload.evidenceTree);
+    const moved = moveBlocker(
+      map,
+      rules,
+      {
+        blockerId: v.payload.blockerId!,
+        to: v.payload.blockerStatus!,
+        signer: { keyId: v.signer.keyId, role: v.signer.role, person: v.signer.person },
+        envelopeId: v.id,
+        at: new Date(e.at).toISOString(),
+        ...(v.payload.evidenceTree ? { treeHash: v.payload.evidenceTree } : {}),
+        ...(v.payload.inputSha256 ? { inputSha256: v.payload.inputSha256 } : {}),
+      },
+      ledger,
+    );
+    if (moved.ok) map = moved.map;
   }
   return map;
 }
@@ -261,9 +266,7 @@ export function blockerStateProblem(
   change: ChangeSpec,
   grants: readonly VerifiedEnvelope[],
   required: readonly GrantAction[],
-  verifyUpdate: (envelope: unknown) => VerifiedEnvelope | undefined,
-  laneOf: (tree: string) => LaneOfTree | undefined,
-  charteredAtMs = 0,
+  src: ReplaySources,
 ): string | undefined {
   const map = state === null ? null : blockerMapSchema.safeParse(state);
   if (map !== null && !map.success) return 'the blocker map state in the request is not a blocker map';
@@ -273,7 +276,7 @@ export function blockerStateProblem(
   if (opt4.length === 0 || opt4.some((g) => g.payload.blockersHash !== hash)) {
     return `OPT4_PRODUCTION approves blocker map state ${opt4.map((g) => g.payload.blockersHash?.slice(0, 16)).join(', ') || '(none)'}…, not the state presented (${hash.slice(0, 16)}…)`;
   }
-  const replayed = replayBlockerState(presented, change, verifyUpdate, laneOf, charteredAtMs);
+  const replayed = replayBlockerState(presented, change, src);
   const satisfied = new Set(grants.map((g) => g.payload.action as GrantAction));
   const open = blockersBlockingExecution(replayed, change.blockers?.rules, required, satisfied);
   if (open.length > 0) return `blocker${open.length === 1 ? '' : 's'} open as far as signed moves and evidence carry the approved state: ${open.map((b) => `${b.id} (${b.status})`).join(', ')}`;
@@ -284,6 +287,8 @@ export function blockerStateProblem(
 export interface RecordedSignal {
   name: string;
   payload: unknown;
+  /** When the server recorded it (ms since the epoch). */
+  at?: number;
 }
 
 /**

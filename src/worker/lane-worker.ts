@@ -11,7 +11,7 @@ import { createProductionWorker } from './production-worker';
 import { KeepAliveInterceptor } from './keep-alive';
 import { LaneAuthorizationInterceptor } from './lane-interceptor';
 import { PointOfAction } from './point-of-action';
-import { runSignalsFrom } from './run-signals';
+import { runSignalsFrom, workflowSignalsFrom } from './run-signals';
 
 export interface LaneWorkerOptions {
   connection: NativeConnection;
@@ -58,7 +58,7 @@ export function workflowsPath(): string {
 }
 
 export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWorkers> {
-  const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities.lanesHome, runSignalsFrom(opts.connection, opts.namespace));
+  const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities.lanesHome, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
   const lane = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

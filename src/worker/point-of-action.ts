@@ -23,7 +23,7 @@ import {
   type LaneOfTree,
   withdrawalProblem,
 } from '../domain/point-of-action';
-import type { RunSignals } from './run-signals';
+import type { RunSignals, WorkflowSignals } from './run-signals';
 import { limitsOf, type TrustRoot } from '../domain/trust-root';
 import type { GrantAction, LaneKind } from '../domain/vocabulary';
 import type { AuthorizedWork } from '../activities/lane-request';
@@ -60,6 +60,8 @@ export class PointOfAction {
     private readonly lanesHome: string,
     /** The run's signals as the server recorded them: owners' HOLD and REVOKE count here, whatever the workflow says. */
     private readonly signalsOf: RunSignals,
+    /** Every signal the change entity's runs received: the blocker moves the replay counts. */
+    private readonly workflowSignalsOf: WorkflowSignals,
   ) {}
 
   /** Runs `check` for the activity in `ctx`, turning any refusal into a non-retryable GrantRefused. */
@@ -146,15 +148,14 @@ export class PointOfAction {
     const charter = judgeCharter(Array.isArray(req.charter) ? req.charter : [], { changeId: auth.change.id, blockers: auth.change.blockers }, { trustRoot, entityWorkflowId: changeWorkflowId(auth.change.id) }, verifyEd25519Node);
     if (!charter.ok) throw new Refused(charter.reason);
     const charteredAtMs = Date.parse(charter.at);
-    const blockers = blockerStateProblem(
-      req.blockerState ?? null,
-      auth.change,
-      auth.grants,
-      stepActions(auth.change),
-      (envelope) => this.blockerUpdate(trustRoot, auth.change, auth.specHash, envelope),
-      (tree) => this.laneOfTree(tree),
+    // Blocker moves as the server recorded them for the change entity (every run), not as the request presents them.
+    const recorded = await this.workflowSignalsOf(changeWorkflowId(auth.change.id));
+    const blockers = blockerStateProblem(req.blockerState ?? null, auth.change, auth.grants, stepActions(auth.change), {
+      moves: recorded.filter((r) => r.name === 'blockerUpdate' && r.at !== undefined).map((r) => ({ envelope: r.payload, at: r.at! })),
+      verifyUpdate: (envelope, nowMs) => this.blockerUpdate(trustRoot, auth.change, auth.specHash, envelope, nowMs),
+      laneOf: (tree) => this.laneOfTree(tree),
       charteredAtMs,
-    );
+    });
     if (blockers) throw new Refused(blockers);
     const recheck = async () => {
       try {
@@ -184,11 +185,11 @@ export class PointOfAction {
     return verdict;
   }
 
-  /** A signed blocker move of this change and spec, verified as of its own issue time under the pinned trust root. */
-  private blockerUpdate(trustRoot: TrustRoot, change: ChangeSpec, specHash: string, envelope: unknown): VerifiedEnvelope | undefined {
+  /** A signed blocker move of this change and spec, verified as of the moment the server recorded it, under the pinned trust root. */
+  private blockerUpdate(trustRoot: TrustRoot, change: ChangeSpec, specHash: string, envelope: unknown, nowMs: number): VerifiedEnvelope | undefined {
     const v = verifyEnvelope(
       envelope,
-      { trustRoot, workflowId: changeWorkflowId(change.id), changeId: change.id, lane: undefined, specHash, acceptedActions: ['BLOCKER_UPDATE'], nowMs: claimedIssueTime(envelope), usedNonces: new Set() },
+      { trustRoot, workflowId: changeWorkflowId(change.id), changeId: change.id, lane: undefined, specHash, acceptedActions: ['BLOCKER_UPDATE'], nowMs, usedNonces: new Set() },
       verifyEd25519Node,
     );
     return v.ok ? v.envelope : undefined;

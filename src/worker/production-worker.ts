@@ -9,7 +9,7 @@ import { createProductionActivities } from '../activities/production';
 import { productionTaskQueue } from '../domain/task-queues';
 import { ProductionGrantInterceptor } from './production-interceptor';
 import { PointOfAction } from './point-of-action';
-import { runSignalsFrom } from './run-signals';
+import { runSignalsFrom, workflowSignalsFrom } from './run-signals';
 
 export interface ProductionWorkerOptions {
   connection: NativeConnection;
@@ -21,7 +21,7 @@ export interface ProductionWorkerOptions {
 }
 
 export async function createProductionWorker(opts: ProductionWorkerOptions): Promise<Worker> {
-  const pointOfAction = new PointOfAction(opts.trustRootPath, opts.lanesHome, runSignalsFrom(opts.connection, opts.namespace));
+  const pointOfAction = new PointOfAction(opts.trustRootPath, opts.lanesHome, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

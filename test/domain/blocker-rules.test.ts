@@ -22,7 +22,7 @@ const ledger: LedgerEntry[] = [
 ];
 const owner = { keyId: 'a'.repeat(16), role: 'owner' as const };
 const operator = { keyId: 'b'.repeat(16), role: 'operator' as const };
-const move = (blockerId: string, to: string, signer: { keyId: string; role: 'owner' | 'operator' } = owner, extra = {}) => ({ blockerId, to: to as never, signer, envelopeId: 'e', at: '2026-06-12T11:00:00Z', ...extra });
+const move = (blockerId: string, to: string, signer: { keyId: string; role: 'owner' | 'operator'; person?: string } = owner, extra = {}) => ({ blockerId, to: to as never, signer, envelopeId: 'e', at: '2026-06-12T11:00:00Z', ...extra });
 
 describe('blocker map import/export', () => {
   it('imports the seed map as-is and exports it back unchanged', () => {

@@ -10,8 +10,8 @@ import { makeEnvelope } from '../../src/cli/envelopes';
 import { blockerStateHash, specHashOf } from '../../src/domain/bindings';
 import type { BlockerMap } from '../../src/domain/blocker-map';
 import { changeSpecSchema, type ChangeSpec } from '../../src/domain/change-spec';
-import { verifyEnvelope, type VerifiedEnvelope } from '../../src/domain/envelope-rules';
-import { blockerStateProblem, precheckEvidenceProblem, rehearsalEvidenceProblem, replayBlockerState, type LaneOfTree } from '../../src/domain/point-of-action';
+import { claimedIssueTime, verifyEnvelope, type VerifiedEnvelope } from '../../src/domain/envelope-rules';
+import { blockerStateProblem, precheckEvidenceProblem, rehearsalEvidenceProblem, replayBlockerState, type LaneOfTree, type ReplaySources } from '../../src/domain/point-of-action';
 import { parseTrustRoot } from '../../src/domain/trust-root';
 import { verifyEd25519Node } from '../../src/worker/node-signature';
 import { changeWorkflowId } from '../../src/workflows/messages';
@@ -26,25 +26,17 @@ const otherSpec = specHashOf({ ...change, title: 'the same change with other wor
 const SURFACE = 'FIX7-P0-PROD-BIRTH-SURFACE-1';
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 
-const move = (key: typeof keys.owner, to: 'NARROWED' | 'CLOSED', minutes: number, over: Parameters<typeof makeEnvelope>[0] extends infer R ? Partial<R> : never = {}) =>
+type Status = 'OPEN' | 'NARROWED' | 'CLOSED';
+const move = (key: typeof keys.owner, to: Status, minutes: number, over: Parameters<typeof makeEnvelope>[0] extends infer R ? Partial<R> : never = {}) =>
   makeEnvelope({ key, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId: SURFACE, blockerStatus: to, trustRoot: root.fingerprint, specHash: spec, validForMs: 600_000, now: T0 + minutes * 60_000, ...over });
 
-/** What the point of action passes: a signed move of this change and spec, verified as of its issue time. */
-const verifyUpdate = (specHash: string) => (envelope: unknown): VerifiedEnvelope | undefined => {
-  const at = Date.parse(String((envelope as { payload?: { issuedAt?: unknown } }).payload?.issuedAt));
-  const v = verifyEnvelope(envelope, { trustRoot: root, workflowId: changeWorkflowId(change.id), changeId: change.id, lane: undefined, specHash, acceptedActions: ['BLOCKER_UPDATE'], nowMs: at, usedNonces: new Set() }, verifyEd25519Node);
+/** What the point of action passes: a signed move of this change and spec, verified as of when the server recorded it. */
+const verifyUpdate = (specHash: string) => (envelope: unknown, nowMs: number): VerifiedEnvelope | undefined => {
+  const v = verifyEnvelope(envelope, { trustRoot: root, workflowId: changeWorkflowId(change.id), changeId: change.id, lane: undefined, specHash, acceptedActions: ['BLOCKER_UPDATE'], nowMs, usedNonces: new Set() }, verifyEd25519Node);
   return v.ok ? v.envelope : undefined;
 };
 
 const INPUT = 'c'.repeat(64);
-/** A presented map carrying the given signed moves as proofs on the surface blocker. */
-function presented(envelopes: unknown[]): BlockerMap {
-  const map = structuredClone(change.blockers!.map);
-  const b = map.blockers.find((x) => x.id === SURFACE)!;
-  b.status = 'CLOSED';
-  b.proofs = envelopes.map((envelope, i) => ({ kind: 'owner-decision', by: 'k', at: new Date(T0 + i).toISOString(), from: 'OPEN', to: 'CLOSED', envelope }));
-  return map;
-}
 const surfaceStatus = (m: BlockerMap | undefined) => m?.blockers.find((b) => b.id === SURFACE)?.status;
 /** The evidence store, as far as these tests need one: a scoping lane of this spec that recorded the operator input. */
 const INPUT_TREE = 'a'.repeat(64);
@@ -52,10 +44,21 @@ const noTrees = (t: string): LaneOfTree | undefined =>
   t === INPUT_TREE ? { changeId: change.id, specHash: spec, lane: 'scoping', shaped: false, passed: true, inputs: [INPUT] } : undefined;
 const withInput = { inputSha256: INPUT, evidenceTree: INPUT_TREE };
 
+/** Moves as the server recorded them: by default a second after each was signed; `[envelope, minutes]` says when. */
+type Recorded = unknown | [unknown, number];
+function sources(moves: Recorded[], o: { specHash?: string; laneOf?: (t: string) => LaneOfTree | undefined; charteredAtMs?: number } = {}): ReplaySources {
+  return {
+    moves: moves.map((m) => (Array.isArray(m) ? { envelope: m[0], at: T0 + m[1] * 60_000 } : { envelope: m, at: claimedIssueTime(m) + 1000 })),
+    verifyUpdate: verifyUpdate(o.specHash ?? spec),
+    laneOf: o.laneOf ?? noTrees,
+    charteredAtMs: o.charteredAtMs ?? 0,
+  };
+}
+const replaySurface = (moves: Recorded[], o: Parameters<typeof sources>[1] = {}, c: ChangeSpec = change) => surfaceStatus(replayBlockerState(null, c, sources(moves, o)));
+
 describe('blocker chain replay at the point of action', () => {
   it('closes a blocker through its signed moves: owner narrows, operator closes with an input', () => {
-    const chain = [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 1, withInput)];
-    expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('CLOSED');
+    expect(replaySurface([move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 1, withInput)])).toBe('CLOSED');
   });
 
   it('drops proofs the spec itself declares: only signatures carry a blocker', () => {
@@ -63,48 +66,47 @@ describe('blocker chain replay at the point of action', () => {
     const b = declared.blockers!.map.blockers.find((x) => x.id === SURFACE)!;
     b.proofs = [{ kind: 'owner-decision', by: keys.owner.keyId, role: 'owner', at: new Date(T0 - 1).toISOString(), from: 'OPEN', to: 'NARROWED' }];
     const declaredSpec = specHashOf(declared);
-    const chain = [move(keys.operator, 'CLOSED', 1, { ...withInput, specHash: declaredSpec })];
     // With the declared "owner sign-off" counted, the operator's close alone would close it.
-    expect(surfaceStatus(replayBlockerState(presented(chain), declared, verifyUpdate(declaredSpec), noTrees))).toBe('OPEN');
+    expect(replaySurface([move(keys.operator, 'CLOSED', 1, { ...withInput, specHash: declaredSpec })], { specHash: declaredSpec }, declared)).toBe('OPEN');
   });
 
   it('does not count moves signed for another spec of the same change', () => {
-    const chain = [move(keys.owner, 'NARROWED', 0, { specHash: otherSpec }), move(keys.operator, 'CLOSED', 1, { specHash: otherSpec, ...withInput })];
-    expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('OPEN');
+    expect(replaySurface([move(keys.owner, 'NARROWED', 0, { specHash: otherSpec }), move(keys.operator, 'CLOSED', 1, { specHash: otherSpec, ...withInput })])).toBe('OPEN');
   });
 
-  it('orders moves by their signed issue time, not the order or time the map claims', () => {
-    // The operator's close was signed before the owner's narrowing: in signed order it lacks the owner's sign-off.
-    const chain = [move(keys.owner, 'NARROWED', 5), move(keys.operator, 'CLOSED', 1, withInput)];
-    expect(surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees))).toBe('NARROWED');
-  });
-
-  it('counts a replayed envelope once', () => {
+  it("counts an owner's reopen wherever the server recorded it: a close signed with an earlier date, or a presented map leaving the reopen out, does not erase it", () => {
     const narrowed = move(keys.owner, 'NARROWED', 0);
-    const rollback = { ...presented([]) };
-    const b = rollback.blockers.find((x) => x.id === SURFACE)!;
-    b.proofs = [narrowed, narrowed].map((envelope, i) => ({ kind: 'owner-decision' as const, by: 'k', at: new Date(T0 + i).toISOString(), from: 'OPEN' as const, to: 'NARROWED' as const, envelope }));
-    expect(surfaceStatus(replayBlockerState(rollback, change, verifyUpdate(spec), noTrees))).toBe('NARROWED');
+    const reopened = move(keys.owner, 'OPEN', 2);
+    // Signed "at minute 1" (before the reopen), but the server recorded it at minute 3, after the reopen.
+    const backdated = move(keys.operator, 'CLOSED', 1, withInput);
+    expect(replaySurface([narrowed, reopened, [backdated, 3]])).toBe('OPEN');
+    // Without the reopen in the record, the same close would count: it is the record, not the map, that decides.
+    expect(replaySurface([narrowed, [backdated, 3]])).toBe('CLOSED');
+    // A move recorded long after it expired counts for nothing.
+    expect(replaySurface([narrowed, [move(keys.operator, 'CLOSED', 1, withInput), 30]])).toBe('NARROWED');
+  });
+
+  it('counts an envelope recorded twice once', () => {
+    const narrowed = move(keys.owner, 'NARROWED', 0);
+    expect(replaySurface([narrowed, narrowed])).toBe('NARROWED');
   });
 
   it('takes evidence only from a passed lane of this spec, never from a scoping packet or another spec', () => {
     const tree = 'e'.repeat(64);
     const chain = [move(keys.owner, 'NARROWED', 0, { evidenceTree: tree }), move(keys.operator, 'CLOSED', 1, { evidenceTree: tree })];
     const lane = (info: Partial<LaneOfTree>) => (): LaneOfTree => ({ changeId: change.id, specHash: spec, lane: 'rehearsal' as const, shaped: false, passed: true, inputs: [], ...info });
-    const status = (laneOf: (t: string) => LaneOfTree | undefined) => surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), laneOf));
-    expect(status(lane({}))).toBe('CLOSED');
+    expect(replaySurface(chain, { laneOf: lane({}) })).toBe('CLOSED');
     // Moves resting on evidence that does not count do not happen at all.
-    for (const bad of [{ lane: 'scoping' as const }, { specHash: otherSpec }, { passed: false }, { changeId: 'another-change' }]) expect(status(lane(bad)), JSON.stringify(bad)).toBe('OPEN');
+    for (const bad of [{ lane: 'scoping' as const }, { specHash: otherSpec }, { passed: false }, { changeId: 'another-change' }]) expect(replaySurface(chain, { laneOf: lane(bad) }), JSON.stringify(bad)).toBe('OPEN');
   });
 
   it('takes an operator input only as a lane of this change and spec recorded it, in the packet the move names', () => {
     const chain = (over: object) => [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 1, over)];
-    const status = (over: object, laneOf = noTrees) => surfaceStatus(replayBlockerState(presented(chain(over)), change, verifyUpdate(spec), laneOf));
-    expect(status(withInput)).toBe('CLOSED');
+    expect(replaySurface(chain(withInput))).toBe('CLOSED');
     // An input hash nothing recorded, a packet that records another input, or one of another spec: no technical proof.
-    expect(status({ inputSha256: 'd'.repeat(64), evidenceTree: INPUT_TREE })).toBe('NARROWED');
-    expect(status(withInput, (t) => ({ ...noTrees(t)!, inputs: ['d'.repeat(64)] }))).toBe('NARROWED');
-    expect(status(withInput, (t) => ({ ...noTrees(t)!, specHash: otherSpec }))).toBe('NARROWED');
+    expect(replaySurface(chain({ inputSha256: 'd'.repeat(64), evidenceTree: INPUT_TREE }))).toBe('NARROWED');
+    expect(replaySurface(chain(withInput), { laneOf: (t) => ({ ...noTrees(t)!, inputs: ['d'.repeat(64)] }) })).toBe('NARROWED');
+    expect(replaySurface(chain(withInput), { laneOf: (t) => ({ ...noTrees(t)!, specHash: otherSpec }) })).toBe('NARROWED');
   });
 
   it("takes evidence only of the lane kind the blocker's rule names", () => {
@@ -112,10 +114,8 @@ describe('blocker chain replay at the point of action', () => {
     expect(change.blockers!.rules![ROLLBACK]?.laneProof?.lane).toBe('rehearsal');
     const tree = 'e'.repeat(64);
     const m = makeEnvelope({ key: keys.operator, workflowId: changeWorkflowId(change.id), changeId: change.id, action: 'BLOCKER_UPDATE', blockerId: ROLLBACK, blockerStatus: 'NARROWED', evidenceTree: tree, trustRoot: root.fingerprint, specHash: spec, validForMs: 600_000, now: T0 });
-    const map = structuredClone(change.blockers!.map);
-    map.blockers.find((b) => b.id === ROLLBACK)!.proofs = [{ kind: 'evidence', by: 'k', at: new Date(T0).toISOString(), from: 'OPEN', to: 'NARROWED', envelope: m }];
     const status = (lane: LaneOfTree['lane']) =>
-      replayBlockerState(map, change, verifyUpdate(spec), () => ({ changeId: change.id, specHash: spec, lane, shaped: false, passed: true, inputs: [] }))?.blockers.find((b) => b.id === ROLLBACK)?.status;
+      replayBlockerState(null, change, sources([m], { laneOf: () => ({ changeId: change.id, specHash: spec, lane, shaped: false, passed: true, inputs: [] }) }))?.blockers.find((b) => b.id === ROLLBACK)?.status;
     expect(status('rehearsal')).toBe('NARROWED');
     expect(status('precheck')).toBe('OPEN');
     expect(status('dry-run')).toBe('OPEN');
@@ -128,26 +128,25 @@ describe('blocker chain replay at the point of action', () => {
     // The presented proof claims 2020; the packet's grants say the lane ran at T0 + 10 min.
     map.blockers.find((b) => b.id === ROLLBACK)!.proofs = [{ kind: 'evidence', by: 'r', workflowId: 'r', treeHash: tree, at: '2020-01-01T00:00:00.000Z', from: 'OPEN', to: 'PARTIALLY_DISCHARGED' }];
     const laneOf = (): LaneOfTree => ({ changeId: change.id, specHash: spec, lane: 'rehearsal', shaped: false, passed: true, inputs: [], notBefore: new Date(T0 + 10 * 60_000).toISOString() });
-    const status = (charteredAt: number, m = map) => replayBlockerState(m, change, verifyUpdate(spec), laneOf, charteredAt)?.blockers.find((b) => b.id === ROLLBACK)?.status;
+    const status = (charteredAtMs: number, l = laneOf) => replayBlockerState(map, change, sources([], { laneOf: l, charteredAtMs }))?.blockers.find((b) => b.id === ROLLBACK)?.status;
     expect(status(T0)).toBe('PARTIALLY_DISCHARGED');
     expect(status(T0 + 20 * 60_000)).toBe('OPEN'); // the lane ran before the charter: its outcome moved nothing
-    const unsigned = (): LaneOfTree => ({ ...laneOf(), notBefore: undefined });
-    expect(replayBlockerState(map, change, verifyUpdate(spec), unsigned, T0)?.blockers.find((b) => b.id === ROLLBACK)?.status).toBe('OPEN');
+    expect(status(T0, () => ({ ...laneOf(), notBefore: undefined }))).toBe('OPEN');
   });
 
-  it('counts no move signed before the owners chartered the rules', () => {
+  it('counts no move recorded before the owners chartered the rules', () => {
     const chain = [move(keys.owner, 'NARROWED', 0), move(keys.operator, 'CLOSED', 10, withInput)];
-    const replay = (charteredAt: number) => surfaceStatus(replayBlockerState(presented(chain), change, verifyUpdate(spec), noTrees, charteredAt));
-    expect(replay(T0 - 1)).toBe('CLOSED');
+    expect(replaySurface(chain, { charteredAtMs: T0 - 1 })).toBe('CLOSED');
     // Chartered after the owner's narrowing: the operator's close then lacks the owner's sign-off.
-    expect(replay(T0 + 5 * 60_000)).toBe('OPEN');
+    expect(replaySurface(chain, { charteredAtMs: T0 + 5 * 60_000 })).toBe('OPEN');
   });
 
   it('refuses an OPT4 state whose hash the grant does not name, and open blockers however the map labels them', () => {
-    const map = presented([]);
+    const map = structuredClone(change.blockers!.map);
+    for (const b of map.blockers) b.status = 'CLOSED';
     const opt4 = (hash: string) => ({ id: 'g', payload: { action: 'OPT4_PRODUCTION', blockersHash: hash }, signature: '', signer: { keyId: 'k', name: 'o', role: 'owner', person: 'o' } }) as unknown as VerifiedEnvelope;
-    expect(blockerStateProblem(map, change, [opt4('0'.repeat(64))], ['OPT4_PRODUCTION'], verifyUpdate(spec), noTrees)).toMatch(/approves blocker map state 0{16}…, not the state presented/);
-    expect(blockerStateProblem(map, change, [opt4(blockerStateHash(map))], ['OPT4_PRODUCTION'], verifyUpdate(spec), noTrees)).toMatch(/FIX7-P0-PROD-BIRTH-SURFACE-1 \(OPEN\)/);
+    expect(blockerStateProblem(map, change, [opt4('0'.repeat(64))], ['OPT4_PRODUCTION'], sources([]))).toMatch(/approves blocker map state 0{16}…, not the state presented/);
+    expect(blockerStateProblem(map, change, [opt4(blockerStateHash(map))], ['OPT4_PRODUCTION'], sources([]))).toMatch(/FIX7-P0-PROD-BIRTH-SURFACE-1 \(OPEN\)/);
   });
 });
 
