@@ -57,6 +57,10 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
   Runtime.install({ logger: new DefaultLogger('WARN') });
   let server: TestWorkflowEnvironment | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
+  // The demo signs with development keys anyone with the checkout holds: never against a server of one's own.
+  if (address && !/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(address)) {
+    throw new Error(`npm run demo signs with development keys, so it runs only against a Temporal server on this machine; TEMPORAL_ADDRESS=${address} names another. Unset it (the demo then uses or starts a local dev server)`);
+  }
   if (!address) {
     if (await portOpen(7233)) {
       address = '127.0.0.1:7233';

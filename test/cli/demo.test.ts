@@ -33,4 +33,13 @@ describe('npm run demo', () => {
     expect(stdout).toContain('Production execution is complete; verify the evidence packet and hold.');
     expect(stdout).toMatch(/All lanes of this change: http:\/\/localhost:8233\/namespaces\/default\/workflows\?query=/);
   }, 300_000);
+
+  it('refuses to sign with its development keys against a Temporal server that is not on this machine', async () => {
+    const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', WALKTHROUGH], { env: { ...process.env, TEMPORAL_ADDRESS: 'temporal.example.internal:7233', NO_COLOR: '1' }, timeout: 60_000 }, (err, _out, errOut) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr: errOut }),
+      ),
+    );
+    expect([code, stderr]).toEqual([1, expect.stringMatching(/demo failed: npm run demo signs with development keys, so it runs only against a Temporal server on this machine; TEMPORAL_ADDRESS=temporal\.example\.internal:7233 names another/)]);
+  });
 });
