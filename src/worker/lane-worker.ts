@@ -12,13 +12,14 @@ import { KeepAliveInterceptor } from './keep-alive';
 import { LaneAuthorizationInterceptor } from './lane-interceptor';
 import { PointOfAction } from './point-of-action';
 import { runSignalsFrom } from './run-signals';
+import { defaultWorkflowCode } from './workflow-code';
 
 export interface LaneWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: ActivityConfig;
-  /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
+  /** A pre-built bundle (tests build one per run); otherwise defaultWorkflowCode() (the prebuilt one when compiled). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Workflow cache settings (the crash harness turns the cache off, so a dead worker's sticky queue costs nothing). */
   cache?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout'>;
@@ -53,17 +54,13 @@ export function maxConcurrentActivities(): number {
   return positiveInt('LANES_MAX_CONCURRENT_ACTIVITIES', DEFAULT_MAX_CONCURRENT_ACTIVITIES);
 }
 
-export function workflowsPath(): string {
-  return require.resolve('../workflows');
-}
-
 export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWorkers> {
   const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities.lanesHome, runSignalsFrom(opts.connection, opts.namespace));
   const lane = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : defaultWorkflowCode()),
     activities: createLaneActivities(opts.activities),
     interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new LaneAuthorizationInterceptor(ctx, pointOfAction) })] },
     maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
