@@ -137,7 +137,14 @@ describe('lanes change validate', () => {
     writeFileSync(bad, 'v: 1\nid: bad-change\ntitle: t\nsteps:\n  - id: s1\n    action: DEPLOY\n    apply: "SELECT 1"\n    rollback: "SELECT 1"\n');
     const field = await lanes(['change', 'validate', bad]);
     expect(field.code).toBe(1);
-    expect(field.stderr).toMatch(/bad\.yaml:6: steps\.0\.action: /);
+    expect(field.stderr).toMatch(/bad\.yaml:6: steps\.0\.action \(step s1\): /);
+
+    // A step named by its id as well as its position, for every kind of mistake in it.
+    const sql = join(dir, 'bad-sql.yaml');
+    writeFileSync(sql, 'v: 1\nid: bad-sql\ntitle: t\nsurface: {tables: [t1], functions: []}\nsteps:\n  - id: make-t1\n    action: APPLY\n    apply: "CREATE TABLE t1 (x int)"\n    rollback: "DROP TABLE t1"\n  - id: add-index\n    action: APPLY\n    apply: 42\n    rollback: "SELECT 1"\n');
+    const second = await lanes(['change', 'validate', sql]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/bad-sql\.yaml:12: steps\.1\.apply \(step add-index\): /);
   });
 });
 
