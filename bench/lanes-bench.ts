@@ -6,12 +6,12 @@
  *   P3 N lanes parked waiting for grants: worker process RSS, and time for all to finish once granted;
  *   crash: the worker kill -9 harness, its kills, lanes completed and duplicate production steps.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { startDevServer } from '../src/server/dev-server';
 import { ensureSearchAttributes } from '../src/server/namespace-setup';
@@ -24,6 +24,7 @@ import { statusQuery } from '../src/workflows/messages';
 import { grantEnvelope, makeKeys, runLaneWithGrants, startLane, waitFor, type Harness, type Keys } from '../test/support/lane-helpers';
 import { runCrashHarness, WorkerProcess } from '../test/faults/crash-harness';
 import { measured, median, seconds, type BenchResult, type Log } from './measure';
+import { startup } from './startup';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 const ms = (e: Event | undefined) => (e?.eventTime ? Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : NaN);
@@ -55,14 +56,16 @@ interface Stack {
 
 async function stack(log: Log): Promise<Stack> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  log('starting a dev server and bundling the workflows');
+  log('starting a dev server');
   const server = await startDevServer({});
   const connection = await Connection.connect({ address: server.address });
   await ensureSearchAttributes(connection, 'default');
   const client = new Client({ connection });
   const dir = mkdtempSync(join(tmpdir(), 'lanes-bench-'));
   const bundlePath = join(dir, 'workflows.js');
-  writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } })).code);
+  // The prebuilt bundle scripts/bench.mjs brought up to date (scripts/build.mjs), copied: a rebuild during the run
+  // must not change it under a worker.
+  copyFileSync(join(__dirname, '..', 'dist', 'workflow-bundle.js'), bundlePath);
   const keys = makeKeys();
   const lanesHome = join(dir, 'home');
   const taskQueue = `bench-${randomUUID()}`;
@@ -220,6 +223,7 @@ export async function lanesBench(opts: { repeat: number; only: (id: string) => b
   const s = await stack(opts.log);
   const out: BenchResult[] = [];
   try {
+    if (['CLI-HELP', 'CLI-STATUS', 'WORKER'].some(opts.only)) out.push(...(await startup({ h: s.h, keys: s.keys, repeat: opts.repeat, only: opts.only, log: opts.log })));
     if (opts.only('P1')) out.push(await p1(s, opts.repeat, opts.log));
     if (opts.only('P2')) out.push(...(await p2(s, Math.max(20, opts.repeat * 4), opts.log)));
     if (opts.only('CRASH')) {
