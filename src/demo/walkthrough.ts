@@ -13,7 +13,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { createConnection } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { installLanesLogger } from '../worker/runtime-logger';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { main } from '../cli/main';
 import { closeTargets } from '../activities/targets/open';
@@ -62,7 +63,7 @@ async function lanes(args: string[], opts: { capture?: boolean; show?: string[] 
 export async function walkthrough(opts: { keepRunning: boolean }): Promise<void> {
   const lanesHome = resolve(process.env.LANES_HOME ?? join(ROOT, '.lanes'));
   mkdirSync(lanesHome, { recursive: true });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installLanesLogger();
   let server: TestWorkflowEnvironment | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
