@@ -6,7 +6,7 @@
 //                               running webpack first.
 // Each part is rebuilt only when its inputs change: dist/.build-stamp.json records a content hash of everything
 // under src/ (plus the lockfile and this script) for the CLI, and of the files the workflow code actually imports
-// (plus the lockfile and the SDK version) for the workflow bundle.
+// (plus the lockfile, the SDK version and this script, which holds the bundler's options) for the workflow bundle.
 //
 // `node scripts/build.mjs` builds; npm start, npm test, npm run demo/bench and bin/lanes.js call ensureBuild().
 import { createHash } from 'node:crypto';
@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 const ENTRIES = { cli: 'src/cli/main.ts', demo: 'src/demo/walkthrough.ts' };
 const WORKFLOWS_ENTRY = 'src/workflows/index.ts';
+// Loaded once per worker and shared by every workflow (see the module's comment).
+const WORKFLOW_PRELOAD = 'src/workflows/shared-libraries.ts';
 export const DIST = 'dist';
 export const STAMP = join(DIST, '.build-stamp.json');
 export const WORKFLOW_BUNDLE = join(DIST, 'workflow-bundle.js');
@@ -97,7 +99,7 @@ async function buildCli(root, esbuild) {
 
 /** The files the workflow bundle is made of, found by resolving its imports as the bundler does (type-only imports erased). */
 async function workflowInputs(root, esbuild) {
-  const r = await esbuild.build({ absWorkingDir: root, entryPoints: [WORKFLOWS_ENTRY], bundle: true, write: false, metafile: true, platform: 'node', packages: 'external', logLevel: 'silent' });
+  const r = await esbuild.build({ absWorkingDir: root, entryPoints: [WORKFLOWS_ENTRY, WORKFLOW_PRELOAD], bundle: true, outdir: 'unused', write: false, metafile: true, platform: 'node', packages: 'external', logLevel: 'silent' });
   return Object.keys(r.metafile.inputs).map((p) => p.split(sep).join('/')).sort();
 }
 
@@ -108,7 +110,7 @@ function sdkVersion(root) {
 async function buildWorkflowBundle(root) {
   const { bundleWorkflowCode } = createRequire(join(root, 'package.json'))('@temporalio/worker');
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(root, WORKFLOWS_ENTRY), logger: quiet });
+  const { code } = await bundleWorkflowCode({ workflowsPath: join(root, WORKFLOWS_ENTRY), preloadModules: [join(root, WORKFLOW_PRELOAD)], logger: quiet });
   writeAtomic(join(root, WORKFLOW_BUNDLE), code);
 }
 
@@ -129,7 +131,8 @@ export async function ensureBuild(root, { log = (m) => process.stderr.write(`[bu
     built.push('cli');
   }
   const sdk = sdkVersion(root);
-  const workflows = hashFiles(root, [...(await workflowInputs(root, esbuild)), 'package-lock.json'], [`@temporalio/worker ${sdk}`]);
+  // This script too: it holds the bundler's options (the preloaded modules).
+  const workflows = hashFiles(root, [...(await workflowInputs(root, esbuild)), 'package-lock.json', 'scripts/build.mjs'], [`@temporalio/worker ${sdk}`]);
   if (stamp.workflows !== workflows || !existsSync(join(root, WORKFLOW_BUNDLE))) {
     log('bundling the workflow code into dist/workflow-bundle.js (once per change to the workflow sources)…');
     await buildWorkflowBundle(root);

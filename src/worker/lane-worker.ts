@@ -23,6 +23,8 @@ export interface LaneWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Workflow cache settings (the crash harness turns the cache off, so a dead worker's sticky queue costs nothing). */
   cache?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout'>;
+  /** Workflows on the main thread instead of the SDK's worker thread, so a heap snapshot sees them (bench/heap-parked.ts). */
+  debugMode?: boolean;
 }
 
 export interface LaneWorkers {
@@ -66,6 +68,7 @@ export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWo
     maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
     maxCachedWorkflows: positiveInt('LANES_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS),
     ...opts.cache,
+    ...(opts.debugMode ? { debugMode: true } : {}),
   });
   const production = await createProductionWorker({
     connection: opts.connection,
