@@ -6,7 +6,7 @@
  *   --rows N         rows for P5 (default 1,000,000)
  *   --lanes N        parked lanes for P3 (default 2,000)     --kills N     crash harness kills (default 100)
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startTestPostgres } from '../src/server/test-postgres';
@@ -68,7 +68,9 @@ async function main(): Promise<void> {
     ...results.flatMap((r) => [`- **${r.id}**: ratio = ${r.ratioIs}. ${r.notes.join(' ')} Samples: subject ${r.subject.samples.map(f).join(', ')}; baseline ${r.baseline.samples.map(f).join(', ')}.`]),
     '',
   ].join('\n');
-  writeFileSync(join(out, 'results.md'), md);
+  // The notes (bench/NOTES.md: where the time and the memory go, measured, and what stands in the way of each goal
+  // still open) travel with every run's figures.
+  writeFileSync(join(out, 'results.md'), `${md}\n${readFileSync(join(out, 'NOTES.md'), 'utf8')}`);
   process.stdout.write(md);
 }
 
