@@ -22,7 +22,9 @@ import type { ChangeSpec } from '../src/domain/change-spec';
 import type { LaneStatus } from '../src/domain/lane-status';
 import { statusQuery } from '../src/workflows/messages';
 import { grantEnvelope, makeKeys, runLaneWithGrants, startLane, waitFor, type Harness, type Keys } from '../test/support/lane-helpers';
-import { runCrashHarness, WorkerProcess } from '../test/faults/crash-harness';
+import { runCrashHarness } from '../test/faults/crash-harness';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { measured, median, seconds, type BenchResult, type Log } from './measure';
 import { startup } from './startup';
 
@@ -245,17 +247,49 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-async function p3(s: Stack, count: number, log: Log): Promise<BenchResult[]> {
-  // The worker under test runs alone in its own process (the real createLaneWorkers, default cache), on its own
-  // queue and lanes home: its RSS is the worker's, not the benchmark's.
+/** `lanes worker` as deployed (compiled, prebuilt workflow bundle, default cache), in a process of its own. */
+class CompiledWorker {
+  private child?: ChildProcess;
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  constructor(private readonly env: Record<string, string>) {}
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'lanes.js'), 'worker'], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stderr! }).on('line', (l) => (l.startsWith('[lanes worker] polling') ? resolve() : process.stderr.write(`[p3 worker] ${l}\n`)));
+      child.once('exit', (code) => reject(new Error(`lanes worker exited (${code}) before it polled`)));
+    });
+  }
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+    });
+  }
+}
+
+async function p3(s: Stack, count: number, log: Log, drain = true): Promise<BenchResult[]> {
+  // The worker under test is `lanes worker`, compiled, alone in its own process (default cache), on its own queue
+  // and lanes home: its RSS is the worker's, not the benchmark's.
   const h = { ...s.h, taskQueue: `${s.h.taskQueue}-p3`, lanesHome: `${s.h.lanesHome}-p3` };
-  const worker = new WorkerProcess({ CRASH_WORKER: JSON.stringify({ address: h.address, taskQueue: h.taskQueue, lanesHome: h.lanesHome, trustRootPath: s.keys.trustRootPath, bundlePath: s.bundlePath, keepCache: true }) });
+  const worker = new CompiledWorker({ TEMPORAL_ADDRESS: h.address, LANES_TASK_QUEUE: h.taskQueue, LANES_HOME: h.lanesHome, LANES_TRUST_ROOT: s.keys.trustRootPath, LANES_LOG_LEVEL: 'ERROR' });
   await worker.start();
   try {
     const rssIdle = rssOf(worker.pid!);
     const lanes: { workflowId: string; change: ChangeSpec }[] = [];
     const t0 = Date.now();
-    for (let i = 0; i < count; i += 25) {
+    // One lane first: what the worker loads once, on its first lane (the probes' PGlite database, the SQL parser's
+    // WASM), is not what each further lane costs.
+    const first = await startLane(h, s.keys, { lane: 'rehearsal', change: SIX_STEPS(`p3-first-${randomUUID().slice(0, 6)}`) });
+    await waitFor('parked', async () => ((await h.client.workflow.getHandle(first.workflowId).query(statusQuery)).state === 'WAITING_FOR_GRANT' ? true : undefined), 600_000);
+    const rssFirst = rssOf(worker.pid!);
+    lanes.push(first);
+    for (let i = 1; i < count; i += 25) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(25, count - i) }, (_, k) => startLane(h, s.keys, { lane: 'rehearsal', change: SIX_STEPS(`p3-${i + k}-${randomUUID().slice(0, 6)}`) })),
       );
@@ -270,24 +304,33 @@ async function p3(s: Stack, count: number, log: Log): Promise<BenchResult[]> {
     const parkedIn = (Date.now() - t0) / 1000;
     const rss = rssOf(worker.pid!);
     log(`P3: ${parked} lanes parked in ${parkedIn.toFixed(0)} s; worker RSS ${(rss / 2 ** 20).toFixed(0)} MiB (idle ${(rssIdle / 2 ** 20).toFixed(0)} MiB)`);
+    const perLaneResult = (): BenchResult => {
+      const perLane = (rss - rssFirst) / (count - 1) / 2 ** 20;
+      const cached = Math.min(2 * count, Number(process.env.LANES_MAX_CACHED_WORKFLOWS ?? 200));
+      return { id: 'P3-per-lane', title: `${count} parked lanes: worker RSS per parked lane (MiB)`, goal: 'subject <= 1 MiB; idle <= 300 MiB', ratioIs: '(RSS with all parked − RSS with the first parked) / (lanes − 1), MiB', subject: measured('RSS growth per further parked lane (MiB)', [perLane]), baseline: measured('idle worker RSS (MiB)', [rssIdle / 2 ** 20]), ratio: perLane, met: perLane <= 1 && rssIdle / 2 ** 20 <= 300, notes: [`RSS idle ${(rssIdle / 2 ** 20).toFixed(0)} MiB, with the first lane parked ${(rssFirst / 2 ** 20).toFixed(0)} MiB (what the worker loads once), with all ${count} ${(rss / 2 ** 20).toFixed(0)} MiB; (all − idle) / lanes = ${((rss - rssIdle) / count / 2 ** 20).toFixed(2)} MiB.`, `Each lane is two workflows (the lane and its change entity); the worker caches at most ${cached} of them (LANES_MAX_CACHED_WORKFLOWS), so beyond ${cached / 2} lanes the rest are evicted and replayed when a grant arrives. Heap per cached lane, by snapshot: bench/NOTES.md.`] };
+    };
+    if (!drain) {
+      return [perLaneResult(), { id: 'P3-rss', title: `${count} lanes parked waiting for grants: worker process RSS (GiB)`, goal: 'RSS <= 1 GiB', ratioIs: 'RSS in GiB (absolute; the worker runs alone in its own process)', subject: measured('worker RSS with all lanes parked (GiB)', [rss / 2 ** 30]), baseline: measured('worker RSS idle, before any lane (GiB)', [rssIdle / 2 ** 30]), ratio: rss / 2 ** 30, met: rss / 2 ** 30 <= 1, notes: [`${parked} lanes parked in ${parkedIn.toFixed(0)} s; not drained (--no-drain).`] }];
+    }
     let peak = rss;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(worker.pid!))), 1000);
-    const drain = await seconds(async () => {
+    const drainSeconds = await seconds(async () => {
       await Promise.all(lanes.map((l) => h.client.workflow.getHandle(l.workflowId).signal('grant', grantEnvelope(s.keys, l.workflowId, l.change.id, 'rehearsal', 'AUTHORIZE_REHEARSAL'))));
       await Promise.all(lanes.map((l) => h.client.workflow.getHandle(l.workflowId).result()));
     }).finally(() => clearInterval(sampler));
-    log(`P3: all ${count} finished ${drain.toFixed(0)} s after their grants; peak worker RSS ${(peak / 2 ** 20).toFixed(0)} MiB`);
+    log(`P3: all ${count} finished ${drainSeconds.toFixed(0)} s after their grants; peak worker RSS ${(peak / 2 ** 20).toFixed(0)} MiB`);
     const gib = rss / 2 ** 30;
     return [
       { id: 'P3-rss', title: `${count} lanes parked waiting for grants: worker process RSS (GiB)`, goal: 'RSS <= 1 GiB', ratioIs: 'RSS in GiB (absolute; the worker runs alone in its own process)', subject: measured('worker RSS with all lanes parked (GiB)', [gib]), baseline: measured('worker RSS idle, before any lane (GiB)', [rssIdle / 2 ** 30]), ratio: gib, met: gib <= 1, notes: [`${parked} lanes parked in ${parkedIn.toFixed(0)} s (each ran its probes and registered with its own change entity); peak RSS while draining ${(peak / 2 ** 30).toFixed(2)} GiB.`] },
-      { id: 'P3-drain', title: `${count} parked lanes: time for all to finish once granted (s)`, goal: 'reported', ratioIs: 'seconds (absolute)', subject: measured('grant all → all completed (s)', [drain]), baseline: measured('parking them (s)', [parkedIn]), ratio: drain, met: true, notes: ['Each lane then rehearses on its own in-memory PGlite clone, at most LANES_MAX_CONCURRENT_ACTIVITIES (4) at a time.'] },
+      perLaneResult(),
+      { id: 'P3-drain', title: `${count} parked lanes: time for all to finish once granted (s)`, goal: 'reported', ratioIs: 'seconds (absolute)', subject: measured('grant all → all completed (s)', [drainSeconds]), baseline: measured('parking them (s)', [parkedIn]), ratio: drainSeconds, met: true, notes: ['Each lane then rehearses on its own in-memory PGlite clone, at most LANES_MAX_CONCURRENT_ACTIVITIES (4) at a time.'] },
     ];
   } finally {
     await worker.stop();
   }
 }
 
-export async function lanesBench(opts: { repeat: number; only: (id: string) => boolean; lanes: number; kills: number; log: Log }): Promise<BenchResult[]> {
+export async function lanesBench(opts: { repeat: number; only: (id: string) => boolean; lanes: number; kills: number; drain?: boolean; log: Log }): Promise<BenchResult[]> {
   const s = await stack(opts.log);
   const out: BenchResult[] = [];
   try {
@@ -306,7 +349,7 @@ export async function lanesBench(opts: { repeat: number; only: (id: string) => b
         notes: [`${r.lanesCompleted}/${r.lanes} lanes completed${r.failures.length ? ` (failed: ${r.failures.join('; ')})` : ''}; ${r.missingSteps} missing steps; ${r.evidenceMismatches.length} evidence mismatches; seed ${r.seed}; ${((Date.now() - t) / 1000).toFixed(0)} s.`],
       });
     }
-    if (opts.only('P3')) out.push(...(await p3(s, opts.lanes, opts.log)));
+    if (opts.only('P3')) out.push(...(await p3(s, opts.lanes, opts.log, opts.drain ?? true)));
   } finally {
     await s.close();
   }
