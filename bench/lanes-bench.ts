@@ -294,7 +294,7 @@ async function p3(s: Stack, count: number, log: Log, drain = true): Promise<Benc
         Array.from({ length: Math.min(25, count - i) }, (_, k) => startLane(h, s.keys, { lane: 'rehearsal', change: SIX_STEPS(`p3-${i + k}-${randomUUID().slice(0, 6)}`) })),
       );
       lanes.push(...batch);
-      if ((i + 25) % 250 === 0) log(`P3: ${lanes.length} lanes started`);
+      if (Math.floor(lanes.length / 250) > Math.floor((lanes.length - batch.length) / 250)) log(`P3: ${lanes.length} lanes started`);
     }
     let parked = 0;
     for (const l of lanes) {
