@@ -1,5 +1,17 @@
-# The Gated Lanes worker (see docker-compose.yml). bin/lanes.js runs the TypeScript sources through tsx, a
-# production dependency, so there is no build step.
+# The Gated Lanes worker (see docker-compose.yml). Two stages: the first compiles src/ into dist/ (the CLI and
+# worker, and the prebuilt workflow bundle) with the development dependencies; the image itself has production
+# dependencies only and runs the compiled JavaScript: no TypeScript, no tsx, no bundling at start.
+FROM node:20-bookworm-slim AS build
+
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY scripts/build.mjs ./scripts/
+COPY src/ ./src/
+RUN node scripts/build.mjs
+
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -8,8 +20,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 COPY bin/ ./bin/
-COPY src/ ./src/
-COPY tsconfig.json ./
+# dist/ without src/: bin/lanes.js then runs dist/cli.js as built, with no staleness check.
+COPY --from=build /app/dist/ ./dist/
 
 ENV NODE_ENV=production
 

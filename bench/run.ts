@@ -2,11 +2,11 @@
  * `npm run bench`: runs the benchmarks, writes bench/results.json and bench/results.md. Each figure is a median
  * over repeated runs and a ratio to a baseline measured in the same run, on this machine. Never part of
  * `npm test`: speed is reported, not asserted.
- *   --only P4,P5     run a subset (P6: SQL containment per step, P7: point-of-action verification per step)      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
+ *   --only CLI,WORKER,P4,P5     run a subset (CLI: start-up of `lanes --help` and `lanes status`; WORKER: start → polling) (P6: SQL containment per step, P7: point-of-action verification per step)      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
  *   --rows N         rows for P5 (default 1,000,000)
- *   --lanes N        parked lanes for P3 (default 2,000)     --kills N     crash harness kills (default 100)
+ *   --lanes N        parked lanes for P3 (default 2,000); --no-drain: measure them parked, do not grant and drain them     --kills N     crash harness kills (default 100)
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startTestPostgres } from '../src/server/test-postgres';
@@ -32,7 +32,7 @@ const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
-  if (['P1', 'P2', 'P3', 'CRASH'].some(wanted)) results.push(...(await lanesBench({ repeat, only: wanted, lanes, kills, log })));
+  if (['CLI-HELP', 'CLI-STATUS', 'WORKER', 'P1', 'P2', 'P3', 'CRASH'].some(wanted)) results.push(...(await lanesBench({ repeat, only: wanted, lanes, kills, drain: !args.includes('--no-drain'), log })));
   if (wanted('P4')) results.push(await evidenceHashing({ repeat, log }));
   if (wanted('P6')) results.push(await sqlParsing({ repeat, log }));
   if (wanted('P7')) results.push(await pointOfAction({ repeat, log }));
@@ -68,7 +68,9 @@ async function main(): Promise<void> {
     ...results.flatMap((r) => [`- **${r.id}**: ratio = ${r.ratioIs}. ${r.notes.join(' ')} Samples: subject ${r.subject.samples.map(f).join(', ')}; baseline ${r.baseline.samples.map(f).join(', ')}.`]),
     '',
   ].join('\n');
-  writeFileSync(join(out, 'results.md'), md);
+  // The notes (bench/NOTES.md: where the time and the memory go, measured, and what stands in the way of each goal
+  // still open) travel with every run's figures.
+  writeFileSync(join(out, 'results.md'), `${md}\n${readFileSync(join(out, 'NOTES.md'), 'utf8')}`);
   process.stdout.write(md);
 }
 

@@ -52,12 +52,14 @@ export interface ProductionConfig {
  * read-only lane), and outside the step's transaction, so two first steps cannot race on creating it.
  */
 const ensured = new Map<string, Promise<void>>();
-function ensureBookkeeping(db: Target): Promise<void> {
-  let done = ensured.get(db.label);
+function ensureBookkeeping(db: Target, lanesHome: string): Promise<void> {
+  // A PGlite label is relative to LANES_HOME, and one process may serve several homes (tests do).
+  const key = `${lanesHome}\0${db.label}`;
+  let done = ensured.get(key);
   if (!done) {
     done = db.session((s) => s.exec(BOOKKEEPING_SQL));
-    done.catch(() => ensured.delete(db.label));
-    ensured.set(db.label, done);
+    done.catch(() => ensured.delete(key));
+    ensured.set(key, done);
   }
   return done;
 }
@@ -69,7 +71,7 @@ export function createProductionActivities(config: ProductionConfig) {
       const { change, step, grants, caller, recheck } = authorizedFor<AuthorizedStep>(req);
       const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
       const db = await openProduction(config.lanesHome, change);
-      await ensureBookkeeping(db);
+      await ensureBookkeeping(db, config.lanesHome);
       return db.session((s) =>
         inTransaction(s, async () => {
           await lockChange(s, change.id);

@@ -35,10 +35,19 @@ function readSpec(path: string): ReadSpec {
     throw new UserError(`${path}:${pos.line}:${pos.col}: not valid JSON/YAML: ${e.message.split('\n')[0]}`);
   }
   const at = (field: (string | number)[]) => `${path}${lineOf(doc, lines, field)}`;
-  const parsed = changeSpecSchema.safeParse(withBlockerMapFile(doc.toJS(), path));
+  const raw: unknown = doc.toJS();
+  const parsed = changeSpecSchema.safeParse(withBlockerMapFile(raw, path));
   if (parsed.success) return { spec: parsed.data, at };
-  const problems = parsed.error.issues.slice(0, 10).map((issue) => `  ${at(issue.path as (string | number)[])}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
+  const problems = parsed.error.issues.slice(0, 10).map((issue) => `  ${at(issue.path as (string | number)[])}: ${fieldName(raw, issue.path as (string | number)[])}: ${issue.message}`);
   throw new UserError(`change spec ${path} is not valid:\n${problems.join('\n')}\nFix the fields above; \`lanes change validate ${path}\` re-checks.`);
+}
+
+/** `steps.2.apply (step add-index)`: a field by its path and, inside a step, the step's own id, which is what its author knows it by. */
+function fieldName(raw: unknown, field: (string | number)[]): string {
+  const name = field.map(String).join('.') || '(top level)';
+  if (field[0] !== 'steps' || typeof field[1] !== 'number') return name;
+  const id = (raw as { steps?: { id?: unknown }[] } | null)?.steps?.[field[1]]?.id;
+  return typeof id === 'string' && id !== '' ? `${name} (step ${id})` : name;
 }
 
 function lineOf(doc: Document, lines: LineCounter, field: (string | number)[]): string {

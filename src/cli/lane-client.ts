@@ -3,7 +3,9 @@
  * status. A status query needs a running worker; when none answers, the CLI says so instead of hanging.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
+
+const temporalEnums = temporal.api.enums.v1;
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
 import { randomBytes } from 'node:crypto';
@@ -140,6 +142,8 @@ export interface LaneIdentity {
   state?: string;
   grantsMissing?: string[];
   temporalStatus: string;
+  /** The task queue its workflow tasks go to: whether a worker polls it tells "no worker" from "no answer yet". */
+  taskQueue: string;
   /** Activities running now, with the progress they last reported (heartbeat details). */
   working: { activity: string; stage?: string; attempt: number }[];
 }
@@ -177,6 +181,7 @@ export async function describeLane(client: Client, workflowId: string): Promise<
     state: sa.get(SA_LANE_STATE),
     grantsMissing: sa.get(SA_GRANTS_MISSING),
     temporalStatus: d.status.name,
+    taskQueue: d.taskQueue,
     working: (d.raw.pendingActivities ?? []).map((a) => {
       const stage = (decodePayload(a.heartbeatDetails?.payloads?.[0]) as { stage?: string } | undefined)?.stage;
       return { activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 1, ...(stage ? { stage } : {}) };
@@ -209,7 +214,21 @@ export function verdictOf(status: LaneStatus, id: string | undefined): { taken: 
   return rejected ? { rejected: rejected.reason } : undefined;
 }
 
-export type SendResult = { result: 'accepted' } | { result: 'rejected'; reason: string } | { result: 'queued'; reason: string };
+/**
+ * `queued`: no worker polls the lane's queue, so it will judge the envelope when one starts; `pending`: a worker
+ * polls but the lane recorded no verdict in time (a worker just restarted, or busy) — the verdict is not known yet.
+ */
+export type SendResult = { result: 'accepted' } | { result: 'rejected'; reason: string } | { result: 'queued' | 'pending'; reason: string };
+
+/** How many workers polled the queue's workflow tasks lately (the server keeps pollers of the last few minutes). */
+async function workflowPollers(client: Client, taskQueue: string): Promise<number> {
+  const r = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue, kind: temporalEnums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: temporalEnums.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return r.pollers?.length ?? 0;
+}
 
 /** Signals an envelope, then polls `status` until the lane has recorded a verdict on it. */
 export async function sendEnvelope(
@@ -228,16 +247,23 @@ export async function sendEnvelope(
   await handle.signal(signal, signal === 'input' ? { envelope, content } : envelope);
   const id = envelopeIdOf(envelope)!;
   const until = Date.now() + waitMs;
+  const see = `\`lanes status ${identity.workflowId}\` shows the verdict once the lane has judged it`;
   while (Date.now() < until) {
     const status = await queryStatus(client, identity.workflowId, Math.min(4000, Math.max(500, until - Date.now())));
-    if (!status) return { result: 'queued', reason: 'no worker is running; the lane will judge it when one starts' };
+    if (!status) {
+      // No answer is not "no worker": a worker that just started, or is busy, answers late. Ask the server.
+      if ((await workflowPollers(client, identity.taskQueue)) === 0) {
+        return { result: 'queued', reason: `no worker is running (none polls task queue ${identity.taskQueue}); the lane will judge it when one starts: ${see}` };
+      }
+      continue;
+    }
     const revoked = envelope.payload.revokes !== undefined && status.revoked.includes(envelope.payload.revokes);
     const verdict = verdictOf(status, id);
     if (revoked || (verdict && 'taken' in verdict)) return { result: 'accepted' };
     if (verdict) return { result: 'rejected', reason: verdict.rejected };
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { result: 'queued', reason: `the lane recorded no verdict within ${Math.round(waitMs / 1000)} s` };
+  return { result: 'pending', reason: `the verdict is not known yet: a worker polls task queue ${identity.taskQueue}, but the lane recorded no verdict within ${Math.round(waitMs / 1000)} s (a worker starting or busy); ${see}` };
 }
 
 /**

@@ -3,7 +3,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from './user-error';
-import { COMMANDS, usage } from './commands';
+import { COMMANDS, groupMembers, groupUsage, usage } from './commands';
 import { applyGlobalFlags } from '../worker/connection-options';
 
 export async function main(argvIn: string[]): Promise<number> {
@@ -20,10 +20,19 @@ export async function main(argvIn: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   const sub = rest[0] && !rest[0].startsWith('-') ? `${name} ${rest[0]}` : undefined;
-  const command = (sub && COMMANDS[sub]) || COMMANDS[name];
+  const entry = (sub && COMMANDS[sub]) || COMMANDS[name];
   const args = sub && COMMANDS[sub] ? rest.slice(1) : rest;
   try {
-    if (!command) throw new UserError(`unknown command "${[name, rest[0]].filter(Boolean).join(' ')}"\n\n${usage()}`, 2);
+    if (!entry && groupMembers(name).length > 0) {
+      // A command group (`lanes seal`): its help lists the subcommands; anything else is a usage error that does too.
+      if (!sub && (rest.includes('--help') || rest.includes('-h'))) {
+        process.stdout.write(groupUsage(name));
+        return 0;
+      }
+      throw new UserError(`${sub ? `unknown command "${sub}"` : `"lanes ${name}" needs a subcommand`}\n\n${groupUsage(name)}`, 2);
+    }
+    if (!entry) throw new UserError(`unknown command "${[name, rest[0]].filter(Boolean).join(' ')}"\n\n${usage()}`, 2);
+    const command = await entry.load();
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(`${command.help}\n`);
       return 0;

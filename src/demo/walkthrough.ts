@@ -9,11 +9,12 @@
  * trust root `npm start` uses (.lanes/trust-root.json), so every run is independent of a worker already running.
  * Each run uses a fresh change id, so it can be repeated.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { installLanesLogger } from '../worker/runtime-logger';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { main } from '../cli/main';
 import { closeTargets } from '../activities/targets/open';
@@ -21,11 +22,19 @@ import { startDevServer } from '../server/dev-server';
 import { ensureDevTrustRoot } from '../server/dev-trust-root';
 import { ensureRetention, ensureSearchAttributes } from '../server/namespace-setup';
 import { createLaneWorkers } from '../worker/lane-worker';
-import { workflowUiLink } from '../worker/config';
+import { configFromEnv, workflowUiLink } from '../worker/config';
 
-const ROOT = resolve(__dirname, '..', '..');
+/** The checkout: the nearest directory up with a package.json (this file runs from src/demo/ or, compiled, dist/). */
+function projectRoot(from: string): string {
+  for (let d = from; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    if (dirname(d) === d) throw new Error(`no package.json above ${from}`);
+  }
+}
+const ROOT = projectRoot(__dirname);
 const EXAMPLE = join(ROOT, 'examples', 'demo');
-const UI = 'http://localhost:8233';
+/** Where the links point: LANES_UI_URL like every lanes command, else the dev server's UI. */
+const UI = configFromEnv().uiUrl;
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
 const heading = (s: string) => process.stdout.write(`\n${tty ? `\x1b[1m${s}\x1b[22m` : s}\n`);
 
@@ -54,7 +63,7 @@ async function lanes(args: string[], opts: { capture?: boolean; show?: string[] 
 export async function walkthrough(opts: { keepRunning: boolean }): Promise<void> {
   const lanesHome = resolve(process.env.LANES_HOME ?? join(ROOT, '.lanes'));
   mkdirSync(lanesHome, { recursive: true });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installLanesLogger();
   let server: TestWorkflowEnvironment | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   // The demo signs with development keys anyone with the checkout holds: never against a server of one's own.

@@ -7,17 +7,13 @@ import { z } from 'zod';
 import { CHANGE_ID } from './envelope';
 import { blockerMapSchema } from './blocker-map';
 import { blockerRuleSchema, ruleProblems } from './blocker-rules';
+import { ENV_NAME, SQL_ALLOWANCES, STEP_ACTIONS, STEP_ID } from './vocabulary';
 
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'must name an environment variable (A-Z, 0-9, _), e.g. PROD_DATABASE_URL; put the URL itself in that variable, never in the spec');
+// In vocabulary.ts, so workflow code can name them without evaluating this module's schemas (lane-input.ts).
+export { SQL_ALLOWANCES, STEP_ACTIONS, type SqlAllowance } from './vocabulary';
 
-/**
- * Exceptions a surface may declare to the SQL containment check (src/sql/): each lets steps use one class of
- * statement that is otherwise refused. Part of the signed spec, so the owner sees and signs the exception.
- * Transaction and session control, server-level statements (ALTER SYSTEM, LOAD, COPY … PROGRAM or to/from files,
- * dblink, server file and signal functions) and the `gated_lanes` bookkeeping schema have no exception.
- */
-export const SQL_ALLOWANCES = ['dynamic-sql', 'roles', 'database', 'extensions', 'maintenance'] as const;
-export type SqlAllowance = (typeof SQL_ALLOWANCES)[number];
+const envName = z.string().regex(ENV_NAME, 'must name an environment variable (A-Z, 0-9, _), e.g. PROD_DATABASE_URL; put the URL itself in that variable, never in the spec');
+
 
 /** Limits for the statements a read-only lane runs on production (SET LOCAL statement_timeout / lock_timeout). */
 const readTimeoutsSchema = z
@@ -27,11 +23,9 @@ const readTimeoutsSchema = z
   })
   .strict();
 
-export const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
-
 const stepSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 chars of letters, digits, ".", "_" or "-"'),
+    id: z.string().regex(STEP_ID, 'must be 1-64 chars of letters, digits, ".", "_" or "-"'),
     action: z.enum(STEP_ACTIONS),
     description: z.string().max(2000).optional(),
     apply: z.string().min(1, 'apply SQL must not be empty'),

@@ -49,3 +49,21 @@ export function requiredGrants(lane: LaneKind, stepActions: readonly GrantAction
 
 export const ROLES = ['owner', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * Exceptions a surface may declare to the SQL containment check (src/sql/): each lets steps use one class of
+ * statement that is otherwise refused. Part of the signed spec, so the owner sees and signs the exception.
+ * Transaction and session control, server-level statements (ALTER SYSTEM, LOAD, COPY … PROGRAM or to/from files,
+ * dblink, server file and signal functions) and the `gated_lanes` bookkeeping schema have no exception.
+ */
+export const SQL_ALLOWANCES = ['dynamic-sql', 'roles', 'database', 'extensions', 'maintenance'] as const;
+export type SqlAllowance = (typeof SQL_ALLOWANCES)[number];
+
+/** What a change spec's step does, each its own owner grant on an execution lane. */
+export const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
+
+/** A step id: what grants, evidence and the production ledger name a step by. */
+export const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The name of an environment variable holding a database URL (the spec names variables, never URLs). */
+export const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;

@@ -3,7 +3,9 @@
  * SQLite database and by the test suite's global setup with an in-memory one, so both run the same server.
  */
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { cacheRoot, provisionTemporalCli } from './provision-temporal';
 
@@ -14,6 +16,27 @@ export interface DevServerOptions {
   uiPort?: number;
   namespace?: string;
   log?: (msg: string) => void;
+  /**
+   * Discard the server's stdout (its own banner: versions, ports, metrics URL), for `lanes dev`, whose banner is
+   * the one a person needs. Errors still reach stderr. Only for a provisioned CLI binary (the SDK's download is run
+   * as it is).
+   */
+  quietStdout?: boolean;
+}
+
+/**
+ * The SDK starts the server with our own stdout and offers no way to redirect it, so a quiet server is the CLI run
+ * through a wrapper that discards its stdout (exec: the wrapper's process is the server, and stops as one).
+ */
+function quietWrapper(cliPath: string): string {
+  const path = join(cacheRoot(), `temporal-quiet-${createHash('sha256').update(cliPath).digest('hex').slice(0, 12)}.sh`);
+  const script = `#!/bin/sh\n# Written by Gated Lanes (src/server/dev-server.ts): the Temporal CLI with its stdout discarded.\nexec '${cliPath.replace(/'/g, `'\\''`)}' "$@" >/dev/null\n`;
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== script) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.tmp`, script, { mode: 0o755 });
+    renameSync(`${path}.tmp`, path);
+  }
+  return path;
 }
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
@@ -21,7 +44,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
   for (const port of [opts.port, opts.uiPort]) if (port !== undefined) await assertPortFree(port);
   const executable =
     cli.kind === 'existing-path'
-      ? ({ type: 'existing-path', path: cli.path } as const)
+      ? ({ type: 'existing-path', path: opts.quietStdout && process.platform !== 'win32' ? quietWrapper(cli.path) : cli.path } as const)
       : ({ type: 'cached-download', downloadDir: join(cacheRoot(), 'sdk-download') } as const);
   return TestWorkflowEnvironment.createLocal({
     server: {

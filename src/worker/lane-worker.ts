@@ -12,16 +12,19 @@ import { KeepAliveInterceptor } from './keep-alive';
 import { LaneAuthorizationInterceptor } from './lane-interceptor';
 import { PointOfAction } from './point-of-action';
 import { runSignalsFrom, workflowSignalsFrom } from './run-signals';
+import { defaultWorkflowCode } from './workflow-code';
 
 export interface LaneWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: ActivityConfig;
-  /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
+  /** A pre-built bundle (tests build one per run); otherwise defaultWorkflowCode() (the prebuilt one when compiled). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Workflow cache settings (the crash harness turns the cache off, so a dead worker's sticky queue costs nothing). */
   cache?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout'>;
+  /** Workflows on the main thread instead of the SDK's worker thread, so a heap snapshot sees them (bench/heap-parked.ts). */
+  debugMode?: boolean;
 }
 
 export interface LaneWorkers {
@@ -53,22 +56,19 @@ export function maxConcurrentActivities(): number {
   return positiveInt('LANES_MAX_CONCURRENT_ACTIVITIES', DEFAULT_MAX_CONCURRENT_ACTIVITIES);
 }
 
-export function workflowsPath(): string {
-  return require.resolve('../workflows');
-}
-
 export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWorkers> {
   const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities.lanesHome, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
   const lane = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : defaultWorkflowCode()),
     activities: createLaneActivities(opts.activities),
     interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new LaneAuthorizationInterceptor(ctx, pointOfAction) })] },
     maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
     maxCachedWorkflows: positiveInt('LANES_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS),
     ...opts.cache,
+    ...(opts.debugMode ? { debugMode: true } : {}),
   });
   const production = await createProductionWorker({
     connection: opts.connection,

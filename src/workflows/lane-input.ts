@@ -1,7 +1,7 @@
 /** What the operator's `lanes start` passes to every lane workflow, and the check every lane runs on it first. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { z } from 'zod';
-import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import type { ChangeSpec } from '../domain/change-spec';
+import { checkLaneInput } from './lane-input-check';
 
 export interface LaneInput {
   change: ChangeSpec;
@@ -20,33 +20,22 @@ export const DEFAULT_PRECHECK_VALID_FOR_MS = 24 * 60 * 60 * 1000;
 /** A passed precheck never opens execution for longer than this, whatever the start asked (the workers cap it too). */
 export const MAX_PRECHECK_VALID_FOR_MS = 24 * 60 * 60 * 1000;
 
-const duration = z.number().int().positive().max(365 * 24 * 60 * 60 * 1000);
-
-/** The same spec schema the CLI and the workers use; anything else in the input is refused, not ignored. */
-const laneInputSchema = z
-  .object({
-    change: changeSpecSchema,
-    start: z.unknown(),
-    grantTimeoutMs: duration.optional(),
-    shaped: z.boolean().optional(),
-    precheckValidForMs: duration.optional(),
-  })
-  .strict();
-
 /**
  * A lane started directly (not through `lanes start`) with a malformed input fails closed before it does anything:
- * the workflow validates its own input, it does not trust its caller.
+ * the workflow validates its own input, it does not trust its caller. The check accepts exactly what the spec
+ * schema the CLI and the workers use accepts (lane-input-check.ts says why it is written out); anything else in
+ * the input is refused, not ignored.
  */
 export function validLaneInput(raw: unknown): LaneInput {
-  const parsed = laneInputSchema.safeParse(raw);
-  if (!parsed.success) {
-    const why = parsed.error.issues
+  const checked = checkLaneInput(raw);
+  if (!checked.ok) {
+    const why = checked.issues
       .slice(0, 3)
-      .map((i) => `${i.path.map(String).join('.') || '(input)'} ${i.code === 'unrecognized_keys' ? `has unknown field(s) ${i.keys.join(', ')}` : i.message}`)
+      .map((i) => `${i.path.map(String).join('.') || '(input)'} ${i.message}`)
       .join('; ');
     throw ApplicationFailure.nonRetryable(`lane input refused: ${why}; start lanes with \`lanes start\``, 'LaneInputInvalid');
   }
-  return parsed.data as LaneInput;
+  return checked.value as unknown as LaneInput;
 }
 
 export function grantTimeoutMs(input: LaneInput): number {

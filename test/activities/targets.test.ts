@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChangeSpec } from '../../src/domain/change-spec';
+import { productionTarget, type ChangeSpec } from '../../src/domain/change-spec';
 import { isolationProblem } from '../../src/domain/isolation';
 import { rehearse } from '../../src/activities/rehearsal';
 import { dryRun, precheck } from '../../src/activities/production-reads';
@@ -189,6 +189,19 @@ describe.each(ENGINES)('%s target', (engine) => {
     expect(d.steps[0].statements[0].explainError).toBeTruthy(); // DDL has no plan; the engine refused it instead
     expect(d.steps[0].statements[0].caught).toMatch(/read-only transaction/);
     expect(await fingerprintOf(p)).toEqual(before);
+  });
+
+  it("evidence names production without this machine's paths (a PGlite production relative to LANES_HOME)", async () => {
+    const p = await production(engine);
+    const ref = await dryRun(p.lanesHome, request(p));
+    const files = readdirSync(ref.dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) expect(readFileSync(join(f.parentPath, f.name), 'utf8'), f.name).not.toContain(p.lanesHome);
+    const d = JSON.parse(readFileSync(join(ref.dir, 'dry-run.json'), 'utf8'));
+    if (engine === 'pglite') {
+      expect(d.production.target).toBe(`pglite:$LANES_HOME/targets/${(productionTarget(p.change) as { name: string }).name}`);
+      expect(d.production.identity.database).toBe(d.production.target);
+    }
   });
 
   it('precheck passes on an untouched production, applies each step once (idempotent), then refuses', async () => {

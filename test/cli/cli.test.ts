@@ -137,7 +137,14 @@ describe('lanes change validate', () => {
     writeFileSync(bad, 'v: 1\nid: bad-change\ntitle: t\nsteps:\n  - id: s1\n    action: DEPLOY\n    apply: "SELECT 1"\n    rollback: "SELECT 1"\n');
     const field = await lanes(['change', 'validate', bad]);
     expect(field.code).toBe(1);
-    expect(field.stderr).toMatch(/bad\.yaml:6: steps\.0\.action: /);
+    expect(field.stderr).toMatch(/bad\.yaml:6: steps\.0\.action \(step s1\): /);
+
+    // A step named by its id as well as its position, for every kind of mistake in it.
+    const sql = join(dir, 'bad-sql.yaml');
+    writeFileSync(sql, 'v: 1\nid: bad-sql\ntitle: t\nsurface: {tables: [t1], functions: []}\nsteps:\n  - id: make-t1\n    action: APPLY\n    apply: "CREATE TABLE t1 (x int)"\n    rollback: "DROP TABLE t1"\n  - id: add-index\n    action: APPLY\n    apply: 42\n    rollback: "SELECT 1"\n');
+    const second = await lanes(['change', 'validate', sql]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/bad-sql\.yaml:12: steps\.1\.apply \(step add-index\): /);
   });
 });
 
@@ -331,6 +338,7 @@ describe('lanes start / grant / status against the dev server', () => {
     const done = await lanes(['status', workflowId]);
     expect(done.code).toBe(0);
     expect(done.stdout).toMatch(/^COMPLETED {2}rehearsal lane /);
+    expect(done.stdout).toMatch(/\n$/);
     expect(done.stdout).toMatch(/UNKNOWN_KEY/);
     const again = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')]);
     expect(again.code).toBe(1);
@@ -435,6 +443,29 @@ describe('lanes start / grant / status against the dev server', () => {
     expect(signals).toHaveLength(1);
     await h.client.workflow.getHandle(workflowId).terminate('test cleanup');
   });
+
+  it('says the verdict is not known yet, and how to see it, when a worker polls but does not answer in time', async () => {
+    const { path } = uniqueChange();
+    const queue = `slow-worker-${randomUUID()}`;
+    const started = await lanes(['start', 'rehearsal', '--change', path, '--key', keyPath('operator'), '--json'], { LANES_TASK_QUEUE: queue });
+    const { workflowId } = JSON.parse(started.stdout);
+    // A worker that took the lane's first workflow task and never finishes it, as one that just restarted and is
+    // still busy: the server lists it as a poller, and queries get no answer meanwhile.
+    const task = await h.client.connection.withDeadline(Date.now() + 30_000, () =>
+      h.client.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: queue }, identity: 'slow-worker' }),
+    );
+    expect(task.taskToken?.length).toBeGreaterThan(0);
+    const r = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner'), '--json'], { LANES_TASK_QUEUE: queue });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.result).toBe('pending');
+    expect(out.reason).toMatch(/the verdict is not known yet/);
+    expect(out.reason).toContain(`lanes status ${workflowId}`);
+    expect(out.reason).not.toMatch(/no worker is running/);
+    const text = await lanes(['grant', workflowId, 'AUTHORIZE_REHEARSAL', '--key', keyPath('owner')], { LANES_TASK_QUEUE: queue });
+    expect(text.stdout).toMatch(/^AUTHORIZE_REHEARSAL pending: the verdict is not known yet/m);
+    await h.client.workflow.getHandle(workflowId).terminate('test cleanup');
+  }, 120_000);
 
   it('revokes a grant, shows and moves blockers under the rules, and names an unknown change', async () => {
     const { path, id } = uniqueChange();

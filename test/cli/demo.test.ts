@@ -1,6 +1,7 @@
 /**
  * `npm run demo` stays runnable: the walk-through runs unattended, as a child process, against the run's dev
- * server and a throwaway lanes home, and drives the demo change through every lane to a completed execution.
+ * server and a throwaway lanes home, and drives the demo change through every lane to a completed execution. It runs
+ * compiled (dist/demo.js, what `npm run demo` runs); its UI links follow LANES_UI_URL like every lanes command.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -8,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 
-const WALKTHROUGH = join(__dirname, '..', '..', 'src', 'demo', 'walkthrough.ts');
+const WALKTHROUGH = join(__dirname, '..', '..', 'dist', 'demo.js');
+const UI = 'http://ui.lanes.test:8080';
 
 describe('npm run demo', () => {
   it('walks the demo change through every lane to a completed execution, printing where to look in the UI', async () => {
@@ -16,8 +18,8 @@ describe('npm run demo', () => {
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
       execFile(
         process.execPath,
-        ['--import', 'tsx', WALKTHROUGH],
-        { env: { ...process.env, TEMPORAL_ADDRESS: inject('temporal').address, LANES_HOME: home, NO_COLOR: '1' }, timeout: 240_000, maxBuffer: 16 << 20 },
+        [WALKTHROUGH],
+        { env: { ...process.env, TEMPORAL_ADDRESS: inject('temporal').address, LANES_HOME: home, LANES_UI_URL: `${UI}/`, NO_COLOR: '1' }, timeout: 240_000, maxBuffer: 16 << 20 },
         (err, out, errOut) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: out, stderr: errOut }),
       ),
     );
@@ -31,7 +33,9 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/^qt001-activation +ACTIVATION +APPLIED /m);
     expect(stdout).toMatch(/^COMPLETED {2}execution lane .*$/m);
     expect(stdout).toContain('Production execution is complete; verify the evidence packet and hold.');
-    expect(stdout).toMatch(/All lanes of this change: http:\/\/localhost:8233\/namespaces\/default\/workflows\?query=/);
+    expect(stdout).toContain(`All lanes of this change: ${UI}/namespaces/default/workflows?query=`);
+    expect(stdout).toContain(`change entity      ${UI}/namespaces/default/workflows/change%3A`);
+    expect(stdout).not.toContain('localhost:8233/namespaces');
   }, 300_000);
 
   it('refuses to sign with its development keys against a Temporal server that is not on this machine', async () => {

@@ -1,18 +1,20 @@
 /**
  * One real Temporal dev server, one workflow bundle and one real PostgreSQL server for the whole run (DESIGN.md
- * §Testing notes). Test files get the servers' addresses and the bundle's path through vitest's provide/inject.
+ * §Testing notes). The compiled build (dist/) is brought up to date first: the CLI tests spawn bin/lanes.js, which
+ * runs it, and the run's workflow bundle is the prebuilt dist/workflow-bundle.js (rebuilt only when the workflow
+ * sources changed), copied so a rebuild during the run cannot change it under a worker. Test files get the servers' addresses and the bundle's path through vitest's provide/inject.
  * PostgreSQL starts alongside Temporal; when it cannot be started the Postgres suite is skipped, loudly.
  */
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../src/server/dev-server';
 import { ensureSearchAttributes } from '../../src/server/namespace-setup';
 import { startTestPostgres, type TestPostgres } from '../../src/server/test-postgres';
+import { ensureBuild, WORKFLOW_BUNDLE } from '../../scripts/build.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,11 +38,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await connection.close();
     dir = mkdtempSync(join(tmpdir(), 'lanes-bundle-'));
     const bundlePath = join(dir, 'workflow-bundle.js');
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-    });
-    writeFileSync(bundlePath, code);
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    await ensureBuild(repo);
+    copyFileSync(join(repo, WORKFLOW_BUNDLE), bundlePath);
     project.provide('temporal', { address: env.address, namespace: 'default', bundlePath });
   } catch (err) {
     const postgres = await postgresStarting;

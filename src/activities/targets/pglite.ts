@@ -104,8 +104,8 @@ export async function withPgliteDb<T>(dir: string, fn: (db: PGlite) => Promise<T
   }
 }
 
-function productionTarget(dir: string): Target & { dump(): Promise<File | Blob> } {
-  const label = `pglite:${dir}`;
+/** `label` is what evidence shows: a path relative to LANES_HOME, so a packet names no machine's home directory. */
+function productionTarget(dir: string, label: string): Target & { dump(): Promise<File | Blob> } {
   return {
     engine: 'pglite',
     label,
@@ -117,7 +117,7 @@ function productionTarget(dir: string): Target & { dump(): Promise<File | Blob> 
 
 /** A change's production on PGlite, under `<lanes home>/targets/<name>`. */
 export function pgliteProduction(lanesHome: string, name: string): Target & { dump(): Promise<File | Blob> } {
-  return productionTarget(targetDir(lanesHome, name));
+  return productionTarget(targetDir(lanesHome, name), `pglite:$LANES_HOME/targets/${name}`);
 }
 
 /** An isolated in-memory clone: empty, or loaded from a dump of `source` (production-shaped). Always a new instance id. */

@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { installLanesLogger } from '../../worker/runtime-logger';
 import { Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDevServer } from '../../server/dev-server';
@@ -17,14 +18,24 @@ import { UserError } from '../user-error';
 import { connectionOptions, securityFromEnv } from '../../worker/connection-options';
 import { bold } from '../output';
 import type { Command } from './types';
+import { UserError } from '../user-error';
 
 const help = `lanes dev
 
 Runs Gated Lanes on its embedded defaults: a Temporal dev server persisted to .lanes/temporal.db, the Web UI on
 http://localhost:8233, and the lane worker. Set TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE to use an existing
-cluster instead, LANES_TRUST_ROOT to use your own trust root. Ctrl-C stops everything.`;
+cluster instead, LANES_TRUST_ROOT to use your own trust root, LANES_DEV_PORT / LANES_DEV_UI_PORT for other ports
+than 7233 / 8233. Ctrl-C stops everything.`;
 
 const log = (m: string): void => void process.stderr.write(`[lanes dev] ${m}\n`);
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UserError(`${name} must be a port number (got "${raw}")`, 2);
+  return n;
+}
 
 export const dev: Command = {
   summary: 'run the embedded stack: dev server, Web UI, worker (npm start)',
@@ -38,15 +49,17 @@ export const dev: Command = {
     }
     mkdirSync(cfg.lanesHome, { recursive: true });
     // The banner below is what a person needs; the SDK's INFO lines (bundler output) would bury it.
-    Runtime.install({ logger: new DefaultLogger((process.env.LANES_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+    installLanesLogger();
     let server: TestWorkflowEnvironment | undefined;
     let address = cfg.address;
     let uiUrl = cfg.uiUrl;
     if (!process.env.TEMPORAL_ADDRESS) {
+      const port = portFromEnv('LANES_DEV_PORT', 7233);
+      const uiPort = portFromEnv('LANES_DEV_UI_PORT', 8233);
       log('starting the Temporal dev server…');
-      server = await startDevServer({ dbFilename: join(cfg.lanesHome, 'temporal.db'), port: 7233, uiPort: 8233, namespace: cfg.namespace, log });
+      server = await startDevServer({ dbFilename: join(cfg.lanesHome, 'temporal.db'), port, uiPort, namespace: cfg.namespace, log, quietStdout: true });
       address = server.address;
-      uiUrl = 'http://localhost:8233';
+      if (!process.env.LANES_UI_URL) uiUrl = `http://localhost:${uiPort}`;
     }
     // Stopped in reverse order of starting: worker, its connection, the client connection, then the server.
     const stops: (() => Promise<void>)[] = [];
@@ -72,7 +85,7 @@ export const dev: Command = {
         log(`${devRoot.created ? 'created' : 'using'} the DEVELOPMENT trust root ${relative(process.cwd(), trustRootPath)} — its keys are for trying things out, never for production`);
       }
 
-      log('bundling workflows and starting the worker…');
+      log('starting the worker…');
       const nativeConnection = await NativeConnection.connect(secure);
       stops.push(() => nativeConnection.close());
       const worker = await createLaneWorkers({

@@ -25,7 +25,8 @@ The grant is bound to the lane's run, the exact change spec it runs and the trus
 what it covers is printed before signing, and --change refuses unless the lane runs exactly the spec you reviewed. REAL_RUN and APPLY name the passed rehearsal's evidence tree, REAL_RUN
 also the passed precheck's, and OPT4_PRODUCTION on an execution lane approves the blocker map as it is now:
 each is taken from the change (the latest of this spec) unless --evidence-tree / --precheck-tree say otherwise.
-Reports accepted, rejected: <reason>, or queued (no worker is running). Exit 1 unless accepted or queued.`;
+Reports accepted, rejected: <reason>, queued (no worker is running), or pending (a worker polls but the lane gave
+no verdict in time, e.g. right after a restart: \`lanes status <workflowId>\` shows it once judged). Exit 1 only when rejected.`;
 
 const revokeHelp = `lanes revoke <workflowId> <grantId> --key <owner key> [--change <reviewed spec>] [--json]
 

@@ -4,6 +4,7 @@ import { createLaneWorkers } from '../../worker/lane-worker';
 import { configFromEnv } from '../../worker/config';
 import { connectionOptions, securityFromEnv } from '../../worker/connection-options';
 import { UserError } from '../user-error';
+import { installLanesLogger } from '../../worker/runtime-logger';
 import type { Command } from './types';
 
 export const worker: Command = {
@@ -16,6 +17,7 @@ LANES_TASK_QUEUE (gated-lanes), LANES_TRUST_ROOT (required), LANES_HOME (.lanes:
   async run() {
     const cfg = configFromEnv();
     if (!cfg.trustRootPath) throw new UserError('LANES_TRUST_ROOT is not set: a worker must know which owner keys to trust');
+    installLanesLogger();
     const connection = await NativeConnection.connect(connectionOptions(cfg.address, securityFromEnv()));
     const w = await createLaneWorkers({
       connection,
