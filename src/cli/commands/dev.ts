@@ -18,7 +18,6 @@ import { UserError } from '../user-error';
 import { connectionOptions, securityFromEnv } from '../../worker/connection-options';
 import { bold } from '../output';
 import type { Command } from './types';
-import { UserError } from '../user-error';
 
 const help = `lanes dev
 
