@@ -107,7 +107,7 @@ describe('lanes trust check', () => {
     writeFileSync(weak, JSON.stringify({ v: 1, keys: [{ name: 'mallory', role: 'owner', publicKey: smallOrder }] }));
     const bad = await lanes(['trust', 'check', '--file', weak]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/weak-trust-root\.json: trust root is not valid:\n {2}- keys\[0\] \(mallory\): public key is a small-order point/);
+    expect(bad.stderr).toMatch(/weak-trust-root\.json: trust root is not valid:\n {2}- keys\[0\] \("mallory"\): public key is a small-order point/);
 
     const missing = await lanes(['trust', 'check', '--file', join(dir, 'absent.json')]);
     expect(missing.code).toBe(1);
