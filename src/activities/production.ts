@@ -14,6 +14,8 @@ import type { BlockerMap } from '../domain/blocker-map';
 import type { AuthorizedStep } from '../worker/point-of-action';
 import { authorizedFor } from './authorized';
 import { claimGrants, claimStep, lockChange } from './production-ledger';
+import { claimRollback, recordBaseline } from './rollback-ledger';
+import { surfaceFingerprint } from './targets/fingerprint';
 import { openProduction } from './targets/open';
 import { BOOKKEEPING_SQL, inTransaction, type Target } from './targets/target';
 
@@ -66,19 +68,25 @@ export function createProductionActivities(config: ProductionConfig) {
   return {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
       // Everything used below was verified by the point of action; workflow id and run come from the activity context.
-      const { change, step, grants, caller, recheck } = authorizedFor<AuthorizedStep>(req);
+      const { change, step, grants, caller, recheck, specHash } = authorizedFor<AuthorizedStep>(req);
       const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
       const db = await openProduction(config.lanesHome, change);
       await ensureBookkeeping(db);
+      const index = change.steps.findIndex((x) => x.id === step.id);
+      // What production looked like before the change's first step: the state a rollback must restore. Read in its
+      // own snapshot (a fingerprint is one REPEATABLE READ transaction), right before the step's transaction; only
+      // this change's steps touch its surface, and the claim below proves none of them has run yet.
+      const baseline = index === 0 ? await db.session((s) => surfaceFingerprint(s, change.surface)) : undefined;
       return db.session((s) =>
         inTransaction(s, async () => {
           await lockChange(s, change.id);
-          const earlier = change.steps.slice(0, change.steps.findIndex((x) => x.id === step.id)).map((x) => x.id);
+          const earlier = change.steps.slice(0, index).map((x) => x.id);
           const claim = await claimStep(s, run, step.id, earlier);
           if (!claim.appliedNow) return { stepId: step.id, appliedNow: false, appliedAt: claim.appliedAt, workflowId: run.workflowId };
           // The lock may have been waited for: a HOLD or REVOKE sent meanwhile, or an expiry, stops the step here.
           await recheck();
           await claimGrants(s, run, grants);
+          if (baseline) await recordBaseline(s, run, specHash, baseline);
           try {
             // The parser that checked this SQL reads backslashes in '…' literally; so must the server that runs it.
             await s.exec('SET LOCAL standard_conforming_strings = on');
@@ -91,8 +99,52 @@ export function createProductionActivities(config: ProductionConfig) {
         }),
       );
     },
+
+    /**
+     * Undoes one applied step with its rollback SQL (the rollback lane, in reverse spec order). Verified like a step
+     * (src/worker/point-of-action.ts, rollbackStep); claimed once per change and step in gated_lanes.rolled_back_steps
+     * in the same transaction as the SQL, with the fingerprint production had right before it.
+     */
+    async rollbackProductionStep(req: RollbackStepRequest): Promise<RollbackStepResult> {
+      const { change, step, grants, caller, recheck, specHash } = authorizedFor<AuthorizedStep>(req);
+      const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
+      const db = await openProduction(config.lanesHome, change);
+      await ensureBookkeeping(db);
+      const later = change.steps.slice(change.steps.findIndex((x) => x.id === step.id) + 1).map((x) => x.id);
+      const before = await db.session((s) => surfaceFingerprint(s, change.surface));
+      return db.session((s) =>
+        inTransaction(s, async () => {
+          await lockChange(s, change.id);
+          const claim = await claimRollback(s, run, specHash, step.id, later, before);
+          if (claim.state === 'NOT_APPLIED') return { stepId: step.id, state: 'NOT_APPLIED' as const };
+          if (claim.state === 'ALREADY_BY_THIS_RUN') return { stepId: step.id, state: 'ROLLED_BACK' as const, rolledBackNow: false, rolledBackAt: claim.rolledBackAt };
+          await recheck();
+          await claimGrants(s, run, grants);
+          try {
+            await s.exec('SET LOCAL standard_conforming_strings = on');
+            await s.exec(step.rollback);
+          } catch (err) {
+            throw ApplicationFailure.nonRetryable(`step ${step.id}: its rollback SQL failed on production: ${(err as Error).message}`, 'ProductionStepFailed');
+          }
+          return { stepId: step.id, state: 'ROLLED_BACK' as const, rolledBackNow: true, rolledBackAt: claim.rolledBackAt };
+        }),
+      );
+    },
   };
 }
 
+/** What the rollback lane sends for one step: bookkeeping, verified at the point of action like a step request. */
+export interface RollbackStepRequest {
+  change: ChangeSpec;
+  stepId: string;
+  start: unknown;
+  /** OPT4_PRODUCTION and PROD_ROLLBACK, as the gate counted them. */
+  grants: SignedEnvelope[];
+}
+
+export type RollbackStepResult =
+  | { stepId: string; state: 'NOT_APPLIED' }
+  | { stepId: string; state: 'ROLLED_BACK'; rolledBackNow: boolean; rolledBackAt: string };
+
 export type ProductionActivities = ReturnType<typeof createProductionActivities>;
-export const PRODUCTION_ACTIVITY_NAMES = ['applyProductionStep'] as const;
+export const PRODUCTION_ACTIVITY_NAMES = ['applyProductionStep', 'rollbackProductionStep'] as const;

@@ -123,6 +123,7 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
       `**Lane** ${kind}, started by operator ${key.name} (${key.keyId})`,
       `**Needs owner grants** ${needs.join(', ') || 'none'} — each its own signed grant; silence means HOLD.`,
       lane === 'execution' ? '**Also needs** no open blocker and a passed precheck still within its validity window.' : '',
+      lane === 'rollback' ? "**Undoes** the change's applied steps on production, in reverse order, each once; PROD_ROLLBACK names the passed rehearsal that proved this spec's rollback." : '',
     ]
       .filter(Boolean)
       .join('\n\n'),

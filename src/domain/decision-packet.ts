@@ -44,6 +44,7 @@ function openSplit(view: ChangeView | undefined): { blocking: Blocker[]; gates: 
 function recommend(status: LaneStatus, view: ChangeView | undefined): string {
   const { blocking, gates } = openSplit(view);
   if (status.lane === 'execution' && status.state === 'COMPLETED') return 'Production execution is complete; verify the evidence packet and hold.';
+  if (status.lane === 'rollback' && status.state === 'COMPLETED') return "Production's rollback is complete; verify in the evidence packet (rollback.json) that production is restored to the pre-execution fingerprint, and hold.";
   if (!view?.latestRehearsal) return 'If you are not holding, authorize a rehearsal on an isolated clone first: it proves the rollback with zero production risk.';
   if (blocking.length > 0) {
     const b = blocking[0]!;
@@ -57,11 +58,15 @@ function recommend(status: LaneStatus, view: ChangeView | undefined): string {
 export function decisionPacket(status: LaneStatus, view: ChangeView | undefined): DecisionPacket {
   const open = openBlockers(view?.blockers);
   const { blocking, gates } = openSplit(view);
-  const production = status.lane === 'execution' && (status.steps ?? []).some((s) => s.state === 'APPLIED') ? 'production steps applied' : 'nothing production was mutated';
+  const production =
+    status.lane === 'execution' && (status.steps ?? []).some((s) => s.state === 'APPLIED') ? 'production steps applied'
+    : status.lane === 'rollback' && (status.steps ?? []).some((s) => s.state === 'ROLLED_BACK') ? 'production steps rolled back'
+    : 'nothing production was mutated';
   const whatChanged = [
     `${status.lane} lane ${status.workflowId}: ${status.state}${status.holdReason ? ` (${status.holdReason})` : ''}${status.failure ? ` (${status.failure})` : ''}`,
     ...(status.evidence ? [`evidence packet tree ${status.evidence.treeHash}`] : []),
     ...(status.steps ?? []).filter((s) => s.state === 'APPLIED').map((s) => `step ${s.id} (${s.action}) applied at ${s.appliedAt}`),
+    ...(status.steps ?? []).filter((s) => s.state === 'ROLLED_BACK').map((s) => `step ${s.id} (${s.action}) rolled back at ${s.rolledBackAt}`),
     ...(status.probes ? [`${status.probes.failedClosed}/${status.probes.total} bad-input probes fail closed`] : []),
     `rejected envelopes: ${status.rejected.length}`,
     production,

@@ -102,8 +102,9 @@ export const envelopePayloadSchema = z
     if (p.precheckValidForMs !== undefined && !(p.action === 'START_LANE' && p.lane === 'precheck')) ctx.addIssue({ code: 'custom', path: ['precheckValidForMs'], message: 'is allowed only on the START_LANE of a precheck' });
     need('precheckTree', p.action === 'REAL_RUN');
     need('blockersHash', p.action === 'OPT4_PRODUCTION' && p.lane === 'execution');
-    // REAL_RUN and APPLY name the passed rehearsal they rest on; a blocker move may name one as its proof.
-    const treeBound = p.action === 'REAL_RUN' || p.action === 'APPLY';
+    // REAL_RUN, APPLY and PROD_ROLLBACK name the passed rehearsal they rest on (PROD_ROLLBACK: the one that proved
+    // this spec's rollback SQL); a blocker move may name one as its proof.
+    const treeBound = p.action === 'REAL_RUN' || p.action === 'APPLY' || p.action === 'PROD_ROLLBACK';
     if (!blockerUpdate) need('evidenceTree', treeBound);
     need('revokes', p.action === 'REVOKE');
     need('blockerId', blockerUpdate);

@@ -44,10 +44,12 @@ export interface ProbeReport {
 export interface StepRecord {
   id: string;
   action: GrantAction;
-  state: 'PENDING' | 'RUNNING' | 'APPLIED';
+  /** Execution: PENDING → RUNNING → APPLIED. Rollback: PENDING → RUNNING → ROLLED_BACK, or NOT_APPLIED (nothing to undo). */
+  state: 'PENDING' | 'RUNNING' | 'APPLIED' | 'ROLLED_BACK' | 'NOT_APPLIED';
   /** The grant ids the step was authorised by. */
   grants?: string[];
   appliedAt?: string;
+  rolledBackAt?: string;
 }
 
 export interface LaneStatus {

@@ -28,5 +28,6 @@ export const LANE_ACTIVITY_POLICY: Readonly<Record<string, LanePolicy>> = {
   dryRunProduction: { kind: 'lane', lane: 'dry-run', required: laneGrants },
   precheckProduction: { kind: 'lane', lane: 'precheck', required: laneGrants },
   recordExecution: { kind: 'lane', lane: 'execution', required: laneGrants, grantsAsOfIssue: true },
+  recordRollback: { kind: 'lane', lane: 'rollback', required: laneGrants, grantsAsOfIssue: true },
   writeDecisionPacket: { kind: 'lane', lane: 'any', required: none },
 };

@@ -160,7 +160,37 @@ export class PointOfAction {
       charteredAtMs,
     );
     if (blockers) throw new Refused(blockers);
-    const recheck = async () => {
+    return { ...auth, caller, step, recheck: this.recheckFor('applyProductionStep', caller, trustRoot, auth, precheckUntil) };
+  }
+
+  /**
+   * A rollback step (the rollback lane): the START and grants of a rollback lane of this run and spec —
+   * OPT4_PRODUCTION and PROD_ROLLBACK — where every PROD_ROLLBACK names a PASSED rehearsal of this very spec (the
+   * one that proved its rollback SQL), and the spec's SQL, rollback SQL included, stays inside its surface. Which
+   * steps production holds, in which order they are undone, and under which applied spec, the ledger decides in the
+   * step's transaction (rollback-ledger.ts).
+   */
+  async rollbackStep(caller: ActivityCaller, trustRoot: TrustRoot, raw: unknown): Promise<AuthorizedStep> {
+    const req = (raw ?? {}) as Record<string, unknown>;
+    const auth = this.verify(caller, trustRoot, { lane: 'rollback', change: req.change, start: req.start, grants: req.grants, required: () => ['OPT4_PRODUCTION', 'PROD_ROLLBACK'] });
+    const step = auth.change.steps.find((s) => s.id === req.stepId);
+    if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
+    await assertSqlContained(auth.change);
+    for (const [tree] of namedTrees(grantsFor(auth.grants, 'PROD_ROLLBACK'), (g) => g.payload.evidenceTree!)) {
+      const files = this.packet(tree, ['rehearsal.json', 'change.json'], "PROD_ROLLBACK's rehearsal");
+      const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
+      if (problem) throw new Refused(`PROD_ROLLBACK names evidence tree ${tree}, but ${problem}`);
+    }
+    await this.notWithdrawn(caller, trustRoot, auth);
+    return { ...auth, caller, step, recheck: this.recheckFor('rollbackProductionStep', caller, trustRoot, auth, Infinity) };
+  }
+
+  /**
+   * What the body calls inside the step's transaction, holding the change's lock, right before the SQL: an owner's
+   * HOLD or REVOKE sent meanwhile, a grant's expiry, or the end of the precheck's validity stops the step there.
+   */
+  private recheckFor(activity: string, caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization, precheckUntil: number): () => Promise<void> {
+    return async () => {
       try {
         await this.notWithdrawn(caller, trustRoot, auth);
         const now = Date.now();
@@ -169,10 +199,9 @@ export class PointOfAction {
         if (precheckUntil <= now) throw new Refused(`the precheck REAL_RUN names stopped being valid at ${new Date(precheckUntil).toISOString()} while the step waited`);
       } catch (err) {
         if (!(err instanceof Refused)) throw err;
-        throw ApplicationFailure.nonRetryable(`point of action refused applyProductionStep for ${caller.workflowId}: ${err.message}`, 'GrantRefused');
+        throw ApplicationFailure.nonRetryable(`point of action refused ${activity} for ${caller.workflowId}: ${err.message}`, 'GrantRefused');
       }
     };
-    return { ...auth, caller, step, recheck };
   }
 
   /** Refuses when the server's record of this run holds an owner's HOLD, or a REVOKE of a grant presented. */
@@ -209,7 +238,7 @@ export class PointOfAction {
         return undefined;
       }
     };
-    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const).find((l) => existsSync(join(found.dir, `${l}.json`)));
+    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution', 'rollback'] as const).find((l) => existsSync(join(found.dir, `${l}.json`)));
     const spec = changeSpecSchema.safeParse(json('change.json'));
     if (!lane || !spec.success) return undefined;
     const own = json(`${lane}.json`);
@@ -217,7 +246,7 @@ export class PointOfAction {
       lane === 'rehearsal' ? (own?.proof as { status?: unknown } | undefined)?.status === 'PASSED'
       : lane === 'precheck' ? own?.status === 'PASSED'
       : lane === 'dry-run' ? own?.entryEqualsExit === true
-      : true; // scoping and execution write their packet only when they complete
+      : true; // scoping, execution and rollback write their packet only when they complete
     const shaped = lane === 'rehearsal' && json('clone-provenance.json')?.kind === 'production-shaped';
     // Operator inputs as the packet holds them, hashed from the verified bytes (the file name is only a label).
     const inputs = found.files.filter((f) => f.startsWith('inputs/')).map((f) => createHash('sha256').update(found.read(f), 'utf8').digest('hex'));

@@ -9,7 +9,7 @@
  * fails if any other module references the production activities.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ProductionActivities, ProductionStepResult } from '../activities/production';
+import type { ProductionActivities, ProductionStepResult, RollbackStepResult } from '../activities/production';
 import type { SignedEnvelope } from '../domain/envelope';
 import type { VerifiedEnvelope } from '../domain/envelope-rules';
 import { productionTaskQueue } from '../domain/task-queues';
@@ -56,6 +56,48 @@ export async function applyStepThroughGate(
     grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
     blockerState: verdict.blockerState ?? null,
     charter: verdict.charter ?? [],
+  });
+  return { result, grants };
+}
+
+export interface GatedRollback {
+  result: RollbackStepResult;
+  grants: VerifiedEnvelope[];
+}
+
+/**
+ * Waits for the rollback lane's gate (OPT4_PRODUCTION and PROD_ROLLBACK naming the latest passed rehearsal of this
+ * spec), then asks production to undo one step; undefined when the lane ended in HOLD instead. Production's own
+ * ledger decides whether the step is applied, and that later steps were undone first.
+ */
+export async function rollbackStepThroughGate(
+  lane: LaneRuntime,
+  start: unknown,
+  stepId: string,
+  timeoutMs: number,
+  onAuthorized: () => void,
+): Promise<GatedRollback | undefined> {
+  const step = lane.change.steps.find((s) => s.id === stepId);
+  if (!step) return lane.fail(`the change has no step ${stepId}`);
+  const verdict = await lane.awaitGate(timeoutMs);
+  if (!verdict) return undefined;
+  // Nothing awaits between the verdict above and the scheduling below.
+  const needed: readonly GrantAction[] = ['OPT4_PRODUCTION', 'PROD_ROLLBACK'];
+  const grants = verdict.usable.filter((g) => needed.includes(g.payload.action as GrantAction));
+  onAuthorized();
+  const { rollbackProductionStep } = proxyActivities<ProductionActivities>({
+    taskQueue: productionTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '10 seconds',
+    scheduleToCloseTimeout: '2 hours',
+    retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['GrantRefused', 'ProductionStepFailed', 'StepAlreadyRolledBack'] },
+    summary: `roll back step ${step.id} (${step.action}) on production`,
+  });
+  const result = await rollbackProductionStep({
+    change: lane.change,
+    stepId: step.id,
+    start,
+    grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
   });
   return { result, grants };
 }

@@ -56,7 +56,7 @@ async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBi
   const needsBlockers = action === 'OPT4_PRODUCTION' && lane.lane === 'execution';
   let evidenceTree = treeFlag(flags, 'evidence-tree');
   let precheckTree = treeFlag(flags, 'precheck-tree');
-  if (!needsTree && evidenceTree) throw new UserError(`--evidence-tree applies to ${EVIDENCE_BOUND_ACTIONS.join(' and ')} only`, 2);
+  if (!needsTree && evidenceTree) throw new UserError(`--evidence-tree applies to ${EVIDENCE_BOUND_ACTIONS.join(', ')} only`, 2);
   if (!needsPrecheck && precheckTree) throw new UserError('--precheck-tree applies to REAL_RUN only', 2);
   if (!(needsTree && !evidenceTree) && !(needsPrecheck && !precheckTree) && !needsBlockers) return { evidenceTree, precheckTree };
   let state: ChangeState | undefined;

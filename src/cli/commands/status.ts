@@ -37,7 +37,7 @@ export function renderStatus(s: LaneStatus, ui: string, working: LaneIdentity['w
     lines.push('', 'operator inputs:', table([['KIND', 'BY', 'BYTES', 'SHA256'], ...s.inputs.map((i) => [i.kind, i.by.name, String(i.bytes), i.sha256])]));
   }
   if (s.steps && s.steps.length > 0) {
-    lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'APPLIED AT'], ...s.steps.map((st) => [st.id, st.action, st.state, st.appliedAt ?? '-'])]));
+    lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'AT'], ...s.steps.map((st) => [st.id, st.action, st.state, st.appliedAt ?? st.rolledBackAt ?? '-'])]));
   }
   if (s.rejected.length > 0) {
     lines.push('', 'rejected envelopes:', table([['RECEIVED', 'CODE', 'REASON'], ...s.rejected.map((r) => [r.receivedAt, r.code, r.reason])]));
