@@ -13,8 +13,10 @@ import type { SignedEnvelope } from '../domain/envelope';
 import type { BlockerMap } from '../domain/blocker-map';
 import type { AuthorizedStep } from '../worker/point-of-action';
 import { authorizedFor } from './authorized';
-import { claimGrants, claimStep, lockChange } from './production-ledger';
+import { appliedByRun, claimGrants, claimStep, lockChange } from './production-ledger';
 import { claimRollback, recordBaseline } from './rollback-ledger';
+import { resumeProblem } from './resume-ledger';
+import { resumeIndex, stepsAppliedBefore } from '../domain/resume';
 import { surfaceFingerprint } from './targets/fingerprint';
 import { openProduction } from './targets/open';
 import { BOOKKEEPING_SQL, inTransaction, type Target } from './targets/target';
@@ -68,7 +70,7 @@ export function createProductionActivities(config: ProductionConfig) {
   return {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
       // Everything used below was verified by the point of action; workflow id and run come from the activity context.
-      const { change, step, grants, caller, recheck, specHash } = authorizedFor<AuthorizedStep>(req);
+      const { change, step, grants, caller, recheck, specHash, resumeFrom } = authorizedFor<AuthorizedStep>(req);
       const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
       const db = await openProduction(config.lanesHome, change);
       await ensureBookkeeping(db);
@@ -80,7 +82,15 @@ export function createProductionActivities(config: ProductionConfig) {
       return db.session((s) =>
         inTransaction(s, async () => {
           await lockChange(s, change.id);
-          const earlier = change.steps.slice(0, index).map((x) => x.id);
+          // A resumed execution: the steps before resumeFrom are earlier runs' (resume-ledger.ts checks production holds
+          // exactly those, under this spec); the ones from it on must be this run's, in order.
+          const from = Math.max(0, resumeIndex(change, resumeFrom));
+          const retry = (await appliedByRun(s, run.workflowId, run.runId)).some((r) => r.stepId === step.id);
+          if (from > 0 && !retry) {
+            const problem = await resumeProblem(s, change.id, specHash, stepsAppliedBefore(change, resumeFrom).concat(change.steps.slice(from, index).map((x) => x.id)));
+            if (problem) throw ApplicationFailure.nonRetryable(`step ${step.id} of a resumed execution: ${problem}`, 'GrantRefused');
+          }
+          const earlier = change.steps.slice(from, index).map((x) => x.id);
           const claim = await claimStep(s, run, step.id, earlier);
           if (!claim.appliedNow) return { stepId: step.id, appliedNow: false, appliedAt: claim.appliedAt, workflowId: run.workflowId };
           // The lock may have been waited for: a HOLD or REVOKE sent meanwhile, or an expiry, stops the step here.

@@ -8,6 +8,7 @@ import { openBlockers, type Blocker } from './blocker-map';
 import { ruleFor } from './blocker-rules';
 import type { ChangeView } from './gate-rules';
 import type { LaneStatus } from './lane-status';
+import { halfApplied, halfAppliedLine, recoveryOptions } from './recovery';
 
 export const DECISION_OPTIONS = [
   { id: 'HOLD_PRODUCTION', text: 'do nothing further (default, recommended)' },
@@ -73,6 +74,23 @@ export function decisionPacket(status: LaneStatus, view: ChangeView | undefined)
   ];
   const blockedText = blocking.length > 0 ? `BLOCKED (${blocking.length} open blocker${blocking.length === 1 ? '' : 's'})` : 'no open blockers';
   const gatesText = gates.length > 0 ? `; ${gates.length} authorization gate${gates.length === 1 ? '' : 's'} met only by per-lane grants` : '';
+  const half = halfApplied(status);
+  if (half) {
+    // Nothing else is on offer until production is whole again: HOLD, roll back, or resume.
+    return {
+      changeId: status.changeId,
+      workflowId: status.workflowId,
+      lane: status.lane,
+      outcome: status.state,
+      statusLine: `${status.lane}: ${status.state}. Production: ${halfAppliedLine(half)}. Default: HOLD.`,
+      whatChanged: [...whatChanged.filter((w) => w !== production), halfAppliedLine(half)],
+      default: 'HOLD_PRODUCTION',
+      selects: null,
+      options: [{ ...DECISION_OPTIONS[0] }, ...recoveryOptions(half)],
+      preconditions: open.map((b) => ({ blocker: b.id, status: b.status, actor: b.actor_needed, gate: gates.includes(b) ? `authorization gate: ${b.next_action}` : b.next_action })),
+      recommendation: `Hold production: it is half-applied (steps ${half.applied.join(', ')} applied). Then choose one: roll back the applied steps with the rollback lane, or resume from step ${half.resumeFrom} under fresh grants once its cause is fixed.`,
+    };
+  }
   return {
     changeId: status.changeId,
     workflowId: status.workflowId,

@@ -63,6 +63,12 @@ export const envelopePayloadSchema = z
     shaped: z.literal(true).optional(),
     /** START_LANE of a precheck: how long its pass may open execution (the workers cap it at 24 h). */
     precheckValidForMs: z.number().int().positive().max(24 * 60 * 60 * 1000).optional(),
+    /**
+     * START_LANE of an execution or a precheck: resume a half-applied change from this step. The steps before it
+     * are the ones another run of this change applied (production's ledger must hold exactly those); nothing else
+     * is accepted as applied, and nothing before it is applied again.
+     */
+    resumeFrom: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a step id of the change').optional(),
     /** REAL_RUN: the evidence tree of the passed precheck the execution relies on. */
     precheckTree: z.string().regex(SHA256_HEX, 'must be a sha256 hex tree hash').optional(),
     /** OPT4_PRODUCTION on an execution lane: the hash of the blocker-map state the owner approves. */
@@ -100,6 +106,7 @@ export const envelopePayloadSchema = z
     need('charterHash', p.action === 'CHARTER');
     if (p.shaped !== undefined && !(p.action === 'START_LANE' && p.lane === 'rehearsal')) ctx.addIssue({ code: 'custom', path: ['shaped'], message: 'is allowed only on the START_LANE of a rehearsal' });
     if (p.precheckValidForMs !== undefined && !(p.action === 'START_LANE' && p.lane === 'precheck')) ctx.addIssue({ code: 'custom', path: ['precheckValidForMs'], message: 'is allowed only on the START_LANE of a precheck' });
+    if (p.resumeFrom !== undefined && !(p.action === 'START_LANE' && (p.lane === 'execution' || p.lane === 'precheck'))) ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'is allowed only on the START_LANE of an execution or a precheck' });
     need('precheckTree', p.action === 'REAL_RUN');
     need('blockersHash', p.action === 'OPT4_PRODUCTION' && p.lane === 'execution');
     // REAL_RUN, APPLY and PROD_ROLLBACK name the passed rehearsal they rest on (PROD_ROLLBACK: the one that proved

@@ -44,8 +44,8 @@ export interface ProbeReport {
 export interface StepRecord {
   id: string;
   action: GrantAction;
-  /** Execution: PENDING → RUNNING → APPLIED. Rollback: PENDING → RUNNING → ROLLED_BACK, or NOT_APPLIED (nothing to undo). */
-  state: 'PENDING' | 'RUNNING' | 'APPLIED' | 'ROLLED_BACK' | 'NOT_APPLIED';
+  /** Execution: PENDING → RUNNING → APPLIED (APPLIED_EARLIER: before a resume, by the run that failed or held). Rollback: PENDING → RUNNING → ROLLED_BACK, or NOT_APPLIED (nothing to undo). */
+  state: 'PENDING' | 'RUNNING' | 'APPLIED' | 'ROLLED_BACK' | 'NOT_APPLIED' | 'APPLIED_EARLIER';
   /** The grant ids the step was authorised by. */
   grants?: string[];
   appliedAt?: string;
@@ -75,6 +75,8 @@ export interface LaneStatus {
   blockersOpen: string[];
   /** Execution only: each step as it ran. */
   steps?: StepRecord[];
+  /** Execution and precheck: the signed START resumes a half-applied change from this step. */
+  resumeFrom?: string;
   /** When the current wait for grants ends in HOLD. */
   deadline?: string;
   holdReason?: string;

@@ -22,6 +22,7 @@ import {
   verifyLaneAuthorization,
   type ActivityCaller,
   type LaneAuthorization,
+  type LaneAuthorizationInput,
   type LaneOfTree,
   withdrawalProblem,
 } from '../domain/point-of-action';
@@ -35,6 +36,7 @@ import { assertSqlContained } from '../sql/assert-contained';
 import type { LanePolicy } from './lane-activity-policy';
 import { readTrustRootFile } from './trust-root-file';
 import { verifyEd25519Node } from './node-signature';
+import { precheckResumeProblem, resumeIndex } from '../domain/resume';
 
 export class Refused extends Error {}
 
@@ -49,6 +51,8 @@ function namedTrees(grants: readonly VerifiedEnvelope[], tree: (g: VerifiedEnvel
 export interface AuthorizedStep extends LaneAuthorization {
   caller: ActivityCaller;
   step: ChangeSpec['steps'][number];
+  /** A resumed execution: the step its signed START resumes from (the steps before it are earlier runs'). */
+  resumeFrom?: string;
   /**
    * Checks again what time can change — an owner's HOLD or REVOKE, grant expiry, precheck validity — for the body
    * to call inside the step's transaction, once it holds the change's lock and right before the SQL runs.
@@ -107,6 +111,7 @@ export class PointOfAction {
       ...(auth.start.payload.shaped === true ? { shaped: true } : {}),
       // A precheck stands for what its START asked, never longer than the trust root allows.
       ...(auth.lane === 'precheck' ? { precheckValidForMs: Math.min(auth.start.payload.precheckValidForMs ?? Infinity, limitsOf(trustRoot).precheckValidityMs) } : {}),
+      ...(auth.start.payload.resumeFrom !== undefined ? { resumeFrom: auth.start.payload.resumeFrom } : {}),
       ...(inputs.length > 0 ? { inputs } : {}),
     };
   }
@@ -125,6 +130,11 @@ export class PointOfAction {
     const auth = this.verify(caller, trustRoot, { lane: 'execution', change: req.change, start: req.start, grants: req.grants, required: stepActions });
     const step = auth.change.steps.find((s) => s.id === req.stepId);
     if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
+    // A resumed execution (its START signs the step it resumes from) applies nothing before that step.
+    const resumeFrom = auth.start.payload.resumeFrom;
+    const from = resumeIndex(auth.change, resumeFrom);
+    if (from < 0) throw new Refused(`the lane start resumes from step ${String(resumeFrom)}, which the signed change spec does not declare`);
+    if (auth.change.steps.indexOf(step) < from) throw new Refused(`step ${step.id} comes before ${String(resumeFrom)}, where this resumed execution starts: an earlier run applied it`);
     // Signed is not enough: the SQL must also stay inside the surface it declares, read by PostgreSQL's own parser.
     await assertSqlContained(auth.change);
     // Each named tree is resolved and re-hashed once, however many grants name it (REAL_RUN and APPLY usually agree).
@@ -140,6 +150,8 @@ export class PointOfAction {
       const files = this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now(), limitsOf(trustRoot).precheckValidityMs);
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${problem}`);
+      const resume = precheckResumeProblem(files['precheck.json'], resumeFrom);
+      if (resume) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${resume}`);
       precheckUntil = Math.min(precheckUntil, Date.parse(String((files['precheck.json'] as { validUntil?: unknown }).validUntil)));
     }
     await this.notWithdrawn(caller, trustRoot, auth);
@@ -160,7 +172,7 @@ export class PointOfAction {
       charteredAtMs,
     );
     if (blockers) throw new Refused(blockers);
-    return { ...auth, caller, step, recheck: this.recheckFor('applyProductionStep', caller, trustRoot, auth, precheckUntil) };
+    return { ...auth, caller, step, ...(resumeFrom !== undefined ? { resumeFrom } : {}), recheck: this.recheckFor('applyProductionStep', caller, trustRoot, auth, precheckUntil) };
   }
 
   /**
@@ -211,7 +223,7 @@ export class PointOfAction {
     if (problem) throw new Refused(problem);
   }
 
-  private verify(caller: ActivityCaller, trustRoot: TrustRoot, req: { lane: LaneKind | 'any'; change: unknown; start: unknown; grants: unknown; required: (c: ChangeSpec, l: LaneKind) => readonly GrantAction[]; grantsAsOfIssue?: boolean }): LaneAuthorization {
+  private verify(caller: ActivityCaller, trustRoot: TrustRoot, req: { lane: LaneKind | 'any'; change: unknown; start: unknown; grants: unknown; required: LaneAuthorizationInput['required']; grantsAsOfIssue?: boolean }): LaneAuthorization {
     const verdict = verifyLaneAuthorization({ caller, trustRoot, nowMs: Date.now(), ...req }, verifyEd25519Node);
     if (!verdict.ok) throw new Refused(verdict.reason);
     return verdict;

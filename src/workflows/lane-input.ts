@@ -13,6 +13,8 @@ export interface LaneInput {
   shaped?: boolean;
   /** Precheck only: how long a passed precheck may open an execution lane. Default (and at most) 24 h. */
   precheckValidForMs?: number;
+  /** Execution and precheck only: resume a half-applied change from this step (signed in the START). */
+  resumeFrom?: string;
 }
 
 export const DEFAULT_GRANT_TIMEOUT_MS = 72 * 60 * 60 * 1000;
@@ -30,6 +32,7 @@ const laneInputSchema = z
     grantTimeoutMs: duration.optional(),
     shaped: z.boolean().optional(),
     precheckValidForMs: duration.optional(),
+    resumeFrom: z.string().min(1).max(64).optional(),
   })
   .strict();
 

@@ -148,3 +148,47 @@ describe('recovery of a half-applied execution by rollback', () => {
     expect(rollbackPacket(result)).toMatchObject({ restored: true, differences: [], steps: [{ stepId: 'qt001-apply' }] });
   }, 240_000);
 });
+
+describe('recovery of a half-applied execution by resuming', () => {
+  it('a plain precheck refuses; a resume precheck accepts exactly the applied prefix; the resumed execution applies only the remaining step', async () => {
+    const change = freshChange({ blockers: false });
+    await rehearsedAndPrechecked(change);
+    const drift = 'CREATE FUNCTION fn_birth_register(p_object_id text, p_origin text) RETURNS void LANGUAGE sql AS $$ SELECT 1 $$';
+    await productionQuery(suite.h.lanesHome, change, drift);
+    const failed = await runLaneWithGrants(suite.h, suite.keys, change, 'execution', [...EXECUTION]).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(WorkflowFailedError);
+    // The operator fixes the cause out of band; production still holds step 1 of the failed run.
+    await productionQuery(suite.h.lanesHome, change, 'DROP FUNCTION fn_birth_register(text, text)');
+
+    const plain = await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']).catch((e: unknown) => e);
+    expect(String((plain as WorkflowFailedError).cause?.message)).toMatch(/steps already applied to production: qt001-apply/);
+    const resumed = await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION'], {}, { resumeFrom: 'qt001-activation' });
+    expect(resumed.result.state, resumed.result.failure).toBe('COMPLETED');
+    expect(JSON.parse(readFileSync(join(resumed.result.evidence!.dir, 'precheck.json'), 'utf8'))).toMatchObject({ status: 'PASSED', resumeFrom: 'qt001-activation' });
+
+    const before = await productionState(change);
+    const { workflowId, result } = await runLaneWithGrants(suite.h, suite.keys, change, 'execution', ['OPT4_PRODUCTION', 'REAL_RUN', 'ACTIVATION'], {}, { resumeFrom: 'qt001-activation' });
+    expect(result.state, result.failure).toBe('COMPLETED');
+    expect(result.requiredGrants).toEqual(['OPT4_PRODUCTION', 'REAL_RUN', 'ACTIVATION']);
+    expect(result.steps?.map((s) => [s.id, s.state])).toEqual([
+      ['qt001-apply', 'APPLIED_EARLIER'],
+      ['qt001-activation', 'APPLIED'],
+    ]);
+    expect((await scheduledActivities(suite.h.client, workflowId)).filter((a) => a === 'applyProductionStep')).toHaveLength(1);
+    const after = await productionState(change);
+    expect(after.applied).toEqual([...before.applied, 'qt001-activation']);
+    expect(after).toMatchObject({ tables: ['birth_registry'], functions: ['fn_birth_register'] });
+    const ledger = await productionQuery<{ step_id: string; workflow_id: string }>(suite.h.lanesHome, change, 'SELECT step_id, workflow_id FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY applied_at', [change.id]);
+    expect(ledger.map((r) => r.workflow_id === workflowId)).toEqual([false, true]);
+  }, 240_000);
+
+  it('a resume precheck on a production holding none of the change refuses: it accepts the change’s own applied steps and nothing else', async () => {
+    const change = freshChange({ blockers: false });
+    await runLaneWithGrants(suite.h, suite.keys, change, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
+    const before = await productionState(change).catch(() => undefined);
+    const refused = await runLaneWithGrants(suite.h, suite.keys, change, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION'], {}, { resumeFrom: 'qt001-activation' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowFailedError);
+    expect(String((refused as WorkflowFailedError).cause?.message)).toMatch(/a resume from here expects exactly qt001-apply applied, and production's ledger holds none/);
+    if (before) expect(await productionState(change)).toEqual(before);
+  }, 120_000);
+});

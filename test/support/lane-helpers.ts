@@ -71,7 +71,7 @@ export interface Harness {
 export async function startLane(
   h: Harness,
   keys: Keys,
-  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest> } = {},
+  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; resumeFrom?: string; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest> } = {},
 ): Promise<{ workflowId: string; change: ChangeSpec }> {
   const lane = opts.lane ?? 'rehearsal';
   const change = opts.change ?? readChangeSpecForTest();
@@ -83,6 +83,7 @@ export async function startLane(
     taskQueue: h.taskQueue,
     grantTimeoutMs: opts.grantTimeoutMs,
     shaped: opts.shaped,
+    ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
     workflowId: `${change.id}.${lane}.${randomUUID()}`,
     startEnvelopeOverrides: opts.startOverrides,
   });
@@ -181,7 +182,7 @@ export async function runLaneWithGrants(
   lane: LaneKind,
   actions: EnvelopeRequest['action'][],
   over: Partial<EnvelopeRequest> = {},
-  opts: { grantTimeoutMs?: number; shaped?: boolean } = {},
+  opts: { grantTimeoutMs?: number; shaped?: boolean; resumeFrom?: string } = {},
 ): Promise<{ workflowId: string; result: LaneStatus }> {
   const { workflowId } = await startLane(h, keys, { lane, change, ...opts });
   const handle = h.client.workflow.getHandle(workflowId);

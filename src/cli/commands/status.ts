@@ -3,6 +3,7 @@ import { bold, printJson, table } from '../output';
 import type { LaneStatus } from '../../domain/lane-status';
 import { configFromEnv, workflowUiLink } from '../../worker/config';
 import { JSON_FLAG, positional, type Command } from './types';
+import { halfApplied, halfAppliedLine, recoveryOptions } from '../../domain/recovery';
 
 const help = `lanes status <workflowId> [--json]
 
@@ -38,6 +39,10 @@ export function renderStatus(s: LaneStatus, ui: string, working: LaneIdentity['w
   }
   if (s.steps && s.steps.length > 0) {
     lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'AT'], ...s.steps.map((st) => [st.id, st.action, st.state, st.appliedAt ?? st.rolledBackAt ?? '-'])]));
+  }
+  const half = halfApplied(s);
+  if (half) {
+    lines.push('', bold(halfAppliedLine(half)), 'options besides HOLD (the default):', ...recoveryOptions(half).map((o) => `  ${o.id}: ${o.text}`));
   }
   if (s.rejected.length > 0) {
     lines.push('', 'rejected envelopes:', table([['RECEIVED', 'CODE', 'REASON'], ...s.rejected.map((r) => [r.receivedAt, r.code, r.reason])]));
