@@ -16,6 +16,7 @@ import { authorizedFor } from './authorized';
 import { appliedByRun, claimGrants, claimStep, lockChange } from './production-ledger';
 import { claimRollback, recordBaseline } from './rollback-ledger';
 import { resumeProblem } from './resume-ledger';
+import { failingPrecondition } from './preconditions';
 import { resumeIndex, stepsAppliedBefore } from '../domain/resume';
 import { surfaceFingerprint } from './targets/fingerprint';
 import { openProduction } from './targets/open';
@@ -70,7 +71,7 @@ export function createProductionActivities(config: ProductionConfig) {
   return {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
       // Everything used below was verified by the point of action; workflow id and run come from the activity context.
-      const { change, step, grants, caller, recheck, specHash, resumeFrom } = authorizedFor<AuthorizedStep>(req);
+      const { change, step, grants, caller, recheck, specHash, resumeFrom, armedUntil } = authorizedFor<AuthorizedStep>(req);
       const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
       const db = await openProduction(config.lanesHome, change);
       await ensureBookkeeping(db);
@@ -79,6 +80,21 @@ export function createProductionActivities(config: ProductionConfig) {
       // own snapshot (a fingerprint is one REPEATABLE READ transaction), right before the step's transaction; only
       // this change's steps touch its surface, and the claim below proves none of them has run yet.
       const baseline = index === 0 ? await db.session((s) => surfaceFingerprint(s, change.surface)) : undefined;
+      // An armed step applies only while every live precondition holds, checked read-only at this last moment (a
+      // retry of an attempt that already applied it skips them: the claim below returns its record).
+      if (armedUntil !== undefined && armedUntil <= Date.now()) {
+        throw ApplicationFailure.nonRetryable(`step ${step.id} was armed until ${new Date(armedUntil).toISOString()}; the window lapsed and nothing was applied`, 'ArmWindowLapsed');
+      }
+      if (step.preconditions && !(await db.session((s) => appliedByRun(s, run.workflowId, run.runId))).some((r) => r.stepId === step.id)) {
+        const failing = await failingPrecondition(db, change, step.preconditions);
+        if (failing) {
+          throw ApplicationFailure.nonRetryable(
+            `step ${step.id} is armed${armedUntil ? ` until ${new Date(armedUntil).toISOString()}` : ''}: precondition "${failing.name}" does not hold (got ${failing.got}, expected ${failing.expected}); nothing was applied`,
+            'PreconditionNotMet',
+            failing,
+          );
+        }
+      }
       return db.session((s) =>
         inTransaction(s, async () => {
           await lockChange(s, change.id);

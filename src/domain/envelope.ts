@@ -9,6 +9,9 @@ import { GRANT_ACTIONS, LANE_KINDS } from './vocabulary';
 import { BLOCKER_STATUSES } from './blocker-map';
 import { KEY_ID, SIGNATURE_HEX } from './keys';
 
+/** The actions a change's steps declare (change-spec.ts STEP_ACTIONS; repeated here to keep this module free of the spec). */
+const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
+
 /**
  * Actions that are signed but are not authorisations: they never satisfy a lane's required grants.
  * HOLD ends a lane; START_LANE is the operator's start; REVOKE withdraws one grant by id; BLOCKER_UPDATE moves
@@ -69,6 +72,11 @@ export const envelopePayloadSchema = z
      * is accepted as applied, and nothing before it is applied again.
      */
     resumeFrom: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a step id of the change').optional(),
+    /**
+     * A step action's grant on an execution (APPLY, PERMIT, ACTIVATION, REPOINT, CUTOVER): arms an armed step for this
+     * long from its issue time (at most the step's declared window, at most 1 h). Armed until issuedAt + armWindowMs.
+     */
+    armWindowMs: z.number().int().positive().max(60 * 60 * 1000).optional(),
     /** REAL_RUN: the evidence tree of the passed precheck the execution relies on. */
     precheckTree: z.string().regex(SHA256_HEX, 'must be a sha256 hex tree hash').optional(),
     /** OPT4_PRODUCTION on an execution lane: the hash of the blocker-map state the owner approves. */
@@ -107,6 +115,7 @@ export const envelopePayloadSchema = z
     if (p.shaped !== undefined && !(p.action === 'START_LANE' && p.lane === 'rehearsal')) ctx.addIssue({ code: 'custom', path: ['shaped'], message: 'is allowed only on the START_LANE of a rehearsal' });
     if (p.precheckValidForMs !== undefined && !(p.action === 'START_LANE' && p.lane === 'precheck')) ctx.addIssue({ code: 'custom', path: ['precheckValidForMs'], message: 'is allowed only on the START_LANE of a precheck' });
     if (p.resumeFrom !== undefined && !(p.action === 'START_LANE' && (p.lane === 'execution' || p.lane === 'precheck'))) ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'is allowed only on the START_LANE of an execution or a precheck' });
+    if (p.armWindowMs !== undefined && !(p.lane === 'execution' && (STEP_ACTIONS as readonly string[]).includes(p.action))) ctx.addIssue({ code: 'custom', path: ['armWindowMs'], message: "is allowed only on a step action's grant on an execution lane" });
     need('precheckTree', p.action === 'REAL_RUN');
     need('blockersHash', p.action === 'OPT4_PRODUCTION' && p.lane === 'execution');
     // REAL_RUN, APPLY and PROD_ROLLBACK name the passed rehearsal they rest on (PROD_ROLLBACK: the one that proved

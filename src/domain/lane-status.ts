@@ -50,6 +50,9 @@ export interface StepRecord {
   grants?: string[];
   appliedAt?: string;
   rolledBackAt?: string;
+  /** An armed step: until when its grants arm it, and what its last look at production found. */
+  armedUntil?: string;
+  lastCheck?: string;
 }
 
 export interface LaneStatus {

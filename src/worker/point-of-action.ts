@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Context } from '@temporalio/activity';
-import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import { armWindowOf, changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import { formatDuration } from '../domain/duration';
 import { specHashOf } from '../domain/bindings';
 import { claimedIssueTime, verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
 import { changeWorkflowId } from '../workflows/messages';
@@ -40,6 +41,25 @@ import { precheckResumeProblem, resumeIndex } from '../domain/resume';
 
 export class Refused extends Error {}
 
+/**
+ * Until when an armed step may apply: every grant of its action must arm it (armWindowMs, at most the step's declared
+ * window), and the earliest issuedAt + armWindowMs counts. Undefined for a plain step.
+ */
+function armedUntilOf(step: ChangeSpec['steps'][number], grants: readonly VerifiedEnvelope[]): number | undefined {
+  const window = armWindowOf(step);
+  if (window === undefined) return undefined;
+  let until = Infinity;
+  for (const g of grants) {
+    const arm = g.payload.armWindowMs;
+    if (arm === undefined) throw new Refused(`step ${step.id} is armed (window ${step.window}): its ${step.action} grant ${g.id.slice(0, 16)}… does not arm it (\`lanes grant … ${step.action} --window <at most ${step.window}>\`)`);
+    if (arm > window) throw new Refused(`step ${step.id} may be armed for at most ${step.window}; its ${step.action} grant ${g.id.slice(0, 16)}… arms it for ${formatDuration(arm)}`);
+    until = Math.min(until, Date.parse(g.payload.issuedAt) + arm);
+  }
+  // A lapsed window is the body's to refuse (ArmWindowLapsed, before it touches anything), so the lane ends in HOLD
+  // rather than failing; the recheck inside the step's transaction refuses it too.
+  return until;
+}
+
 /** The distinct trees some grants name, each with the action of the first grant naming it (for the message). */
 function namedTrees(grants: readonly VerifiedEnvelope[], tree: (g: VerifiedEnvelope) => string): Map<string, string> {
   const out = new Map<string, string>();
@@ -53,6 +73,8 @@ export interface AuthorizedStep extends LaneAuthorization {
   step: ChangeSpec['steps'][number];
   /** A resumed execution: the step its signed START resumes from (the steps before it are earlier runs'). */
   resumeFrom?: string;
+  /** An armed step: until when its grants arm it (ms since the epoch); it applies only before then. */
+  armedUntil?: number;
   /**
    * Checks again what time can change — an owner's HOLD or REVOKE, grant expiry, precheck validity — for the body
    * to call inside the step's transaction, once it holds the change's lock and right before the SQL runs.
@@ -135,6 +157,7 @@ export class PointOfAction {
     const from = resumeIndex(auth.change, resumeFrom);
     if (from < 0) throw new Refused(`the lane start resumes from step ${String(resumeFrom)}, which the signed change spec does not declare`);
     if (auth.change.steps.indexOf(step) < from) throw new Refused(`step ${step.id} comes before ${String(resumeFrom)}, where this resumed execution starts: an earlier run applied it`);
+    const armedUntil = armedUntilOf(step, grantsFor(auth.grants, step.action));
     // Signed is not enough: the SQL must also stay inside the surface it declares, read by PostgreSQL's own parser.
     await assertSqlContained(auth.change);
     // Each named tree is resolved and re-hashed once, however many grants name it (REAL_RUN and APPLY usually agree).
@@ -172,7 +195,14 @@ export class PointOfAction {
       charteredAtMs,
     );
     if (blockers) throw new Refused(blockers);
-    return { ...auth, caller, step, ...(resumeFrom !== undefined ? { resumeFrom } : {}), recheck: this.recheckFor('applyProductionStep', caller, trustRoot, auth, precheckUntil) };
+    return {
+      ...auth,
+      caller,
+      step,
+      ...(resumeFrom !== undefined ? { resumeFrom } : {}),
+      ...(armedUntil !== undefined ? { armedUntil } : {}),
+      recheck: this.recheckFor('applyProductionStep', caller, trustRoot, auth, precheckUntil, armedUntil),
+    };
   }
 
   /**
@@ -201,7 +231,7 @@ export class PointOfAction {
    * What the body calls inside the step's transaction, holding the change's lock, right before the SQL: an owner's
    * HOLD or REVOKE sent meanwhile, a grant's expiry, or the end of the precheck's validity stops the step there.
    */
-  private recheckFor(activity: string, caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization, precheckUntil: number): () => Promise<void> {
+  private recheckFor(activity: string, caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization, precheckUntil: number, armedUntil?: number): () => Promise<void> {
     return async () => {
       try {
         await this.notWithdrawn(caller, trustRoot, auth);
@@ -209,6 +239,7 @@ export class PointOfAction {
         const expired = auth.grants.find((g) => Date.parse(g.payload.expiresAt) <= now);
         if (expired) throw new Refused(`${expired.payload.action} grant expired at ${expired.payload.expiresAt} while the step waited`);
         if (precheckUntil <= now) throw new Refused(`the precheck REAL_RUN names stopped being valid at ${new Date(precheckUntil).toISOString()} while the step waited`);
+        if (armedUntil !== undefined && armedUntil <= now) throw new Refused(`the step was armed until ${new Date(armedUntil).toISOString()}; its window lapsed while it waited`);
       } catch (err) {
         if (!(err instanceof Refused)) throw err;
         throw ApplicationFailure.nonRetryable(`point of action refused ${activity} for ${caller.workflowId}: ${err.message}`, 'GrantRefused');

@@ -10,7 +10,9 @@ import { resumeIndex, stepsToApply } from '../domain/resume';
 import { grantTimeoutMs, validLaneInput, type LaneInput } from './lane-input';
 import { LaneRuntime } from './lane-runtime';
 import { runLane } from './lane-shell';
+import { patched } from '@temporalio/workflow';
 import { applyStepThroughGate } from './gate';
+import { applyArmedStep } from './armed-step';
 import { recordExecution } from './lane-activities';
 
 export async function executionLane(raw: LaneInput): Promise<LaneStatus> {
@@ -28,11 +30,18 @@ export async function executionLane(raw: LaneInput): Promise<LaneStatus> {
     lane.setSteps(steps);
     const used = new Map<string, VerifiedEnvelope>();
     for (const step of steps.slice(from)) {
-      const applied = await applyStepThroughGate(lane, input.start, step.id, grantTimeoutMs(input), () => {
+      const onAuthorized = (armedUntil?: number) => {
         step.state = 'RUNNING';
+        if (armedUntil !== undefined) step.armedUntil = new Date(armedUntil).toISOString();
         lane.setSteps(steps);
         lane.setState('RUNNING');
-      });
+      };
+      const declared = change.steps.find((s) => s.id === step.id)!;
+      // Only a spec declaring an armed step takes the armed path, so every lane begun before it existed replays.
+      const applied =
+        declared.window !== undefined && patched('armed-steps')
+          ? await applyArmedStep(lane, input.start, step, grantTimeoutMs(input), onAuthorized, () => lane.setSteps(steps))
+          : await applyStepThroughGate(lane, input.start, step.id, grantTimeoutMs(input), onAuthorized);
       if (!applied) return undefined;
       step.state = 'APPLIED';
       step.appliedAt = applied.result.appliedAt;

@@ -60,6 +60,7 @@ export class LaneRuntime {
   private unreported: string[] = [];
   private readonly reported: string[] = [];
   private holdRequested?: string;
+  private armedNote?: string;
   private finalEntry?: LedgerEntry;
   /** The search attribute values last upserted (as JSON). */
   private shownAttributes?: string;
@@ -290,7 +291,26 @@ export class LaneRuntime {
       .catch(() => undefined);
   }
 
+  /** Ends the lane in HOLD now, for a reason the lane itself found (an armed step's window lapsed). */
+  holdNow(reason: string): undefined {
+    return this.hold(reason);
+  }
+
+  /**
+   * What an armed step last found on production (its failing precondition): named in the hold reason if an owner
+   * holds (disarms) it while it waits, so the HOLD says what stood in the way.
+   */
+  noteArmed(note: string | undefined): void {
+    this.armedNote = note;
+  }
+
+  /** Waits up to `ms` of workflow time; true as soon as an owner's HOLD has arrived. */
+  async heldWithin(ms: number): Promise<boolean> {
+    return condition(() => this.holdRequested !== undefined, Math.max(1, ms));
+  }
+
   private hold(reason: string): undefined {
+    if (this.armedNote) reason = `${reason}; the armed step was waiting on: ${this.armedNote}`;
     this.status.holdReason = reason;
     this.status.deadline = undefined;
     this.setState('HOLD');
@@ -436,6 +456,7 @@ export class LaneRuntime {
         return `**COMPLETED** — evidence tree \`${s.evidence?.treeHash ?? 'none'}\``;
       case 'RUNNING': {
         const step = s.steps?.find((x) => x.state === 'RUNNING');
+        if (step?.armedUntil) return `**RUNNING** step ${step.id} (${step.action}), **armed until ${step.armedUntil}**${step.lastCheck ? `\n\nLast check: ${step.lastCheck}` : ''}\n\nDisarm with \`lanes hold ${s.workflowId} --key <owner key>\`.`;
         return step ? `**RUNNING** step ${step.id} (${step.action})` : `**RUNNING** the ${s.lane} lane's authorised work`;
       }
       default:

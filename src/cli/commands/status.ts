@@ -38,8 +38,10 @@ export function renderStatus(s: LaneStatus, ui: string, working: LaneIdentity['w
     lines.push('', 'operator inputs:', table([['KIND', 'BY', 'BYTES', 'SHA256'], ...s.inputs.map((i) => [i.kind, i.by.name, String(i.bytes), i.sha256])]));
   }
   if (s.steps && s.steps.length > 0) {
-    lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'AT'], ...s.steps.map((st) => [st.id, st.action, st.state, st.appliedAt ?? st.rolledBackAt ?? '-'])]));
+    lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'AT'], ...s.steps.map((st) => [st.id, st.action, st.state === 'RUNNING' && st.armedUntil ? `RUNNING, armed until ${st.armedUntil}` : st.state, st.appliedAt ?? st.rolledBackAt ?? '-'])]));
   }
+  const armed = s.steps?.find((st) => st.state === 'RUNNING' && st.armedUntil);
+  if (armed?.lastCheck) lines.push('', `armed step ${armed.id}, last check: ${armed.lastCheck}`);
   const half = halfApplied(s);
   if (half) {
     lines.push('', bold(halfAppliedLine(half)), 'options besides HOLD (the default):', ...recoveryOptions(half).map((o) => `  ${o.id}: ${o.text}`));
