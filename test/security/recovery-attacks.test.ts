@@ -1,6 +1,6 @@
 /**
- * The rollback activity attacked through a real Temporal client, with the attacker's own workflows
- * (rollback-attacker-workflows.ts) on their own queue and worker, against the real production worker and a real
+ * The rollback activity, resumed executions and armed steps attacked through a real Temporal client, with the
+ * attacker's own workflows (recovery-attacker-workflows.ts) on their own queue and worker, against the real production worker and a real
  * (PGlite) production that an honest execution changed. Each attack asserts the refusal and that production — its
  * surface and Gated Lanes' ledger — did not change.
  */
@@ -31,7 +31,7 @@ let otherTree: string;
 
 beforeAll(async () => {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: join(__dirname, 'rollback-attacker-workflows.ts'),
+    workflowsPath: join(__dirname, 'recovery-attacker-workflows.ts'),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
   attackerConnection = await NativeConnection.connect({ address: inject('temporal').address });
@@ -69,6 +69,24 @@ async function innermost(p: Promise<unknown>): Promise<{ type?: string; message:
   let cause = err as { cause?: unknown; type?: string; message: string };
   while (cause.cause) cause = cause.cause as typeof cause;
   return { type: cause.type, message: cause.message };
+}
+
+/** A rogue lane of `lane`'s type on the attacker's worker, with a genuine operator START (`startExtra` signed in it). */
+async function rogueLane(change: ChangeSpec, lane: 'execution' | 'rollback', startExtra: { resumeFrom?: string }, grants: { action: 'OPT4_PRODUCTION' | 'REAL_RUN' | 'APPLY' | 'ACTIVATION' | 'PROD_ROLLBACK'; armWindowMs?: number }[], order: string[]) {
+  const workflowId = `${change.id}.${lane}.${randomUUID()}`;
+  const start = makeEnvelope({ key: suite.keys.operator, workflowId, changeId: change.id, lane, action: 'START_LANE', validForMs: 600_000, trustRoot: suite.keys.trustRoot, specHash: specHashOf(change), ...startExtra });
+  const handle = await suite.h.client.workflow.start(LANE_WORKFLOW_TYPES[lane], {
+    workflowId,
+    taskQueue: attackerQueue,
+    args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: grants.length, order }],
+    typedSearchAttributes: [
+      { key: SA_CHANGE_ID, value: change.id },
+      { key: SA_LANE_KIND, value: lane },
+    ],
+  });
+  await learnLane(suite.h.client, workflowId);
+  for (const g of grants) await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, lane, g.action, g.armWindowMs ? { armWindowMs: g.armWindowMs } : {}));
+  return (await handle.result()) as string[];
 }
 
 /**
@@ -142,4 +160,31 @@ describe('attack: the production rollback activity scheduled directly', () => {
     expect(outcomes).toEqual([expect.stringMatching(/qt001-apply: refused: .*rolled back only after qt001-activation, applied later and not yet rolled back/)]);
     expect(await productionState(victim)).toEqual(before);
   });
+});
+
+describe('attack: a resumed execution asking production for more than the remaining steps', () => {
+  it('a rogue execution whose START resumes from step 2: step 1 (already applied) and a plain precheck are refused, production unchanged', async () => {
+    const before = await productionState(victim);
+    const outcomes = await rogueLane(victim, 'execution', { resumeFrom: 'qt001-activation' }, [{ action: 'OPT4_PRODUCTION' }, { action: 'REAL_RUN' }, { action: 'APPLY' }, { action: 'ACTIVATION' }], ['qt001-apply', 'qt001-activation']);
+    expect(outcomes).toEqual([
+      expect.stringMatching(/qt001-apply: refused: .*step qt001-apply comes before qt001-activation, where this resumed execution starts/),
+      expect.stringMatching(/qt001-activation: refused: .*REAL_RUN names precheck tree [0-9a-f]{64}, but it checked a plain execution, not a resume from step qt001-activation/),
+    ]);
+    expect(await productionState(victim)).toEqual(before);
+  });
+});
+
+describe('attack: an armed step applied without being armed', () => {
+  it('a rogue execution presenting an APPLY grant that does not arm the armed step: refused at the point of action, production unchanged', async () => {
+    const base = freshChange({ blockers: false });
+    const armed: ChangeSpec = { ...base, steps: [{ ...base.steps[0]!, window: '1m', preconditions: [{ name: 'always', sql: 'SELECT 0', expect: 0 }] }, base.steps[1]!] };
+    expect((await runLaneWithGrants(suite.h, suite.keys, armed, 'rehearsal', ['AUTHORIZE_REHEARSAL'])).result.state).toBe('COMPLETED');
+    expect((await runLaneWithGrants(suite.h, suite.keys, armed, 'precheck', ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION'])).result.state).toBe('COMPLETED');
+    const before = await productionState(armed);
+    const unarmed = await rogueLane(armed, 'execution', {}, [{ action: 'OPT4_PRODUCTION' }, { action: 'REAL_RUN' }, { action: 'APPLY' }], ['qt001-apply']);
+    expect(unarmed).toEqual([expect.stringMatching(/qt001-apply: refused: .*step qt001-apply is armed \(window 1m\): its APPLY grant [0-9a-f]{16}… does not arm it/)]);
+    const tooLong = await rogueLane(armed, 'execution', {}, [{ action: 'OPT4_PRODUCTION' }, { action: 'REAL_RUN' }, { action: 'APPLY', armWindowMs: 120_000 }], ['qt001-apply']);
+    expect(tooLong).toEqual([expect.stringMatching(/qt001-apply: refused: .*step qt001-apply may be armed for at most 1m; its APPLY grant .* arms it for 2m/)]);
+    expect(await productionState(armed)).toEqual(before);
+  }, 180_000);
 });

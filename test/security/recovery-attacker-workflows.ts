@@ -5,7 +5,7 @@
 import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 
 export interface RogueRollbackInput {
-  change: { steps: { id: string }[] };
+  change: { steps: { id: string; action: string }[] };
   start: unknown;
   productionQueue: string;
   /** How many grant signals to collect before asking production. */
@@ -18,6 +18,15 @@ const grantSignal = defineSignal<[unknown]>('grant');
 
 /** Named like our rollback lane (a workflow type is only a name): collects grants, then asks production directly. */
 export async function rollbackLane(req: RogueRollbackInput): Promise<string[]> {
+  return rogue(req, 'rollbackProductionStep');
+}
+
+/** Named like our execution lane: collects grants, then asks production to apply steps of its choosing. */
+export async function executionLane(req: RogueRollbackInput): Promise<string[]> {
+  return rogue(req, 'applyProductionStep');
+}
+
+async function rogue(req: RogueRollbackInput, activity: string): Promise<string[]> {
   const grants: unknown[] = [];
   setHandler(grantSignal, (g) => void grants.push(g));
   await condition(() => grants.length >= req.expectGrants);
@@ -25,8 +34,11 @@ export async function rollbackLane(req: RogueRollbackInput): Promise<string[]> {
   const outcomes: string[] = [];
   for (const stepId of req.order) {
     try {
-      await production.rollbackProductionStep!({ change: req.change, stepId, start: req.start, grants });
-      outcomes.push(`${stepId}: rolled back`);
+      // Exactly the grants production asks of this step, as the honest gate would send them.
+      const needed = ['OPT4_PRODUCTION', 'REAL_RUN', 'PROD_ROLLBACK', activity === 'applyProductionStep' ? req.change.steps.find((s) => s.id === stepId)?.action : undefined];
+      const mine = grants.filter((g) => needed.includes((g as { payload?: { action?: string } }).payload?.action));
+      await production[activity]!({ change: req.change, stepId, start: req.start, grants: mine, blockerState: null });
+      outcomes.push(`${stepId}: done`);
     } catch (err) {
       outcomes.push(`${stepId}: refused: ${(err as { cause?: { message?: string } }).cause?.message ?? String(err)}`);
     }
