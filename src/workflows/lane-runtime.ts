@@ -456,7 +456,7 @@ export class LaneRuntime {
         return `**COMPLETED** — evidence tree \`${s.evidence?.treeHash ?? 'none'}\``;
       case 'RUNNING': {
         const step = s.steps?.find((x) => x.state === 'RUNNING');
-        if (step?.armedUntil) return `**RUNNING** step ${step.id} (${step.action}), **armed until ${step.armedUntil}**${step.lastCheck ? `\n\nLast check: ${step.lastCheck}` : ''}\n\nDisarm with \`lanes hold ${s.workflowId} --key <owner key>\`.`;
+        if (step?.armedUntil) return `**RUNNING** step ${step.id} (${step.action}), **armed until ${step.armedUntil}**${step.lastCheck ? `\n\nLast check: ${step.lastCheck}` : ''}\n\nDisarm with \`lanes disarm ${s.workflowId} --key <owner key>\`.`;
         return step ? `**RUNNING** step ${step.id} (${step.action})` : `**RUNNING** the ${s.lane} lane's authorised work`;
       }
       default:

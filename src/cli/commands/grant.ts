@@ -157,6 +157,20 @@ export const hold: Command = {
   },
 };
 
+const disarmHelp = `lanes disarm <workflowId> --key <owner key> [--change <reviewed spec>] [--json]
+
+Disarms an execution's armed step: signs and sends HOLD, so the lane stops looking at production and ends in HOLD
+naming the precondition that was failing; the step applies nothing. (The same envelope as \`lanes hold\`.)`;
+
+export const disarm: Command = {
+  summary: 'disarm an armed step: sign and send HOLD (owner)',
+  help: disarmHelp,
+  options: { key: { type: 'string' }, change: { type: 'string' }, ...JSON_FLAG },
+  async run(flags, positionals) {
+    return send(flags, positional(positionals, 0, 'workflowId', disarmHelp), 'HOLD', disarmHelp);
+  },
+};
+
 export const revoke: Command = {
   summary: 'sign and send REVOKE for one grant (owner)',
   help: revokeHelp,

@@ -1,6 +1,6 @@
 import { changeValidate } from './change';
 import { dev } from './dev';
-import { grant, hold, revoke } from './grant';
+import { disarm, grant, hold, revoke } from './grant';
 import { blockers } from './blockers';
 import { charter } from './charter';
 import { sealCreate, sealVerify } from './seal';
@@ -30,6 +30,7 @@ export const COMMANDS: Record<string, Command> = {
   grant,
   revoke,
   hold,
+  disarm,
   input,
   blockers,
   charter,
