@@ -86,7 +86,8 @@ export function createProductionActivities(config: ProductionConfig) {
         throw ApplicationFailure.nonRetryable(`step ${step.id} was armed until ${new Date(armedUntil).toISOString()}; the window lapsed and nothing was applied`, 'ArmWindowLapsed');
       }
       if (step.preconditions && !(await db.session((s) => appliedByRun(s, run.workflowId, run.runId))).some((r) => r.stepId === step.id)) {
-        const failing = await failingPrecondition(db, change, step.preconditions);
+        // As the read-only role the spec names for reading lanes, when it names one: the server refuses writes too.
+        const failing = await failingPrecondition(await openProduction(config.lanesHome, change, { readOnly: true }), change, step.preconditions);
         if (failing) {
           throw ApplicationFailure.nonRetryable(
             `step ${step.id} is armed${armedUntil ? ` until ${new Date(armedUntil).toISOString()}` : ''}: precondition "${failing.name}" does not hold (got ${failing.got}, expected ${failing.expected}); nothing was applied`,

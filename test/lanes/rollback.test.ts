@@ -180,6 +180,7 @@ describe('recovery of a half-applied execution by resuming', () => {
     expect(after).toMatchObject({ tables: ['birth_registry'], functions: ['fn_birth_register'] });
     const ledger = await productionQuery<{ step_id: string; workflow_id: string }>(suite.h.lanesHome, change, 'SELECT step_id, workflow_id FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY applied_at', [change.id]);
     expect(ledger.map((r) => r.workflow_id === workflowId)).toEqual([false, true]);
+    await recordHistory(suite.h.client, workflowId, 'execution-resumed');
   }, 240_000);
 
   it('a resume precheck on a production holding none of the change refuses: it accepts the change’s own applied steps and nothing else', async () => {
