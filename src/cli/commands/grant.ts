@@ -94,7 +94,7 @@ async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBi
  * --window for a step action's grant on an execution: required when a step of that action is armed, refused when
  * none is, and at most the shortest window such a step declares (the production worker checks the same).
  */
-function armWindow(lane: LaneIdentity, binding: LaneBinding, action: GrantAction, flags: Flags): number | undefined {
+export function armWindow(lane: LaneIdentity, binding: LaneBinding, action: GrantAction, flags: Flags): number | undefined {
   const asked = flags.window === undefined ? undefined : parseDuration(String(flags.window), '--window');
   const armedSteps = lane.lane === 'execution' ? binding.change.steps.filter((s) => s.action === action && armWindowOf(s) !== undefined) : [];
   if (armedSteps.length === 0) {
