@@ -184,6 +184,7 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
     await client.workflow.getHandle(failed).result().catch(() => undefined);
     await lanes(['status', failed]);
     await lanes(['packet', failed]);
+    await lanes(['blockers', changeId]);
 
     heading('9. Recovery is a decision: the cause removed, resume from the failed step under fresh grants (an armed activation)');
     await onProduction('DROP FUNCTION fn_birth_register(text, text)');

@@ -33,6 +33,8 @@ describe('npm run demo', () => {
     expect(stdout).toContain('Production execution is complete; verify the evidence packet and hold.');
     // The failed execution said so, and was recovered by a resume; the armed activation; the way back.
     expect(stdout).toMatch(/production is half-applied: steps qt001-apply applied/);
+    // … in the status, the packet, and under the blocker map.
+    expect(stdout).toMatch(/^production is half-applied: steps qt001-apply applied; options besides HOLD \(the default\):$/m);
     expect(stdout).toMatch(/RESUME_PRODUCTION_EXECUTION: resume from step qt001-activation/);
     expect(stdout).toMatch(/^qt001-apply +APPLY +APPLIED_EARLIER /m);
     expect(stdout).toMatch(/^COMPLETED {2}rollback lane .*$/m);
