@@ -9,6 +9,7 @@ import { readTrustRoot } from './trust-root';
 import { rehearse } from './rehearsal';
 import { dryRun, precheck } from './production-reads';
 import { recordExecution, scope } from './lane-work';
+import { recordRollback } from './rollback-record';
 import { writeDecisionPacket, type AuthorizedWork, type DecisionPacketRequest, type LaneWorkRequest } from './lane-request';
 import { authorizedFor } from './authorized';
 import { runProbes } from './probes';
@@ -35,6 +36,7 @@ export function createLaneActivities(config: ActivityConfig) {
     precheckProduction: (req: LaneWorkRequest): Promise<EvidenceRef> => precheck(home, verified(req)),
     // The workflow's step records travel along for display; the packet records what production's ledger says.
     recordExecution: (req: LaneWorkRequest & { steps: StepRecord[] }): Promise<EvidenceRef> => recordExecution(home, verified(req)),
+    recordRollback: (req: LaneWorkRequest): Promise<EvidenceRef> => recordRollback(home, verified(req)),
     writeDecisionPacket: (req: DecisionPacketRequest): Promise<string> => {
       const who = verified(req);
       return writeDecisionPacket(home, { changeId: who.change.id, workflowId: who.workflowId, runId: who.runId }, req);

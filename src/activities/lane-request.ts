@@ -38,6 +38,8 @@ export interface AuthorizedWork {
   grants: VerifiedEnvelope[];
   shaped?: boolean;
   precheckValidForMs?: number;
+  /** Precheck and execution: the step the signed START resumes from (a half-applied change). */
+  resumeFrom?: string;
   inputs?: { kind: string; sha256: string; content: string; by: string }[];
 }
 

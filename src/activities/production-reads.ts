@@ -21,6 +21,8 @@ import { inRolledBackTransaction, type Target, type TargetIdentity, type TargetS
 import { writeLanePacket, type AuthorizedWork } from './lane-request';
 import { MAX_PRECHECK_AGE_MS } from '../domain/point-of-action';
 import { progress } from './progress';
+import { resumeProblem } from './resume-ledger';
+import { stepsAppliedBefore } from '../domain/resume';
 
 interface ReadOnlyRun<T> {
   result: T;
@@ -158,17 +160,22 @@ export async function dryRun(lanesHome: string, req: AuthorizedWork): Promise<Ev
 export async function precheck(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
   await assertSqlContained(req.change);
   const db = await openProduction(lanesHome, req.change, { readOnly: true });
+  const resuming = req.resumeFrom !== undefined;
   const run = await readOnly(db, req, async (s) => {
+    // A resume (signed in the START) accepts exactly the change's own steps before it as applied, and nothing else.
+    if (resuming) return { applied: [], resume: await resumeProblem(s, req.change.id, req.specHash, stepsAppliedBefore(req.change, req.resumeFrom)) };
     // A production Gated Lanes never applied a step to has no bookkeeping schema yet.
     const [ledger] = await s.query<{ t: string | null }>("SELECT to_regclass('gated_lanes.applied_steps')::text AS t");
-    if (!ledger?.t) return [];
-    return s.query<{ step_id: string; workflow_id: string }>(
+    if (!ledger?.t) return { applied: [] };
+    const applied = await s.query<{ step_id: string; workflow_id: string }>(
       'SELECT step_id, workflow_id FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY step_id',
       [req.change.id],
     );
+    return { applied };
   });
-  if (run.result.length > 0) {
-    const which = run.result.map((r) => `${r.step_id} (by ${r.workflow_id})`).join(', ');
+  if (run.result.resume) throw ApplicationFailure.nonRetryable(`precheck failed: ${run.result.resume}`, 'PrecheckFailed');
+  if (run.result.applied.length > 0) {
+    const which = run.result.applied.map((r) => `${r.step_id} (by ${r.workflow_id})`).join(', ');
     throw ApplicationFailure.nonRetryable(`precheck failed: steps already applied to production: ${which}`, 'PrecheckFailed');
   }
   // What the production worker re-reads at the point of action: this spec (change.json), this production, until when.
@@ -186,10 +193,13 @@ export async function precheck(lanesHome: string, req: AuthorizedWork): Promise<
       transactionReadOnly: run.transactionReadOnly,
       role: run.role,
       fingerprint: run.entry.hash,
+      ...(resuming ? { resumeFrom: req.resumeFrom } : {}),
       checks: [
         { check: 'production reachable and identified', result: 'PASS' },
         { check: 'read-only transaction', result: 'PASS' },
-        { check: 'no step of this change already applied', result: 'PASS' },
+        resuming
+          ? { check: `exactly this change's steps before ${req.resumeFrom} applied, under this spec, none rolled back`, result: 'PASS' }
+          : { check: 'no step of this change already applied', result: 'PASS' },
         { check: 'entry == exit', result: 'PASS' },
       ],
     },

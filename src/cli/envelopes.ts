@@ -23,6 +23,10 @@ export interface EnvelopeRequest {
   /** START_LANE only: a rehearsal on a production-shaped clone; how long a precheck's pass stands. */
   shaped?: true;
   precheckValidForMs?: number;
+  /** A step action's grant on an execution: arms an armed step for this long from its issue time. */
+  armWindowMs?: number;
+  /** START_LANE of an execution or precheck only: resume a half-applied change from this step. */
+  resumeFrom?: string;
   /** REAL_RUN: the passed precheck's evidence tree. */
   precheckTree?: string;
   /** OPT4_PRODUCTION on an execution lane: the hash of the blocker map state approved. */
@@ -58,6 +62,8 @@ export function makeEnvelope(req: EnvelopeRequest): SignedEnvelope {
     ...(req.startId ? { startId: req.startId } : {}),
     ...(req.shaped ? { shaped: true as const } : {}),
     ...(req.precheckValidForMs !== undefined ? { precheckValidForMs: req.precheckValidForMs } : {}),
+    ...(req.resumeFrom ? { resumeFrom: req.resumeFrom } : {}),
+    ...(req.armWindowMs !== undefined ? { armWindowMs: req.armWindowMs } : {}),
     ...(req.precheckTree ? { precheckTree: req.precheckTree } : {}),
     ...(req.blockersHash ? { blockersHash: req.blockersHash } : {}),
     ...(req.evidenceTree ? { evidenceTree: req.evidenceTree } : {}),

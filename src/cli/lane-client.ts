@@ -13,6 +13,7 @@ import type { LaneStatus } from '../domain/lane-status';
 import type { SignedEnvelope } from '../domain/envelope';
 import { envelopeIdOf } from '../domain/envelope-rules';
 import { LANE_KINDS, requiredGrants, type LaneKind } from '../domain/vocabulary';
+import { stepsToApply } from '../domain/resume';
 import type { ChangeSpec } from '../domain/change-spec';
 import { CHANGE_WORKFLOW_TYPE, LANE_WORKFLOW_TYPES } from '../workflows/registry';
 import { changeWorkflowId } from '../workflows/messages';
@@ -57,6 +58,8 @@ export interface LaneStart {
   shaped?: boolean;
   /** Precheck only: how long its pass opens execution. */
   precheckValidForMs?: number;
+  /** Precheck and execution: resume a half-applied change from this step (signed in the START). */
+  resumeFrom?: string;
   workflowId?: string;
   /** Tests only: sign the start envelope with other fields, to prove the lane refuses it. */
   startEnvelopeOverrides?: Partial<Parameters<typeof makeEnvelope>[0]>;
@@ -97,6 +100,7 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
     specHash: specHashOf(change),
     ...(req.shaped ? { shaped: true as const } : {}),
     ...(req.precheckValidForMs ? { precheckValidForMs: req.precheckValidForMs } : {}),
+    ...(req.resumeFrom ? { resumeFrom: req.resumeFrom } : {}),
     ...req.startEnvelopeOverrides,
   });
   const input: LaneInput = {
@@ -105,9 +109,10 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
     ...(req.grantTimeoutMs ? { grantTimeoutMs: req.grantTimeoutMs } : {}),
     ...(req.shaped ? { shaped: true } : {}),
     ...(req.precheckValidForMs ? { precheckValidForMs: req.precheckValidForMs } : {}),
+    ...(req.resumeFrom ? { resumeFrom: req.resumeFrom } : {}),
   };
   await ensureChangeEntity(client, change, req.taskQueue);
-  const needs = requiredGrants(lane, change.steps.map((s) => s.action));
+  const needs = requiredGrants(lane, stepsToApply(change, req.resumeFrom).map((s) => s.action));
   const kind = lane === 'rehearsal' && req.shaped ? 'production-shaped rehearsal' : lane;
   const handle = await client.workflow.start(workflowType, {
     workflowId,
@@ -125,6 +130,7 @@ export async function startLaneWorkflow(client: Client, req: LaneStart): Promise
       `**Lane** ${kind}, started by operator ${key.name} (${key.keyId})`,
       `**Needs owner grants** ${needs.join(', ') || 'none'} — each its own signed grant; silence means HOLD.`,
       lane === 'execution' ? '**Also needs** no open blocker and a passed precheck still within its validity window.' : '',
+      lane === 'rollback' ? "**Undoes** the change's applied steps on production, in reverse order, each once; PROD_ROLLBACK names the passed rehearsal that proved this spec's rollback." : '',
     ]
       .filter(Boolean)
       .join('\n\n'),

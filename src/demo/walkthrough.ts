@@ -2,7 +2,9 @@
  * `npm run demo`: the README's "try it", unattended, on the embedded defaults. It drives the demo change through
  * every lane with the real `lanes` commands (printed as a person would type them): scoping, a rehearsal that
  * waits for the owner, blockers closed with evidence and operator inputs, dry-run, precheck, and execution with
- * per-action grants; then history, the decision packet and where to look in the Web UI.
+ * per-action grants — which fails half-applied (production drifted after the precheck), is recovered by resuming
+ * from the failed step, an armed activation (--window), and is then rolled back to the exact pre-execution
+ * fingerprint; then history, the decision packet and where to look in the Web UI.
  *
  * It uses the Temporal server `npm start` runs if one is up on 127.0.0.1:7233, else starts its own (persisted to
  * .lanes/temporal.db, UI on :8233). Its worker runs in this process on its own task queue, with the development
@@ -17,7 +19,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { installLanesLogger } from '../worker/runtime-logger';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { main } from '../cli/main';
-import { closeTargets } from '../activities/targets/open';
+import { closeTargets, openProduction } from '../activities/targets/open';
+import { readChangeSpec } from '../cli/change-file';
 import { startDevServer } from '../server/dev-server';
 import { ensureDevTrustRoot } from '../server/dev-trust-root';
 import { ensureRetention, ensureSearchAttributes } from '../server/namespace-setup';
@@ -96,8 +99,11 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
   const changeId = `demo-birth-registry-${stamp}`;
   const dir = join(lanesHome, 'demo', changeId);
   mkdirSync(dir, { recursive: true });
-  const spec = JSON.parse(readFileSync(join(EXAMPLE, 'change.json'), 'utf8'));
-  writeFileSync(join(dir, 'change.json'), `${JSON.stringify({ ...spec, id: changeId }, null, 2)}\n`);
+  const spec = JSON.parse(readFileSync(join(EXAMPLE, 'change.json'), 'utf8')) as { steps: Record<string, unknown>[] };
+  // The activation is a moment, not a step: armed by its grant for at most 10 minutes, and applied only while no
+  // legacy registry table exists on production (checked live, read-only, right before it applies).
+  const armed = { ...spec.steps[1], window: '10m', preconditions: [{ name: 'no legacy registry table', sql: "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'birth_registry_legacy'", expect: 0 }] };
+  writeFileSync(join(dir, 'change.json'), `${JSON.stringify({ ...spec, id: changeId, steps: [spec.steps[0], armed] }, null, 2)}\n`);
   copyFileSync(join(EXAMPLE, 'blocker-map.json'), join(dir, 'blocker-map.json'));
   const change = relative(process.cwd(), join(dir, 'change.json'));
   const surfaceMap = relative(process.cwd(), join(EXAMPLE, 'surface-map.json'));
@@ -118,7 +124,14 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
     await lanes(['status', workflowId]);
   };
   const grantAll = async (workflowId: string, actions: string[], tree?: string) => {
-    for (const a of actions) await lanes(['grant', workflowId, a, '--key', owner, ...(tree && ['REAL_RUN', 'APPLY'].includes(a) ? ['--evidence-tree', tree] : [])]);
+    for (const a of actions) {
+      await lanes(['grant', workflowId, a, '--key', owner, ...(tree && ['REAL_RUN', 'APPLY'].includes(a) ? ['--evidence-tree', tree] : []), ...(a === 'ACTIVATION' ? ['--window', '10m'] : [])]);
+    }
+  };
+  /** Production, as the lanes reach it: for showing drift the way another team's deploy would cause it. */
+  const onProduction = async (sql: string) => {
+    const target = await openProduction(lanesHome, readChangeSpec(join(dir, 'change.json')));
+    await target.session((s) => s.exec(sql));
   };
   const treeOf = async (workflowId: string) => ((await client.workflow.getHandle(workflowId).result()) as { evidence: { treeHash: string; dir: string } }).evidence;
 
@@ -177,11 +190,35 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
     await finish(pre);
 
     heading('8. Production execution: OPT4_PRODUCTION, REAL_RUN and one grant per irreversible action (naming the rehearsal tree)');
-    const exec = await startLane('execution');
-    await grantAll(exec, ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], tree);
+    process.stdout.write('(production drifts after the precheck: another deploy creates fn_birth_register, so the activation will fail)\n');
+    await onProduction('CREATE FUNCTION fn_birth_register(p_object_id text, p_origin text) RETURNS void LANGUAGE sql AS $$ SELECT 1 $$');
+    const failed = await startLane('execution');
+    await grantAll(failed, ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], tree);
+    await client.workflow.getHandle(failed).result().catch(() => undefined);
+    await lanes(['status', failed]);
+    await lanes(['packet', failed]);
+    await lanes(['blockers', changeId]);
+
+    heading('9. Recovery is a decision: the cause removed, resume from the failed step under fresh grants (an armed activation)');
+    await onProduction('DROP FUNCTION fn_birth_register(text, text)');
+    const resumePre = await startLane('precheck', ['--resume-from', 'qt001-activation']);
+    await grantAll(resumePre, ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    await finish(resumePre);
+    const exec = await startLane('execution', ['--resume-from', 'qt001-activation']);
+    await grantAll(exec, ['OPT4_PRODUCTION', 'REAL_RUN', 'ACTIVATION'], tree);
     await finish(exec);
     await lanes(['history', exec]);
     await lanes(['packet', changeId]);
+
+    heading('10. The way back: roll back the applied steps in reverse order (OPT4_PRODUCTION + PROD_ROLLBACK)');
+    process.stdout.write("(the proof compares production with the fingerprint recorded before the failed execution's first step, which held the drift's function)\n");
+    const back = await startLane('rollback');
+    await grantAll(back, ['OPT4_PRODUCTION', 'PROD_ROLLBACK']);
+    await finish(back);
+    const proof = JSON.parse(readFileSync(join((await treeOf(back)).dir, 'rollback.json'), 'utf8')) as { restored: boolean; after: string; baseline: { fingerprint: string }; differences: string[] };
+    // The baseline was recorded before the failed execution's first step, with the drift's function in it; the
+    // operator removed that function to resume, so the proof names it as the one difference (nothing is hidden).
+    process.stdout.write(`rollback.json: restored ${proof.restored}: production ${proof.after.slice(0, 16)}… ${proof.restored ? '==' : '!='} pre-execution ${proof.baseline.fingerprint.slice(0, 16)}…${proof.differences.length ? ` (differs: ${proof.differences.join(', ')})` : ''}\n`);
     await lanes(['list', '--change', changeId]);
 
     heading('Where to look in the Temporal Web UI');

@@ -4,10 +4,11 @@
  * The Lane-engine and Targets issues extend this with targets, blockers and probes.
  */
 import { z } from 'zod';
+import { durationMs } from './duration';
 import { CHANGE_ID } from './envelope';
 import { blockerMapSchema } from './blocker-map';
 import { blockerRuleSchema, ruleProblems } from './blocker-rules';
-import { ENV_NAME, SQL_ALLOWANCES, STEP_ACTIONS, STEP_ID } from './vocabulary';
+import { ENV_NAME, MAX_ARM_WINDOW_MS, PRECONDITION_NAME, SQL_ALLOWANCES, STEP_ACTIONS, STEP_ID } from './vocabulary';
 
 // In vocabulary.ts, so workflow code can name them without evaluating this module's schemas (lane-input.ts).
 export { SQL_ALLOWANCES, STEP_ACTIONS, type SqlAllowance } from './vocabulary';
@@ -23,6 +24,20 @@ const readTimeoutsSchema = z
   })
   .strict();
 
+export { MAX_ARM_WINDOW_MS } from './vocabulary';
+
+/**
+ * A live check an armed step makes on production right before it applies (read-only; src/sql checks it is one plain
+ * SELECT): its first column of its first row must equal `expect`, compared as text (`true`, `0`, `ok`).
+ */
+const preconditionSchema = z
+  .object({
+    name: z.string().regex(PRECONDITION_NAME, 'must be 1-64 chars of letters, digits, spaces, ".", "_" or "-"'),
+    sql: z.string().min(1, 'precondition SQL must not be empty').max(4000),
+    expect: z.union([z.string().max(200), z.number(), z.boolean()]),
+  })
+  .strict();
+
 const stepSchema = z
   .object({
     id: z.string().regex(STEP_ID, 'must be 1-64 chars of letters, digits, ".", "_" or "-"'),
@@ -30,8 +45,28 @@ const stepSchema = z
     description: z.string().max(2000).optional(),
     apply: z.string().min(1, 'apply SQL must not be empty'),
     rollback: z.string().min(1, 'rollback SQL must not be empty'),
+    /**
+     * An armed step (a repoint, a cutover: a moment, not a step): its grant arms it for at most this long (e.g.
+     * `15m`, at most 1h), and it applies only while armed and only when every precondition holds at that moment.
+     */
+    window: z
+      .string()
+      .refine((w) => durationMs(w) !== undefined, 'must be a duration like 90s, 15m or 1h')
+      .refine((w) => (durationMs(w) ?? Infinity) <= MAX_ARM_WINDOW_MS, 'must be at most 1h: an armed step is a moment')
+      .optional(),
+    preconditions: z.array(preconditionSchema).min(1).max(10).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.preconditions && s.window === undefined) ctx.addIssue({ code: 'custom', path: ['window'], message: 'is required when a step declares preconditions (they are checked while it is armed)' });
+  });
+
+export type StepPrecondition = z.infer<typeof preconditionSchema>;
+
+/** How long an armed step may be armed, in ms; undefined for a plain step. */
+export function armWindowOf(step: { window?: string }): number | undefined {
+  return step.window === undefined ? undefined : durationMs(step.window);
+}
 
 export const changeSpecSchema = z
   .object({

@@ -8,6 +8,7 @@ import { openBlockers, type Blocker } from './blocker-map';
 import { ruleFor } from './blocker-rules';
 import type { ChangeView } from './gate-rules';
 import type { LaneStatus } from './lane-status';
+import { halfApplied, halfAppliedLine, recoveryOptions } from './recovery';
 
 export const DECISION_OPTIONS = [
   { id: 'HOLD_PRODUCTION', text: 'do nothing further (default, recommended)' },
@@ -47,6 +48,7 @@ const unchartered = (view: ChangeView | undefined): boolean => Boolean(view?.cha
 function recommend(status: LaneStatus, view: ChangeView | undefined): string {
   const { blocking, gates } = openSplit(view);
   if (status.lane === 'execution' && status.state === 'COMPLETED') return 'Production execution is complete; verify the evidence packet and hold.';
+  if (status.lane === 'rollback' && status.state === 'COMPLETED') return "Production's rollback is complete; verify in the evidence packet (rollback.json) that production is restored to the pre-execution fingerprint, and hold.";
   if (unchartered(view)) return `Hold production. The blocker map and rules (or the declaration that there are none) are the operator's proposal until an owner charters them (\`lanes charter ${status.changeId} --change <spec> --key <owner key>\`): until then no blocker moves and no execution opens.`;
   if (!view?.latestRehearsal) return 'If you are not holding, authorize a rehearsal on an isolated clone first: it proves the rollback with zero production risk.';
   if (blocking.length > 0) {
@@ -61,17 +63,38 @@ function recommend(status: LaneStatus, view: ChangeView | undefined): string {
 export function decisionPacket(status: LaneStatus, view: ChangeView | undefined): DecisionPacket {
   const open = openBlockers(view?.blockers);
   const { blocking, gates } = openSplit(view);
-  const production = status.lane === 'execution' && (status.steps ?? []).some((s) => s.state === 'APPLIED') ? 'production steps applied' : 'nothing production was mutated';
+  const production =
+    status.lane === 'execution' && (status.steps ?? []).some((s) => s.state === 'APPLIED') ? 'production steps applied'
+    : status.lane === 'rollback' && (status.steps ?? []).some((s) => s.state === 'ROLLED_BACK') ? 'production steps rolled back'
+    : 'nothing production was mutated';
   const whatChanged = [
     `${status.lane} lane ${status.workflowId}: ${status.state}${status.holdReason ? ` (${status.holdReason})` : ''}${status.failure ? ` (${status.failure})` : ''}`,
     ...(status.evidence ? [`evidence packet tree ${status.evidence.treeHash}`] : []),
     ...(status.steps ?? []).filter((s) => s.state === 'APPLIED').map((s) => `step ${s.id} (${s.action}) applied at ${s.appliedAt}`),
+    ...(status.steps ?? []).filter((s) => s.state === 'ROLLED_BACK').map((s) => `step ${s.id} (${s.action}) rolled back at ${s.rolledBackAt}`),
     ...(status.probes ? [`${status.probes.failedClosed}/${status.probes.total} bad-input probes fail closed`] : []),
     `rejected envelopes: ${status.rejected.length}`,
     production,
   ];
   const blockedText = blocking.length > 0 ? `BLOCKED (${blocking.length} open blocker${blocking.length === 1 ? '' : 's'})` : 'no open blockers';
   const gatesText = gates.length > 0 ? `; ${gates.length} authorization gate${gates.length === 1 ? '' : 's'} met only by per-lane grants` : '';
+  const half = halfApplied(status);
+  if (half) {
+    // Nothing else is on offer until production is whole again: HOLD, roll back, or resume.
+    return {
+      changeId: status.changeId,
+      workflowId: status.workflowId,
+      lane: status.lane,
+      outcome: status.state,
+      statusLine: `${status.lane}: ${status.state}. Production: ${halfAppliedLine(half)}. Default: HOLD.`,
+      whatChanged: [...whatChanged.filter((w) => w !== production), halfAppliedLine(half)],
+      default: 'HOLD_PRODUCTION',
+      selects: null,
+      options: [{ ...DECISION_OPTIONS[0] }, ...recoveryOptions(half)],
+      preconditions: open.map((b) => ({ blocker: b.id, status: b.status, actor: b.actor_needed, gate: gates.includes(b) ? `authorization gate: ${b.next_action}` : b.next_action })),
+      recommendation: `Hold production: it is half-applied (steps ${half.applied.join(', ')} applied). Then choose one: roll back the applied steps with the rollback lane, or resume from step ${half.resumeFrom} under fresh grants once its cause is fixed.`,
+    };
+  }
   return {
     changeId: status.changeId,
     workflowId: status.workflowId,

@@ -9,6 +9,9 @@ import { GRANT_ACTIONS, LANE_KINDS } from './vocabulary';
 import { BLOCKER_STATUSES } from './blocker-map';
 import { KEY_ID, SIGNATURE_HEX } from './keys';
 
+/** The actions a change's steps declare (change-spec.ts STEP_ACTIONS; repeated here to keep this module free of the spec). */
+const STEP_ACTIONS = ['APPLY', 'PERMIT', 'ACTIVATION', 'REPOINT', 'CUTOVER'] as const;
+
 /**
  * Actions that are signed but are not authorisations: they never satisfy a lane's required grants.
  * HOLD ends a lane; START_LANE is the operator's start; REVOKE withdraws one grant by id; BLOCKER_UPDATE moves
@@ -63,6 +66,17 @@ export const envelopePayloadSchema = z
     shaped: z.literal(true).optional(),
     /** START_LANE of a precheck: how long its pass may open execution (the workers cap it at 24 h). */
     precheckValidForMs: z.number().int().positive().max(24 * 60 * 60 * 1000).optional(),
+    /**
+     * START_LANE of an execution or a precheck: resume a half-applied change from this step. The steps before it
+     * are the ones another run of this change applied (production's ledger must hold exactly those); nothing else
+     * is accepted as applied, and nothing before it is applied again.
+     */
+    resumeFrom: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a step id of the change').optional(),
+    /**
+     * A step action's grant on an execution (APPLY, PERMIT, ACTIVATION, REPOINT, CUTOVER): arms an armed step for this
+     * long from its issue time (at most the step's declared window, at most 1 h). Armed until issuedAt + armWindowMs.
+     */
+    armWindowMs: z.number().int().positive().max(60 * 60 * 1000).optional(),
     /** REAL_RUN: the evidence tree of the passed precheck the execution relies on. */
     precheckTree: z.string().regex(SHA256_HEX, 'must be a sha256 hex tree hash').optional(),
     /** OPT4_PRODUCTION on an execution lane: the hash of the blocker-map state the owner approves. */
@@ -100,10 +114,13 @@ export const envelopePayloadSchema = z
     need('charterHash', p.action === 'CHARTER');
     if (p.shaped !== undefined && !(p.action === 'START_LANE' && p.lane === 'rehearsal')) ctx.addIssue({ code: 'custom', path: ['shaped'], message: 'is allowed only on the START_LANE of a rehearsal' });
     if (p.precheckValidForMs !== undefined && !(p.action === 'START_LANE' && p.lane === 'precheck')) ctx.addIssue({ code: 'custom', path: ['precheckValidForMs'], message: 'is allowed only on the START_LANE of a precheck' });
+    if (p.resumeFrom !== undefined && !(p.action === 'START_LANE' && (p.lane === 'execution' || p.lane === 'precheck'))) ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'is allowed only on the START_LANE of an execution or a precheck' });
+    if (p.armWindowMs !== undefined && !(p.lane === 'execution' && (STEP_ACTIONS as readonly string[]).includes(p.action))) ctx.addIssue({ code: 'custom', path: ['armWindowMs'], message: "is allowed only on a step action's grant on an execution lane" });
     need('precheckTree', p.action === 'REAL_RUN');
     need('blockersHash', p.action === 'OPT4_PRODUCTION' && p.lane === 'execution');
-    // REAL_RUN and APPLY name the passed rehearsal they rest on; a blocker move may name one as its proof.
-    const treeBound = p.action === 'REAL_RUN' || p.action === 'APPLY';
+    // REAL_RUN, APPLY and PROD_ROLLBACK name the passed rehearsal they rest on (PROD_ROLLBACK: the one that proved
+    // this spec's rollback SQL); a blocker move may name one as its proof.
+    const treeBound = p.action === 'REAL_RUN' || p.action === 'APPLY' || p.action === 'PROD_ROLLBACK';
     if (!blockerUpdate) need('evidenceTree', treeBound);
     need('revokes', p.action === 'REVOKE');
     need('blockerId', blockerUpdate);

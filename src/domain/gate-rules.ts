@@ -16,7 +16,7 @@ import { personOf, type TrustRoot } from './trust-root';
 import type { GrantAction, LaneKind } from './vocabulary';
 
 /** Grants that must name the evidence tree of the rehearsal they were given for. */
-export const EVIDENCE_BOUND_ACTIONS: readonly GrantAction[] = ['REAL_RUN', 'APPLY'];
+export const EVIDENCE_BOUND_ACTIONS: readonly GrantAction[] = ['REAL_RUN', 'APPLY', 'PROD_ROLLBACK'];
 
 /** What the change entity tells each of its running lanes (pushed by signal whenever it changes). */
 export interface ChangeView {

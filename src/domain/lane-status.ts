@@ -44,10 +44,15 @@ export interface ProbeReport {
 export interface StepRecord {
   id: string;
   action: GrantAction;
-  state: 'PENDING' | 'RUNNING' | 'APPLIED';
+  /** Execution: PENDING → RUNNING → APPLIED (APPLIED_EARLIER: before a resume, by the run that failed or held). Rollback: PENDING → RUNNING → ROLLED_BACK, or NOT_APPLIED (nothing to undo). */
+  state: 'PENDING' | 'RUNNING' | 'APPLIED' | 'ROLLED_BACK' | 'NOT_APPLIED' | 'APPLIED_EARLIER';
   /** The grant ids the step was authorised by. */
   grants?: string[];
   appliedAt?: string;
+  rolledBackAt?: string;
+  /** An armed step: until when its grants arm it, and what its last look at production found. */
+  armedUntil?: string;
+  lastCheck?: string;
 }
 
 export interface LaneStatus {
@@ -73,6 +78,8 @@ export interface LaneStatus {
   blockersOpen: string[];
   /** Execution only: each step as it ran. */
   steps?: StepRecord[];
+  /** Execution and precheck: the signed START resumes a half-applied change from this step. */
+  resumeFrom?: string;
   /** When the current wait for grants ends in HOLD. */
   deadline?: string;
   holdReason?: string;

@@ -42,7 +42,8 @@ export interface LaneAuthorizationInput {
   start: unknown;
   grants: unknown;
   /** The grant actions this activity needs, given the verified change and lane. */
-  required: (change: ChangeSpec, lane: LaneKind) => readonly GrantAction[];
+  /** `start` is the verified START's payload: what the operator signed (e.g. a resume) may change what is needed. */
+  required: (change: ChangeSpec, lane: LaneKind, start: VerifiedEnvelope['payload']) => readonly GrantAction[];
   nowMs: number;
   /**
    * Judge each grant as of its own issue time: for recording work that was already authorised (and verified) at
@@ -84,7 +85,7 @@ export function verifyLaneAuthorization(input: LaneAuthorizationInput, checkSign
   if (!start.ok) return refuse(start.code, `lane start: ${start.reason}`);
   const operator = { keyId: start.envelope.signer.keyId, name: start.envelope.signer.name, person: start.envelope.signer.person };
 
-  const required = [...new Set(input.required(change, lane))];
+  const required = [...new Set(input.required(change, lane, start.envelope.payload))];
   if (!Array.isArray(input.grants)) return refuse('MALFORMED_REQUEST', 'the request carries no list of grants');
   const nonces = new Set<string>([start.envelope.payload.nonce]);
   const signers = new Map<GrantAction, Set<string>>(required.map((a) => [a, new Set()]));

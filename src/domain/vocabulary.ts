@@ -2,7 +2,7 @@
  * The words of our users (see DESIGN.md §Words), as closed sets. Everything that crosses a trust boundary is
  * checked against these lists, so an unknown lane or action is a validation error, never a silent default.
  */
-export const LANE_KINDS = ['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const;
+export const LANE_KINDS = ['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution', 'rollback'] as const;
 export type LaneKind = (typeof LANE_KINDS)[number];
 
 export const GRANT_ACTIONS = [
@@ -37,6 +37,8 @@ export const LANE_REQUIRED_GRANTS: Readonly<Record<LaneKind, readonly GrantActio
   'dry-run': ['AUTHORIZE_DRYRUN', 'OPT4_PRODUCTION'],
   precheck: ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION'],
   execution: ['OPT4_PRODUCTION', 'REAL_RUN'],
+  // The way back from an execution: production, and the rehearsal that proved this spec's rollback SQL.
+  rollback: ['OPT4_PRODUCTION', 'PROD_ROLLBACK'],
 };
 
 /** Execution needs, beyond OPT4_PRODUCTION and REAL_RUN, one grant per action its steps declare, in step order. */
@@ -67,3 +69,8 @@ export const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The name of an environment variable holding a database URL (the spec names variables, never URLs). */
 export const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
+
+/** The longest an armed step may stay armed: a moment, not a standing permission. */
+export const MAX_ARM_WINDOW_MS = 60 * 60 * 1000;
+/** A precondition's name: what a HOLD names when it does not hold. */
+export const PRECONDITION_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;

@@ -9,12 +9,13 @@ import { analyzeSqlLoaded } from './analyze';
 import { CLASS_LABEL, fixFor, type Finding } from './findings';
 import { loadSqlParser, SqlSyntaxError } from './parser';
 import { objectFinding, outsideSurface } from './surface';
+import { preconditionProblems } from './preconditions';
 
 export interface ContainmentIssue {
   /** Where in the spec: `['steps', i, 'apply' | 'rollback']`. */
   path: (string | number)[];
   stepId: string;
-  which: 'apply' | 'rollback';
+  which: 'apply' | 'rollback' | 'precondition';
   /** What is refused, where in the SQL, why, and how to fix it. */
   message: string;
 }
@@ -61,6 +62,12 @@ export async function sqlContainmentIssues(spec: ChangeSpec): Promise<Containmen
     for (const which of ['apply', 'rollback'] as const) {
       for (const message of issuesOf(step[which], spec)) out.push({ path: ['steps', i, which], stepId: step.id, which, message });
     }
+    // An armed step's live checks run on production too: each must be one plain read (preconditions.ts).
+    (step.preconditions ?? []).forEach((p, j) => {
+      for (const problem of preconditionProblems(p.sql, spec.surface)) {
+        out.push({ path: ['steps', i, 'preconditions', j, 'sql'], stepId: step.id, which: 'precondition', message: `"${p.name}": ${problem}` });
+      }
+    });
   });
   return out;
 }

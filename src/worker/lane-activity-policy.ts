@@ -5,6 +5,8 @@
  */
 import type { ChangeSpec } from '../domain/change-spec';
 import { requiredGrants, type GrantAction, type LaneKind } from '../domain/vocabulary';
+import type { VerifiedEnvelope } from '../domain/envelope-rules';
+import { stepsToApply } from '../domain/resume';
 
 export type LanePolicy =
   /** Touches no database and writes no evidence: needs nothing. */
@@ -12,12 +14,13 @@ export type LanePolicy =
   | {
       kind: 'lane';
       lane: LaneKind | 'any';
-      required: (change: ChangeSpec, lane: LaneKind) => readonly GrantAction[];
+      required: (change: ChangeSpec, lane: LaneKind, start: VerifiedEnvelope['payload']) => readonly GrantAction[];
       /** Records work already authorised: grants judged as of their issue time (they may have expired since). */
       grantsAsOfIssue?: boolean;
     };
 
-const laneGrants = (change: ChangeSpec, lane: LaneKind) => requiredGrants(lane, change.steps.map((s) => s.action));
+// A resumed execution was granted only the actions of the steps it applies (its START signs the resume).
+const laneGrants = (change: ChangeSpec, lane: LaneKind, start: VerifiedEnvelope['payload']) => requiredGrants(lane, stepsToApply(change, start.resumeFrom).map((s) => s.action));
 const none = () => [] as GrantAction[];
 
 export const LANE_ACTIVITY_POLICY: Readonly<Record<string, LanePolicy>> = {
@@ -28,5 +31,6 @@ export const LANE_ACTIVITY_POLICY: Readonly<Record<string, LanePolicy>> = {
   dryRunProduction: { kind: 'lane', lane: 'dry-run', required: laneGrants },
   precheckProduction: { kind: 'lane', lane: 'precheck', required: laneGrants },
   recordExecution: { kind: 'lane', lane: 'execution', required: laneGrants, grantsAsOfIssue: true },
+  recordRollback: { kind: 'lane', lane: 'rollback', required: laneGrants, grantsAsOfIssue: true },
   writeDecisionPacket: { kind: 'lane', lane: 'any', required: none },
 };

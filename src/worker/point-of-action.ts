@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Context } from '@temporalio/activity';
-import { changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import { armWindowOf, changeSpecSchema, type ChangeSpec } from '../domain/change-spec';
+import { formatDuration } from '../domain/duration';
 import { specHashOf } from '../domain/bindings';
 import { claimedIssueTime, verifyEnvelope, type VerifiedEnvelope } from '../domain/envelope-rules';
 import { changeWorkflowId } from '../workflows/messages';
@@ -20,6 +21,7 @@ import {
   verifyLaneAuthorization,
   type ActivityCaller,
   type LaneAuthorization,
+  type LaneAuthorizationInput,
   type LaneOfTree,
   withdrawalProblem,
 } from '../domain/point-of-action';
@@ -33,8 +35,28 @@ import { assertSqlContained } from '../sql/assert-contained';
 import type { LanePolicy } from './lane-activity-policy';
 import { readTrustRootFile } from './trust-root-file';
 import { verifyEd25519Node } from './node-signature';
+import { precheckResumeProblem, resumeIndex } from '../domain/resume';
 
 export class Refused extends Error {}
+
+/**
+ * Until when an armed step may apply: every grant of its action must arm it (armWindowMs, at most the step's declared
+ * window), and the earliest issuedAt + armWindowMs counts. Undefined for a plain step.
+ */
+function armedUntilOf(step: ChangeSpec['steps'][number], grants: readonly VerifiedEnvelope[]): number | undefined {
+  const window = armWindowOf(step);
+  if (window === undefined) return undefined;
+  let until = Infinity;
+  for (const g of grants) {
+    const arm = g.payload.armWindowMs;
+    if (arm === undefined) throw new Refused(`step ${step.id} is armed (window ${step.window}): its ${step.action} grant ${g.id.slice(0, 16)}… does not arm it (\`lanes grant … ${step.action} --window <at most ${step.window}>\`)`);
+    if (arm > window) throw new Refused(`step ${step.id} may be armed for at most ${step.window}; its ${step.action} grant ${g.id.slice(0, 16)}… arms it for ${formatDuration(arm)}`);
+    until = Math.min(until, Date.parse(g.payload.issuedAt) + arm);
+  }
+  // A lapsed window is the body's to refuse (ArmWindowLapsed, before it touches anything), so the lane ends in HOLD
+  // rather than failing; the recheck inside the step's transaction refuses it too.
+  return until;
+}
 
 /** The distinct trees some grants name, each with the action of the first grant naming it (for the message). */
 function namedTrees(grants: readonly VerifiedEnvelope[], tree: (g: VerifiedEnvelope) => string): Map<string, string> {
@@ -47,6 +69,10 @@ function namedTrees(grants: readonly VerifiedEnvelope[], tree: (g: VerifiedEnvel
 export interface AuthorizedStep extends LaneAuthorization {
   caller: ActivityCaller;
   step: ChangeSpec['steps'][number];
+  /** A resumed execution: the step its signed START resumes from (the steps before it are earlier runs'). */
+  resumeFrom?: string;
+  /** An armed step: until when its grants arm it (ms since the epoch); it applies only before then. */
+  armedUntil?: number;
   /**
    * Checks again what time can change — an owner's HOLD or REVOKE, grant expiry, precheck validity — for the body
    * to call inside the step's transaction, once it holds the change's lock and right before the SQL runs.
@@ -107,6 +133,7 @@ export class PointOfAction {
       ...(auth.start.payload.shaped === true ? { shaped: true } : {}),
       // A precheck stands for what its START asked, never longer than the trust root allows.
       ...(auth.lane === 'precheck' ? { precheckValidForMs: Math.min(auth.start.payload.precheckValidForMs ?? Infinity, limitsOf(trustRoot).precheckValidityMs) } : {}),
+      ...(auth.start.payload.resumeFrom !== undefined ? { resumeFrom: auth.start.payload.resumeFrom } : {}),
       ...(inputs.length > 0 ? { inputs } : {}),
     };
   }
@@ -125,6 +152,12 @@ export class PointOfAction {
     const auth = this.verify(caller, trustRoot, { lane: 'execution', change: req.change, start: req.start, grants: req.grants, required: stepActions });
     const step = auth.change.steps.find((s) => s.id === req.stepId);
     if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
+    // A resumed execution (its START signs the step it resumes from) applies nothing before that step.
+    const resumeFrom = auth.start.payload.resumeFrom;
+    const from = resumeIndex(auth.change, resumeFrom);
+    if (from < 0) throw new Refused(`the lane start resumes from step ${String(resumeFrom)}, which the signed change spec does not declare`);
+    if (auth.change.steps.indexOf(step) < from) throw new Refused(`step ${step.id} comes before ${String(resumeFrom)}, where this resumed execution starts: an earlier run applied it`);
+    const armedUntil = armedUntilOf(step, grantsFor(auth.grants, step.action));
     // Signed is not enough: the SQL must also stay inside the surface it declares, read by PostgreSQL's own parser.
     await assertSqlContained(auth.change);
     // Each named tree is resolved and re-hashed once, however many grants name it (REAL_RUN and APPLY usually agree).
@@ -140,6 +173,8 @@ export class PointOfAction {
       const files = this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now(), limitsOf(trustRoot).precheckValidityMs);
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${problem}`);
+      const resume = precheckResumeProblem(files['precheck.json'], resumeFrom);
+      if (resume) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${resume}`);
       precheckUntil = Math.min(precheckUntil, Date.parse(String((files['precheck.json'] as { validUntil?: unknown }).validUntil)));
     }
     await this.notWithdrawn(caller, trustRoot, auth);
@@ -157,19 +192,56 @@ export class PointOfAction {
       charteredAtMs,
     });
     if (blockers) throw new Refused(blockers);
-    const recheck = async () => {
+    return {
+      ...auth,
+      caller,
+      step,
+      ...(resumeFrom !== undefined ? { resumeFrom } : {}),
+      ...(armedUntil !== undefined ? { armedUntil } : {}),
+      recheck: this.recheckFor('applyProductionStep', caller, trustRoot, auth, precheckUntil, armedUntil),
+    };
+  }
+
+  /**
+   * A rollback step (the rollback lane): the START and grants of a rollback lane of this run and spec —
+   * OPT4_PRODUCTION and PROD_ROLLBACK — where every PROD_ROLLBACK names a PASSED rehearsal of this very spec (the
+   * one that proved its rollback SQL), and the spec's SQL, rollback SQL included, stays inside its surface. Which
+   * steps production holds, in which order they are undone, and under which applied spec, the ledger decides in the
+   * step's transaction (rollback-ledger.ts).
+   */
+  async rollbackStep(caller: ActivityCaller, trustRoot: TrustRoot, raw: unknown): Promise<AuthorizedStep> {
+    const req = (raw ?? {}) as Record<string, unknown>;
+    const auth = this.verify(caller, trustRoot, { lane: 'rollback', change: req.change, start: req.start, grants: req.grants, required: () => ['OPT4_PRODUCTION', 'PROD_ROLLBACK'] });
+    const step = auth.change.steps.find((s) => s.id === req.stepId);
+    if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
+    await assertSqlContained(auth.change);
+    for (const [tree] of namedTrees(grantsFor(auth.grants, 'PROD_ROLLBACK'), (g) => g.payload.evidenceTree!)) {
+      const files = this.packet(tree, ['rehearsal.json', 'change.json'], "PROD_ROLLBACK's rehearsal");
+      const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
+      if (problem) throw new Refused(`PROD_ROLLBACK names evidence tree ${tree}, but ${problem}`);
+    }
+    await this.notWithdrawn(caller, trustRoot, auth);
+    return { ...auth, caller, step, recheck: this.recheckFor('rollbackProductionStep', caller, trustRoot, auth, Infinity) };
+  }
+
+  /**
+   * What the body calls inside the step's transaction, holding the change's lock, right before the SQL: an owner's
+   * HOLD or REVOKE sent meanwhile, a grant's expiry, or the end of the precheck's validity stops the step there.
+   */
+  private recheckFor(activity: string, caller: ActivityCaller, trustRoot: TrustRoot, auth: LaneAuthorization, precheckUntil: number, armedUntil?: number): () => Promise<void> {
+    return async () => {
       try {
         await this.notWithdrawn(caller, trustRoot, auth);
         const now = Date.now();
         const expired = auth.grants.find((g) => Date.parse(g.payload.expiresAt) <= now);
         if (expired) throw new Refused(`${expired.payload.action} grant expired at ${expired.payload.expiresAt} while the step waited`);
         if (precheckUntil <= now) throw new Refused(`the precheck REAL_RUN names stopped being valid at ${new Date(precheckUntil).toISOString()} while the step waited`);
+        if (armedUntil !== undefined && armedUntil <= now) throw new Refused(`the step was armed until ${new Date(armedUntil).toISOString()}; its window lapsed while it waited`);
       } catch (err) {
         if (!(err instanceof Refused)) throw err;
-        throw ApplicationFailure.nonRetryable(`point of action refused applyProductionStep for ${caller.workflowId}: ${err.message}`, 'GrantRefused');
+        throw ApplicationFailure.nonRetryable(`point of action refused ${activity} for ${caller.workflowId}: ${err.message}`, 'GrantRefused');
       }
     };
-    return { ...auth, caller, step, recheck };
   }
 
   /** Refuses when the server's record of this run holds an owner's HOLD, or a REVOKE of a grant presented. */
@@ -179,7 +251,7 @@ export class PointOfAction {
     if (problem) throw new Refused(problem);
   }
 
-  private verify(caller: ActivityCaller, trustRoot: TrustRoot, req: { lane: LaneKind | 'any'; change: unknown; start: unknown; grants: unknown; required: (c: ChangeSpec, l: LaneKind) => readonly GrantAction[]; grantsAsOfIssue?: boolean }): LaneAuthorization {
+  private verify(caller: ActivityCaller, trustRoot: TrustRoot, req: { lane: LaneKind | 'any'; change: unknown; start: unknown; grants: unknown; required: LaneAuthorizationInput['required']; grantsAsOfIssue?: boolean }): LaneAuthorization {
     const verdict = verifyLaneAuthorization({ caller, trustRoot, nowMs: Date.now(), ...req }, verifyEd25519Node);
     if (!verdict.ok) throw new Refused(verdict.reason);
     return verdict;
@@ -207,7 +279,7 @@ export class PointOfAction {
       }
     };
     // Which lane made it: from the verified file list, never from what the directory holds now.
-    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution'] as const).find((l) => found.files.includes(`${l}.json`));
+    const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution', 'rollback'] as const).find((l) => found.files.includes(`${l}.json`));
     const spec = changeSpecSchema.safeParse(json('change.json'));
     if (!lane || !spec.success) return undefined;
     const own = json(`${lane}.json`);
@@ -215,7 +287,7 @@ export class PointOfAction {
       lane === 'rehearsal' ? (own?.proof as { status?: unknown } | undefined)?.status === 'PASSED'
       : lane === 'precheck' ? own?.status === 'PASSED'
       : lane === 'dry-run' ? own?.entryEqualsExit === true
-      : true; // scoping and execution write their packet only when they complete
+      : true; // scoping, execution and rollback write their packet only when they complete
     const shaped = lane === 'rehearsal' && json('clone-provenance.json')?.kind === 'production-shaped';
     // Operator inputs as the packet holds them, hashed from the verified bytes (the file name is only a label).
     const inputs = found.files.filter((f) => f.startsWith('inputs/')).map((f) => createHash('sha256').update(found.read(f), 'utf8').digest('hex'));

@@ -17,8 +17,15 @@ export class ProductionGrantInterceptor implements ActivityInboundCallsIntercept
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const request = input.args[0];
     const authorized = await this.pointOfAction.guard(this.ctx, (caller, trustRoot) => {
-      if (this.ctx.info.activityType !== 'applyProductionStep') throw new Refused('the production queue runs applyProductionStep only');
-      return this.pointOfAction.productionStep(caller, trustRoot, request);
+      // Default-deny: each production activity type has its own verification, and no other type runs here.
+      switch (this.ctx.info.activityType) {
+        case 'applyProductionStep':
+          return this.pointOfAction.productionStep(caller, trustRoot, request);
+        case 'rollbackProductionStep':
+          return this.pointOfAction.rollbackStep(caller, trustRoot, request);
+        default:
+          throw new Refused('the production queue runs applyProductionStep and rollbackProductionStep only');
+      }
     });
     markAuthorized(request, authorized);
     return next(input);

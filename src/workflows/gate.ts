@@ -9,11 +9,12 @@
  * fails if any other module references the production activities.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ProductionActivities, ProductionStepResult } from '../activities/production';
+import type { ProductionActivities, ProductionStepResult, RollbackStepResult } from '../activities/production';
 import type { SignedEnvelope } from '../domain/envelope';
 import type { VerifiedEnvelope } from '../domain/envelope-rules';
 import { productionTaskQueue } from '../domain/task-queues';
 import type { GrantAction } from '../domain/vocabulary';
+import { armWindowOf, type ChangeSpec } from '../domain/change-spec';
 import type { LaneRuntime } from './lane-runtime';
 
 export interface GatedStep {
@@ -28,7 +29,7 @@ export async function applyStepThroughGate(
   start: unknown,
   stepId: string,
   timeoutMs: number,
-  onAuthorized: () => void,
+  onAuthorized: (armedUntil?: number) => void,
 ): Promise<GatedStep | undefined> {
   const step = lane.change.steps.find((s) => s.id === stepId);
   if (!step) return lane.fail(`the change has no step ${stepId}`);
@@ -37,7 +38,11 @@ export async function applyStepThroughGate(
   // Nothing awaits between the verdict above and the scheduling below.
   const needed: readonly GrantAction[] = ['OPT4_PRODUCTION', 'REAL_RUN', step.action];
   const grants = verdict.usable.filter((g) => needed.includes(g.payload.action as GrantAction));
-  onAuthorized();
+  // An armed step is scheduled only while its grants arm it (the production worker checks the same, and the
+  // preconditions); a grant that does not arm it, or a window that lapsed, ends the lane in HOLD.
+  const armed = armedUntilFor(step, grants);
+  if (armed && 'hold' in armed) return lane.holdNow(armed.hold);
+  onAuthorized(armed?.until);
   const { applyProductionStep } = proxyActivities<ProductionActivities>({
     taskQueue: productionTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '10 minutes',
@@ -56,6 +61,60 @@ export async function applyStepThroughGate(
     grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
     blockerState: verdict.blockerState ?? null,
     charter: verdict.charter ?? [],
+  });
+  return { result, grants };
+}
+
+/** Until when the grants of an armed step arm it; or why they do not; undefined for a plain step. Pure. */
+export function armedUntilFor(step: ChangeSpec['steps'][number], grants: readonly VerifiedEnvelope[]): { until: number } | { hold: string } | undefined {
+  const window = armWindowOf(step);
+  if (window === undefined) return undefined;
+  const arming = grants.filter((g) => g.payload.action === step.action);
+  const unarmed = arming.find((g) => g.payload.armWindowMs === undefined || g.payload.armWindowMs > window);
+  if (unarmed || arming.length === 0) return { hold: `step ${step.id} is armed (window ${step.window}) and its ${step.action} grant does not arm it within that window (\`lanes grant … ${step.action} --window …\`)` };
+  const until = Math.min(...arming.map((g) => Date.parse(g.payload.issuedAt) + g.payload.armWindowMs!));
+  if (until <= Date.now()) return { hold: `the armed window of step ${step.id} lapsed at ${new Date(until).toISOString()} before it could apply; nothing was applied` };
+  return { until };
+}
+
+export interface GatedRollback {
+  result: RollbackStepResult;
+  grants: VerifiedEnvelope[];
+}
+
+/**
+ * Waits for the rollback lane's gate (OPT4_PRODUCTION and PROD_ROLLBACK naming the latest passed rehearsal of this
+ * spec), then asks production to undo one step; undefined when the lane ended in HOLD instead. Production's own
+ * ledger decides whether the step is applied, and that later steps were undone first.
+ */
+export async function rollbackStepThroughGate(
+  lane: LaneRuntime,
+  start: unknown,
+  stepId: string,
+  timeoutMs: number,
+  onAuthorized: () => void,
+): Promise<GatedRollback | undefined> {
+  const step = lane.change.steps.find((s) => s.id === stepId);
+  if (!step) return lane.fail(`the change has no step ${stepId}`);
+  const verdict = await lane.awaitGate(timeoutMs);
+  if (!verdict) return undefined;
+  // Nothing awaits between the verdict above and the scheduling below.
+  const needed: readonly GrantAction[] = ['OPT4_PRODUCTION', 'PROD_ROLLBACK'];
+  const grants = verdict.usable.filter((g) => needed.includes(g.payload.action as GrantAction));
+  onAuthorized();
+  const { rollbackProductionStep } = proxyActivities<ProductionActivities>({
+    taskQueue: productionTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '10 seconds',
+    scheduleToCloseTimeout: '2 hours',
+    retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['GrantRefused', 'ProductionStepFailed', 'StepAlreadyRolledBack'] },
+    summary: `roll back step ${step.id} (${step.action}) on production`,
+  });
+  const result = await rollbackProductionStep({
+    change: lane.change,
+    stepId: step.id,
+    start,
+    grants: grants.map((g): SignedEnvelope => ({ payload: g.payload, signature: g.signature })),
   });
   return { result, grants };
 }

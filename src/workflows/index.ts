@@ -4,4 +4,5 @@ export { rehearsalLane } from './rehearsal';
 export { dryRunLane } from './dry-run';
 export { precheckLane } from './precheck';
 export { executionLane } from './execution';
+export { rollbackLane } from './rollback';
 export { changeEntity } from './change';

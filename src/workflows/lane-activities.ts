@@ -13,5 +13,6 @@ export const { rehearseOnClone } = proxy('rehearse apply + rollback on an isolat
 export const { dryRunProduction } = proxy('dry-run on production: BEGIN READ ONLY, steps tried and caught, entry == exit');
 export const { precheckProduction } = proxy('real-run precheck on production, read-only');
 export const { recordExecution } = proxy('record the execution evidence packet (read-only)', '10 minutes');
+export const { recordRollback } = proxy("record the rollback evidence packet: production's fingerprint against the pre-execution baseline (read-only)", '10 minutes');
 export const { writeDecisionPacket } = proxy('write the decision packet (selects nothing; default HOLD)', '2 minutes');
 export const { runProbes } = proxy('run the bad-input probes: every one must fail closed', '5 minutes');

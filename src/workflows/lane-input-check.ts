@@ -13,7 +13,8 @@
 import { blockerMapSchema } from '../domain/blocker-map';
 import { blockerRuleSchema, ruleProblems } from '../domain/blocker-rules';
 import { CHANGE_ID } from '../domain/envelope';
-import { ENV_NAME, SQL_ALLOWANCES, STEP_ACTIONS, STEP_ID } from '../domain/vocabulary';
+import { ENV_NAME, MAX_ARM_WINDOW_MS, PRECONDITION_NAME, SQL_ALLOWANCES, STEP_ACTIONS, STEP_ID } from '../domain/vocabulary';
+import { durationMs } from '../domain/duration';
 
 export interface Issue {
   path: (string | number)[];
@@ -80,16 +81,37 @@ function readTimeouts(c: Checker, v: unknown, path: (string | number)[]): unknow
   return c.fields(o, path, { statementMs: (x, p) => c.int(x, p, 1, 600_000), lockMs: (x, p) => c.int(x, p, 1, 600_000) });
 }
 
+function precondition(c: Checker, v: unknown, path: (string | number)[]): unknown {
+  const o = c.strict(v, path, ['name', 'sql', 'expect']);
+  if (!o) return undefined;
+  for (const k of ['name', 'sql', 'expect']) if (!has(o, k)) c.issue([...path, k], 'is required');
+  return c.fields(o, path, {
+    name: (x, p) => c.string(x, p, { pattern: PRECONDITION_NAME }),
+    sql: (x, p) => c.string(x, p, { min: 1, max: 4000 }),
+    expect: (x, p) => (typeof x === 'number' || typeof x === 'boolean' ? x : c.string(x, p, { max: 200 })),
+  });
+}
+
 function step(c: Checker, v: unknown, path: (string | number)[]): unknown {
-  const o = c.strict(v, path, ['id', 'action', 'description', 'apply', 'rollback']);
+  const o = c.strict(v, path, ['id', 'action', 'description', 'apply', 'rollback', 'window', 'preconditions']);
   if (!o) return undefined;
   for (const k of ['id', 'action', 'apply', 'rollback']) if (!has(o, k)) c.issue([...path, k], 'is required');
+  if (has(o, 'preconditions') && !has(o, 'window')) c.issue([...path, 'window'], 'is required when a step declares preconditions (they are checked while it is armed)');
   return c.fields(o, path, {
     id: (x, p) => c.string(x, p, { pattern: STEP_ID }),
     action: (x, p) => c.oneOf(x, p, STEP_ACTIONS),
     description: (x, p) => c.string(x, p, { max: 2000 }),
     apply: (x, p) => c.string(x, p, { min: 1 }),
     rollback: (x, p) => c.string(x, p, { min: 1 }),
+    window: (x, p) => {
+      const ms = typeof x === 'string' ? durationMs(x) : undefined;
+      if (ms === undefined) return c.issue(p, 'must be a duration like 90s, 15m or 1h');
+      return ms <= MAX_ARM_WINDOW_MS ? x : c.issue(p, 'must be at most 1h: an armed step is a moment');
+    },
+    preconditions: (x, p) => {
+      if (Array.isArray(x) && (x.length < 1 || x.length > 10)) return c.issue(p, 'must list 1 to 10 preconditions');
+      return c.array(x, p, (y, q) => precondition(c, y, q));
+    },
   });
 }
 
@@ -211,7 +233,7 @@ const MAX_DURATION_MS = 365 * 24 * 60 * 60 * 1000;
 /** The whole lane input: its value as the workflow uses it, or the issues that refuse it. */
 export function checkLaneInput(raw: unknown): { ok: true; value: Json } | { ok: false; issues: Issue[] } {
   const c = new Checker();
-  const o = c.strict(raw, [], ['change', 'start', 'grantTimeoutMs', 'shaped', 'precheckValidForMs']);
+  const o = c.strict(raw, [], ['change', 'start', 'grantTimeoutMs', 'shaped', 'precheckValidForMs', 'resumeFrom']);
   if (!o) return { ok: false, issues: c.issues };
   if (!has(o, 'change')) c.issue(['change'], 'is required');
   const value = c.fields(o, [], {
@@ -220,6 +242,7 @@ export function checkLaneInput(raw: unknown): { ok: true; value: Json } | { ok: 
     grantTimeoutMs: (x, p) => c.int(x, p, 1, MAX_DURATION_MS),
     shaped: (x, p) => (typeof x === 'boolean' ? x : c.issue(p, 'expected true or false')),
     precheckValidForMs: (x, p) => c.int(x, p, 1, MAX_DURATION_MS),
+    resumeFrom: (x, p) => c.string(x, p, { min: 1, max: 64 }),
   });
   return c.issues.length > 0 ? { ok: false, issues: c.issues } : { ok: true, value };
 }

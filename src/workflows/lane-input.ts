@@ -13,6 +13,8 @@ export interface LaneInput {
   shaped?: boolean;
   /** Precheck only: how long a passed precheck may open an execution lane. Default (and at most) 24 h. */
   precheckValidForMs?: number;
+  /** Execution and precheck only: resume a half-applied change from this step (signed in the START). */
+  resumeFrom?: string;
 }
 
 export const DEFAULT_GRANT_TIMEOUT_MS = 72 * 60 * 60 * 1000;

@@ -30,6 +30,7 @@ import { MAX_INPUT_BYTES } from '../domain/envelope';
 import { applyLaneOutcome, type LedgerEntry } from '../domain/blocker-rules';
 import type { LaneWorkRequest } from '../activities/lane-request';
 import { decisionMarkdown, decisionPacket, type DecisionPacket } from '../domain/decision-packet';
+import { halfApplied, halfAppliedLine, recoveryOptions } from '../domain/recovery';
 import type { GrantAction, LaneKind, LaneState } from '../domain/vocabulary';
 import { SA_BLOCKERS_OPEN, SA_CHANGE_ID, SA_GRANTS_MISSING, SA_LANE_KIND, SA_LANE_STATE } from '../domain/search-attributes';
 import {
@@ -59,6 +60,7 @@ export class LaneRuntime {
   private unreported: string[] = [];
   private readonly reported: string[] = [];
   private holdRequested?: string;
+  private armedNote?: string;
   private finalEntry?: LedgerEntry;
   /** The search attribute values last upserted (as JSON). */
   private shownAttributes?: string;
@@ -109,7 +111,7 @@ export class LaneRuntime {
    * Adopts the trust root, checks the operator's signed start, and registers with the change entity. Envelopes
    * that arrived earlier are judged now, in arrival order. A start that does not verify fails the lane first.
    */
-  async begin(trustRoot: TrustRoot, start: unknown, options: { shaped?: boolean; precheckValidForMs?: number } = {}): Promise<void> {
+  async begin(trustRoot: TrustRoot, start: unknown, options: { shaped?: boolean; precheckValidForMs?: number; resumeFrom?: string } = {}): Promise<void> {
     this.trustRoot = trustRoot;
     this.status.trustRootFingerprint = trustRoot.fingerprint;
     const s = this.status;
@@ -125,6 +127,15 @@ export class LaneRuntime {
     const signed = verdict.envelope.payload;
     if ((signed.shaped === true) !== (options.shaped === true) || signed.precheckValidForMs !== options.precheckValidForMs) {
       this.fail('lane start refused: the lane input asks for other options (shaped, precheck validity) than the signed start names');
+    }
+    // A resume is what the operator signed, never what the input says (both are absent on every lane begun before
+    // resumes existed, so their histories replay unchanged).
+    if (signed.resumeFrom !== options.resumeFrom) this.fail('lane start refused: the lane input asks to resume from another step than the signed start names');
+    if (signed.resumeFrom !== undefined) {
+      const at = this.change.steps.findIndex((x) => x.id === signed.resumeFrom);
+      if (at < 0) this.fail(`lane start refused: it resumes from step ${signed.resumeFrom}, which the change does not declare`);
+      if (at === 0) this.fail(`lane start refused: resuming from the first step ${signed.resumeFrom} is a plain ${s.lane}; start one without --resume-from`);
+      this.status.resumeFrom = signed.resumeFrom;
     }
     this.start = start;
     const startedBy = { keyId: verdict.envelope.signer.keyId, name: verdict.envelope.signer.name };
@@ -280,7 +291,26 @@ export class LaneRuntime {
       .catch(() => undefined);
   }
 
+  /** Ends the lane in HOLD now, for a reason the lane itself found (an armed step's window lapsed). */
+  holdNow(reason: string): undefined {
+    return this.hold(reason);
+  }
+
+  /**
+   * What an armed step last found on production (its failing precondition): named in the hold reason if an owner
+   * holds (disarms) it while it waits, so the HOLD says what stood in the way.
+   */
+  noteArmed(note: string | undefined): void {
+    this.armedNote = note;
+  }
+
+  /** Waits up to `ms` of workflow time; true as soon as an owner's HOLD has arrived. */
+  async heldWithin(ms: number): Promise<boolean> {
+    return condition(() => this.holdRequested !== undefined, Math.max(1, ms));
+  }
+
   private hold(reason: string): undefined {
+    if (this.armedNote) reason = `${reason}; the armed step was waiting on: ${this.armedNote}`;
     this.status.holdReason = reason;
     this.status.deadline = undefined;
     this.setState('HOLD');
@@ -414,14 +444,19 @@ export class LaneRuntime {
         lines.push(`Silence means HOLD: at ${s.deadline} this lane ends in HOLD and nothing gated runs.`);
         return lines.join('\n');
       }
-      case 'HOLD':
-        return `**HOLD** — ${s.holdReason}. Nothing gated ran after the wait.`;
-      case 'FAILED':
-        return `**FAILED** — ${s.failure}`;
+      case 'HOLD': {
+        const half = halfApplied(s);
+        return `**HOLD** — ${s.holdReason}. Nothing gated ran after the wait.${half ? `\n\n**${halfAppliedLine(half)}.** Choose one: ${recoveryOptions(half).map((o) => o.text).join('; or ')}.` : ''}`;
+      }
+      case 'FAILED': {
+        const half = halfApplied(s);
+        return `**FAILED** — ${s.failure}${half ? `\n\n**${halfAppliedLine(half)}.** Hold, or choose one: ${recoveryOptions(half).map((o) => o.text).join('; or ')}.` : ''}`;
+      }
       case 'COMPLETED':
         return `**COMPLETED** — evidence tree \`${s.evidence?.treeHash ?? 'none'}\``;
       case 'RUNNING': {
         const step = s.steps?.find((x) => x.state === 'RUNNING');
+        if (step?.armedUntil) return `**RUNNING** step ${step.id} (${step.action}), **armed until ${step.armedUntil}**${step.lastCheck ? `\n\nLast check: ${step.lastCheck}` : ''}\n\nDisarm with \`lanes disarm ${s.workflowId} --key <owner key>\`.`;
         return step ? `**RUNNING** step ${step.id} (${step.action})` : `**RUNNING** the ${s.lane} lane's authorised work`;
       }
       default:

@@ -26,7 +26,7 @@ export async function runLane(lane: LaneRuntime, input: LaneInput, body: () => P
     const trustRoot = await loadTrustRoot().catch((err: Error) =>
       lane.fail(`cannot load the trust root: ${(err.cause as Error | undefined)?.message ?? err.message}`),
     );
-    await lane.begin(trustRoot, input.start, { shaped: input.shaped, precheckValidForMs: input.precheckValidForMs });
+    await lane.begin(trustRoot, input.start, { shaped: input.shaped, precheckValidForMs: input.precheckValidForMs, resumeFrom: input.resumeFrom });
     lane.recordProbes(await runProbes());
     const result = await body();
     if (result) {

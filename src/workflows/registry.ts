@@ -7,6 +7,7 @@ export const LANE_WORKFLOW_TYPES: Record<LaneKind, string> = {
   'dry-run': 'dryRunLane',
   precheck: 'precheckLane',
   execution: 'executionLane',
+  rollback: 'rollbackLane',
 };
 
 export const CHANGE_WORKFLOW_TYPE = 'changeEntity';

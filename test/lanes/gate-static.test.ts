@@ -15,7 +15,7 @@ const ALLOWED = new Set([
   'src/worker/production-interceptor.ts',
   'src/worker/point-of-action.ts',
 ]);
-const PRODUCTION_REFERENCE = /activities\/production['"]|\bapplyProductionStep\b|\bProductionActivities\b|\bcreateProductionActivities\b/;
+const PRODUCTION_REFERENCE = /activities\/production['"]|\bapplyProductionStep\b|\brollbackProductionStep\b|\bProductionActivities\b|\bcreateProductionActivities\b/;
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

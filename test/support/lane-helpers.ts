@@ -71,7 +71,7 @@ export interface Harness {
 export async function startLane(
   h: Harness,
   keys: Keys,
-  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest>; charter?: boolean } = {},
+  opts: { lane?: LaneKind; change?: ChangeSpec; grantTimeoutMs?: number; shaped?: boolean; startKey?: PrivateKeyFile; startOverrides?: Partial<EnvelopeRequest>; charter?: boolean; resumeFrom?: string } = {},
 ): Promise<{ workflowId: string; change: ChangeSpec }> {
   const lane = opts.lane ?? 'rehearsal';
   const change = opts.change ?? readChangeSpecForTest();
@@ -86,6 +86,7 @@ export async function startLane(
     taskQueue: h.taskQueue,
     grantTimeoutMs: opts.grantTimeoutMs,
     shaped: opts.shaped,
+    ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
     workflowId: `${change.id}.${lane}.${randomUUID()}`,
     startEnvelopeOverrides: opts.startOverrides,
   });
@@ -169,7 +170,7 @@ export function grantEnvelope(keys: Keys, workflowId: string, changeId: string, 
     validForMs: 3_600_000,
     trustRoot: keys.trustRoot,
     ...(bound ? { runId: bound.runId, startId: bound.startId, specHash: specHashOf(bound.change) } : {}),
-    ...(action === 'REAL_RUN' || action === 'APPLY' ? { evidenceTree: evidenceTree ?? trees.rehearsal } : {}),
+    ...(action === 'REAL_RUN' || action === 'APPLY' || action === 'PROD_ROLLBACK' ? { evidenceTree: evidenceTree ?? trees.rehearsal } : {}),
     ...(action === 'REAL_RUN' ? { precheckTree: precheckTree ?? trees.precheck } : {}),
     ...(action === 'OPT4_PRODUCTION' && lane === 'execution' ? { blockersHash: blockersHash ?? blockerStateHash(bound?.change.blockers?.map) } : {}),
     ...rest,
@@ -184,7 +185,7 @@ export async function runLaneWithGrants(
   lane: LaneKind,
   actions: EnvelopeRequest['action'][],
   over: Partial<EnvelopeRequest> = {},
-  opts: { grantTimeoutMs?: number; shaped?: boolean } = {},
+  opts: { grantTimeoutMs?: number; shaped?: boolean; resumeFrom?: string } = {},
 ): Promise<{ workflowId: string; result: LaneStatus }> {
   const { workflowId } = await startLane(h, keys, { lane, change, ...opts });
   const handle = h.client.workflow.getHandle(workflowId);

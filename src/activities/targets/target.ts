@@ -77,6 +77,23 @@ CREATE TABLE IF NOT EXISTS gated_lanes.grant_claims (
   workflow_id text NOT NULL,
   run_id text NOT NULL,
   claimed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS gated_lanes.change_baseline (
+  change_id text PRIMARY KEY,
+  spec_hash text NOT NULL,
+  workflow_id text NOT NULL,
+  run_id text NOT NULL,
+  fingerprint text NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS gated_lanes.rolled_back_steps (
+  change_id text NOT NULL,
+  step_id text NOT NULL,
+  workflow_id text NOT NULL,
+  run_id text NOT NULL,
+  fingerprint_before text NOT NULL,
+  rolled_back_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (change_id, step_id)
 );`;
 
 /** Gives a database a new instance id (a clone must not carry its source's). */

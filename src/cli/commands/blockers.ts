@@ -8,7 +8,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { BLOCKER_STATUSES, openBlockers, type BlockerMap, type BlockerProof, type BlockerStatus } from '../../domain/blocker-map';
 import { readTrustRootFile } from '../../worker/trust-root-file';
 import type { ChangeState } from '../../domain/change-state';
-import { blockersQuery, changeQuery, changeWorkflowId } from '../../workflows/messages';
+import { blockersQuery, changeQuery, changeWorkflowId, statusQuery } from '../../workflows/messages';
+import type { LaneStatus } from '../../domain/lane-status';
+import { halfApplied, halfAppliedLine, recoveryOptions, type HalfApplied } from '../../domain/recovery';
 import { configFromEnv } from '../../worker/config';
 import { makeEnvelope } from '../envelopes';
 import { readPrivateKey } from '../key-files';
@@ -78,6 +80,16 @@ async function localNames(): Promise<NameOf> {
   }
 }
 
+/**
+ * The change's latest production lane (an execution or a rollback), when it is an execution that failed or held with
+ * steps applied: read from that lane's own status. Undefined when production is whole, or the lane cannot answer.
+ */
+async function halfAppliedOf(state: ChangeState, statusOf: (workflowId: string) => Promise<LaneStatus>): Promise<HalfApplied | undefined> {
+  const latest = [...state.ledger].reverse().find((e) => e.lane === 'execution' || e.lane === 'rollback');
+  if (!latest || latest.lane !== 'execution' || latest.outcome === 'COMPLETED') return undefined;
+  return statusOf(latest.workflowId).then(halfApplied, () => undefined);
+}
+
 export const blockers: Command = {
   summary: "show a change's blocker map, or move one blocker (signed)",
   help,
@@ -98,7 +110,13 @@ export const blockers: Command = {
       const map = await query<BlockerMap | null>(blockersQuery.name);
       if (!map) throw new UserError(`change ${changeId} has no blocker map (add \`blockers.map\` to its spec)`);
       if (flags.json) printJson(map);
-      else process.stdout.write(renderBlockers(await query<ChangeState>(changeQuery.name), await localNames()));
+      else {
+        const state = await query<ChangeState>(changeQuery.name);
+        process.stdout.write(renderBlockers(state, await localNames()));
+        // Whatever the map says, a half-applied production stands before any blocker: say so, with the ways on.
+        const half = await halfAppliedOf(state, (id) => client.workflow.getHandle(id).query<LaneStatus>(statusQuery.name));
+        if (half) process.stdout.write(`\n${halfAppliedLine(half)}; options besides HOLD (the default):\n${recoveryOptions(half).map((o) => `  ${o.id}: ${o.text}`).join('\n')}\n`);
+      }
       return 0;
     }
     const to = requiredFlag(flags, 'to', help).toUpperCase();

@@ -14,17 +14,21 @@ import { changeQuery, changeWorkflowId } from '../../workflows/messages';
 import { printJson } from '../output';
 import { UserError } from '../user-error';
 import { GRANT_ACTIONS, type GrantAction } from '../../domain/vocabulary';
+import { armWindowOf } from '../../domain/change-spec';
 import { configFromEnv } from '../../worker/config';
 import { JSON_FLAG, positional, requiredFlag, type Command, type Flags } from './types';
 
 const grantHelp = `lanes grant <workflowId> <ACTION> --key <owner key> [--change <reviewed spec>] [--expires 1h]
-            [--evidence-tree <hash>] [--precheck-tree <hash>] [--json]
+            [--evidence-tree <hash>] [--precheck-tree <hash>] [--window 10m] [--json]
 
 Signs one grant for one action on one lane and sends it. Actions: ${GRANT_ACTIONS.join(', ')}.
 The grant is bound to the lane's run, the exact change spec it runs and the trust root it was started under;
 what it covers is printed before signing, and --change refuses unless the lane runs exactly the spec you reviewed. REAL_RUN and APPLY name the passed rehearsal's evidence tree, REAL_RUN
 also the passed precheck's, and OPT4_PRODUCTION on an execution lane approves the blocker map as it is now:
 each is taken from the change (the latest of this spec) unless --evidence-tree / --precheck-tree say otherwise.
+--window arms an armed step (one declaring \`window\` and \`preconditions\`) with this grant of its action: it may
+apply only until the grant's issue time plus --window (at most the step's window), and only while its
+preconditions hold on production; when the window lapses, or an owner sends \`lanes hold\`, the lane ends in HOLD.
 Reports accepted, rejected: <reason>, queued (no worker is running), or pending (a worker polls but the lane gave
 no verdict in time, e.g. right after a restart: \`lanes status <workflowId>\` shows it once judged). Exit 1 only when rejected.`;
 
@@ -57,7 +61,7 @@ async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBi
   const needsBlockers = action === 'OPT4_PRODUCTION' && lane.lane === 'execution';
   let evidenceTree = treeFlag(flags, 'evidence-tree');
   let precheckTree = treeFlag(flags, 'precheck-tree');
-  if (!needsTree && evidenceTree) throw new UserError(`--evidence-tree applies to ${EVIDENCE_BOUND_ACTIONS.join(' and ')} only`, 2);
+  if (!needsTree && evidenceTree) throw new UserError(`--evidence-tree applies to ${EVIDENCE_BOUND_ACTIONS.join(', ')} only`, 2);
   if (!needsPrecheck && precheckTree) throw new UserError('--precheck-tree applies to REAL_RUN only', 2);
   if (!(needsTree && !evidenceTree) && !(needsPrecheck && !precheckTree) && !needsBlockers) return { evidenceTree, precheckTree };
   let state: ChangeState | undefined;
@@ -87,6 +91,24 @@ async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBi
   return { evidenceTree, precheckTree, blockersHash: blockerStateHash(state.blockers) };
 }
 
+/**
+ * --window for a step action's grant on an execution: required when a step of that action is armed, refused when
+ * none is, and at most the shortest window such a step declares (the production worker checks the same).
+ */
+export function armWindow(lane: LaneIdentity, binding: LaneBinding, action: GrantAction, flags: Flags): number | undefined {
+  const asked = flags.window === undefined ? undefined : parseDuration(String(flags.window), '--window');
+  const armedSteps = lane.lane === 'execution' ? binding.change.steps.filter((s) => s.action === action && armWindowOf(s) !== undefined) : [];
+  if (armedSteps.length === 0) {
+    if (asked !== undefined) throw new UserError(`--window arms an armed step, and this lane has no armed ${action} step; nothing was signed`, 2);
+    return undefined;
+  }
+  const most = Math.min(...armedSteps.map((s) => armWindowOf(s)!));
+  const names = armedSteps.map((s) => `${s.id} (window ${s.window})`).join(', ');
+  if (asked === undefined) throw new UserError(`${action} arms ${names}: pass --window (at most ${formatDuration(most)}), e.g. --window ${formatDuration(Math.min(most, 10 * 60_000))}; nothing was signed`, 2);
+  if (asked > most) throw new UserError(`--window ${String(flags.window)} is longer than ${names} may be armed (${formatDuration(most)}); nothing was signed`, 2);
+  return asked;
+}
+
 async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOLD' | 'REVOKE', help: string, revokes?: string): Promise<number> {
   const keyPath = requiredFlag(flags, 'key', help);
   const asked = flags.expires ? parseDuration(String(flags.expires), '--expires') : undefined;
@@ -103,8 +125,9 @@ async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOL
   const validForMs = asked ?? Math.min(60 * 60_000, limits.grantLifetimeMs);
   checkReviewedSpec(binding, typeof flags.change === 'string' ? readChangeSpec(flags.change) : undefined);
   const named = action === 'HOLD' || action === 'REVOKE' ? {} : await namedEvidence(client, lane, binding, action, flags);
+  const armed = action === 'HOLD' || action === 'REVOKE' ? undefined : armWindow(lane, binding, action, flags);
   if (!flags.json) process.stderr.write(describeBinding(lane, binding, action, startedBy));
-  const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action, validForMs, revokes, ...bindingFields(binding), ...named });
+  const envelope = makeEnvelope({ key, workflowId, changeId: lane.changeId, lane: lane.lane, action, validForMs, revokes, ...bindingFields(binding), ...named, ...(armed !== undefined ? { armWindowMs: armed } : {}) });
   const signal = action === 'HOLD' ? 'hold' : action === 'REVOKE' ? 'revoke' : 'grant';
   const verdict = await sendEnvelope(client, lane, signal, envelope);
   if (flags.json) printJson({ ...verdict, reason: 'reason' in verdict ? verdict.reason : null, action, workflowId, signed: envelope.payload });
@@ -115,7 +138,7 @@ async function send(flags: Flags, workflowId: string, action: GrantAction | 'HOL
 export const grant: Command = {
   summary: 'sign and send one grant (owner)',
   help: grantHelp,
-  options: { key: { type: 'string' }, change: { type: 'string' }, expires: { type: 'string' }, 'evidence-tree': { type: 'string' }, 'precheck-tree': { type: 'string' }, ...JSON_FLAG },
+  options: { key: { type: 'string' }, change: { type: 'string' }, expires: { type: 'string' }, 'evidence-tree': { type: 'string' }, 'precheck-tree': { type: 'string' }, window: { type: 'string' }, ...JSON_FLAG },
   async run(flags, positionals) {
     const workflowId = positional(positionals, 0, 'workflowId', grantHelp);
     const action = positional(positionals, 1, 'ACTION', grantHelp);
@@ -132,6 +155,20 @@ export const hold: Command = {
   options: { key: { type: 'string' }, change: { type: 'string' }, ...JSON_FLAG },
   async run(flags, positionals) {
     return send(flags, positional(positionals, 0, 'workflowId', holdHelp), 'HOLD', holdHelp);
+  },
+};
+
+const disarmHelp = `lanes disarm <workflowId> --key <owner key> [--change <reviewed spec>] [--json]
+
+Disarms an execution's armed step: signs and sends HOLD, so the lane stops looking at production and ends in HOLD
+naming the precondition that was failing; the step applies nothing. (The same envelope as \`lanes hold\`.)`;
+
+export const disarm: Command = {
+  summary: 'disarm an armed step: sign and send HOLD (owner)',
+  help: disarmHelp,
+  options: { key: { type: 'string' }, change: { type: 'string' }, ...JSON_FLAG },
+  async run(flags, positionals) {
+    return send(flags, positional(positionals, 0, 'workflowId', disarmHelp), 'HOLD', disarmHelp);
   },
 };
 

@@ -25,6 +25,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   grant: { summary: 'sign and send one grant (owner)', load: async () => (await import('./grant')).grant },
   revoke: { summary: 'sign and send REVOKE for one grant (owner)', load: async () => (await import('./grant')).revoke },
   hold: { summary: 'sign and send HOLD (owner)', load: async () => (await import('./grant')).hold },
+  disarm: { summary: 'disarm an armed step: sign and send HOLD (owner)', load: async () => (await import('./grant')).disarm },
   input: { summary: 'hand a lane a signed operator input (surface map, clone provenance, …)', load: async () => (await import('./input')).input },
   blockers: { summary: "show a change's blocker map, or move one blocker (signed)", load: async () => (await import('./blockers')).blockers },
   charter: { summary: "approve a change's blocker map and rules (owner, signed)", load: async () => (await import('./charter')).charter },

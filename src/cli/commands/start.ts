@@ -13,13 +13,16 @@ import { configFromEnv, usesNamedCluster, workflowUiLink } from '../../worker/co
 import { JSON_FLAG, positional, requiredFlag, type Command } from './types';
 
 const help = `lanes start <lane> --change <spec> [--key <operator key>] [--shaped] [--grant-timeout 72h]
-             [--precheck-valid-for 24h] [--json]
+             [--precheck-valid-for 24h] [--resume-from <step>] [--json]
 
 Starts a lane over a change, signed by the operator's key. Lanes: ${LANE_KINDS.join(', ')}.
 Without --key: LANES_OPERATOR_KEY, else (on the embedded dev server only, never with TEMPORAL_ADDRESS set)
 the development operator key \`npm start\` made (.lanes/keys/).
 --shaped (rehearsal only) rehearses on a production-shaped clone. The lane waits for the owner's grants;
-with none before --grant-timeout it ends in HOLD. A passed precheck opens execution for --precheck-valid-for.`;
+with none before --grant-timeout it ends in HOLD. A passed precheck opens execution for --precheck-valid-for.
+--resume-from <step> (precheck and execution) resumes a half-applied change from that step: the precheck accepts
+exactly the change's own steps before it as applied, and the execution applies only the steps from it on.
+The rollback lane undoes the change's applied steps instead (OPT4_PRODUCTION + PROD_ROLLBACK).`;
 
 /** --key, else LANES_OPERATOR_KEY, else the development operator key; said aloud, since it signs. */
 function operatorKeyPath(flag: string | boolean | undefined, lanesHome: string): string {
@@ -42,6 +45,7 @@ export const start: Command = {
     shaped: { type: 'boolean' },
     'grant-timeout': { type: 'string' },
     'precheck-valid-for': { type: 'string' },
+    'resume-from': { type: 'string' },
     ...JSON_FLAG,
   },
   async run(flags, positionals) {
@@ -56,6 +60,13 @@ export const start: Command = {
     const precheckValidForMs = flags['precheck-valid-for'] ? parseDuration(String(flags['precheck-valid-for']), '--precheck-valid-for') : undefined;
     if (flags.shaped && lane !== 'rehearsal') throw new UserError(`--shaped applies to the rehearsal lane only, not ${lane}`, 2);
     if (precheckValidForMs && lane !== 'precheck') throw new UserError(`--precheck-valid-for applies to the precheck lane only, not ${lane}`, 2);
+    const resumeFrom = flags['resume-from'] === undefined ? undefined : String(flags['resume-from']);
+    if (resumeFrom !== undefined) {
+      if (lane !== 'precheck' && lane !== 'execution') throw new UserError(`--resume-from applies to the precheck and execution lanes only, not ${lane}`, 2);
+      const at = change.steps.findIndex((s) => s.id === resumeFrom);
+      if (at < 0) throw new UserError(`--resume-from ${resumeFrom}: change ${change.id} declares no such step (its steps: ${change.steps.map((s) => s.id).join(', ')})`, 2);
+      if (at === 0) throw new UserError(`--resume-from ${resumeFrom} is the first step: start a plain ${lane} without --resume-from`, 2);
+    }
 
     const cfg = configFromEnv();
     const client = await connectClient(cfg);
@@ -71,6 +82,7 @@ export const start: Command = {
       taskQueue: cfg.taskQueue,
       grantTimeoutMs,
       precheckValidForMs,
+      ...(resumeFrom !== undefined ? { resumeFrom } : {}),
       shaped: flags.shaped === true,
     });
     const ui = workflowUiLink(cfg, workflowId);

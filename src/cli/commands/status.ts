@@ -3,6 +3,7 @@ import { bold, printJson, table } from '../output';
 import type { LaneStatus } from '../../domain/lane-status';
 import { configFromEnv, workflowUiLink } from '../../worker/config';
 import { JSON_FLAG, positional, type Command } from './types';
+import { halfApplied, halfAppliedLine, recoveryOptions } from '../../domain/recovery';
 
 const help = `lanes status <workflowId> [--json]
 
@@ -37,7 +38,13 @@ export function renderStatus(s: LaneStatus, ui: string, working: LaneIdentity['w
     lines.push('', 'operator inputs:', table([['KIND', 'BY', 'BYTES', 'SHA256'], ...s.inputs.map((i) => [i.kind, i.by.name, String(i.bytes), i.sha256])]));
   }
   if (s.steps && s.steps.length > 0) {
-    lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'APPLIED AT'], ...s.steps.map((st) => [st.id, st.action, st.state, st.appliedAt ?? '-'])]));
+    lines.push('', 'steps:', table([['STEP', 'ACTION', 'STATE', 'AT'], ...s.steps.map((st) => [st.id, st.action, st.state === 'RUNNING' && st.armedUntil ? `RUNNING, armed until ${st.armedUntil}` : st.state, st.appliedAt ?? st.rolledBackAt ?? '-'])]));
+  }
+  const armed = s.steps?.find((st) => st.state === 'RUNNING' && st.armedUntil);
+  if (armed?.lastCheck) lines.push('', `armed step ${armed.id}, last check: ${armed.lastCheck}`);
+  const half = halfApplied(s);
+  if (half) {
+    lines.push('', bold(halfAppliedLine(half)), 'options besides HOLD (the default):', ...recoveryOptions(half).map((o) => `  ${o.id}: ${o.text}`));
   }
   if (s.rejected.length > 0) {
     lines.push('', 'rejected envelopes:', table([['RECEIVED', 'CODE', 'REASON'], ...s.rejected.map((r) => [r.receivedAt, r.code, r.reason])]));
