@@ -15,7 +15,7 @@ import { productionTaskQueue } from '../../src/domain/task-queues';
 import { LANE_WORKFLOW_TYPES } from '../../src/workflows/registry';
 import { makeEnvelope } from '../../src/cli/envelopes';
 import { SA_CHANGE_ID, SA_LANE_KIND } from '../../src/domain/search-attributes';
-import { freshChange, grantEnvelope, learnLane, productionQuery, runLaneWithGrants, useLaneSuite } from '../support/lanes';
+import { charterEnvelope, freshChange, grantEnvelope, learnLane, productionQuery, runLaneWithGrants, useLaneSuite } from '../support/lanes';
 
 const suite = useLaneSuite();
 const attackerQueue = `attacker-${randomUUID()}`;
@@ -78,7 +78,8 @@ async function rogueLane(change: ChangeSpec, lane: 'execution' | 'rollback', sta
   const handle = await suite.h.client.workflow.start(LANE_WORKFLOW_TYPES[lane], {
     workflowId,
     taskQueue: attackerQueue,
-    args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: grants.length, order }],
+    // With the owner's charter too: the rogue worker holds every signature the honest lane would carry.
+    args: [{ change, start, productionQueue: productionTaskQueue(suite.h.taskQueue), expectGrants: grants.length, order, charter: [charterEnvelope(suite.keys, change)] }],
     typedSearchAttributes: [
       { key: SA_CHANGE_ID, value: change.id },
       { key: SA_LANE_KIND, value: lane },
