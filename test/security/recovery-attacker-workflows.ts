@@ -12,6 +12,8 @@ export interface RogueRollbackInput {
   expectGrants: number;
   /** The steps to ask production to undo, in this order. */
   order: string[];
+  /** The owner's CHARTER of the change, as an honest execution would carry it from the change entity. */
+  charter?: unknown[];
 }
 
 const grantSignal = defineSignal<[unknown]>('grant');
@@ -37,7 +39,7 @@ async function rogue(req: RogueRollbackInput, activity: string): Promise<string[
       // Exactly the grants production asks of this step, as the honest gate would send them.
       const needed = ['OPT4_PRODUCTION', 'REAL_RUN', 'PROD_ROLLBACK', activity === 'applyProductionStep' ? req.change.steps.find((s) => s.id === stepId)?.action : undefined];
       const mine = grants.filter((g) => needed.includes((g as { payload?: { action?: string } }).payload?.action));
-      await production[activity]!({ change: req.change, stepId, start: req.start, grants: mine, blockerState: null });
+      await production[activity]!({ change: req.change, stepId, start: req.start, grants: mine, blockerState: null, charter: req.charter ?? [] });
       outcomes.push(`${stepId}: done`);
     } catch (err) {
       outcomes.push(`${stepId}: refused: ${(err as { cause?: { message?: string } }).cause?.message ?? String(err)}`);
