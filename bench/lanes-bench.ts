@@ -22,7 +22,7 @@ import type { ChangeSpec } from '../src/domain/change-spec';
 import type { LaneStatus } from '../src/domain/lane-status';
 import { statusQuery } from '../src/workflows/messages';
 import { grantEnvelope, makeKeys, runLaneWithGrants, startLane, waitFor, type Harness, type Keys } from '../test/support/lane-helpers';
-import { runCrashHarness } from '../test/faults/crash-harness';
+import { runCrashHarness, stopChild } from '../test/faults/crash-harness';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { measured, median, seconds, type BenchResult, type Log } from './measure';
@@ -262,14 +262,8 @@ class CompiledWorker {
       child.once('exit', (code) => reject(new Error(`lanes worker exited (${code}) before it polled`)));
     });
   }
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
-    });
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }
 

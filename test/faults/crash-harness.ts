@@ -50,6 +50,16 @@ function rng(seed: number): () => number {
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 }
 
+/** Stops a child process: SIGTERM, then SIGKILL if it is still there after 20 s; at once when it already exited. */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+  });
+}
+
 /** A lane worker in a process of its own (the crash harness kills it; bench P3 measures its memory). */
 export class WorkerProcess {
   private child?: ChildProcess;
@@ -77,14 +87,8 @@ export class WorkerProcess {
     });
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
-    });
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }
 
