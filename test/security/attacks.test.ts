@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAttackerWorker, type AttackerWorker } from '../support/attacker-worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import type { ChangeState } from '../../src/domain/change-state';
@@ -26,10 +26,8 @@ import { SA_CHANGE_ID, SA_LANE_KIND } from '../../src/domain/search-attributes';
 import { charterChange, charterEnvelope, freshChange, grantEnvelope, historyEvents, learnLane, productionQuery, runLaneWithGrants, scheduledActivities, startLane, useLaneSuite, waitFor } from '../support/lanes';
 
 const suite = useLaneSuite();
-const attackerQueue = `attacker-${randomUUID()}`;
-let attackerWorker: Worker;
-let attackerRun: Promise<void>;
-let attackerConnection: NativeConnection;
+let attacker: AttackerWorker;
+let attackerQueue: string;
 
 /** The victim change: rehearsed, prechecked and executed honestly, with every grant. */
 let victim: ChangeSpec;
@@ -41,13 +39,8 @@ let precheckTree: string;
 let bystander: ChangeSpec;
 
 beforeAll(async () => {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: join(__dirname, 'attacker-workflows.ts'),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-  });
-  attackerConnection = await NativeConnection.connect({ address: inject('temporal').address });
-  attackerWorker = await Worker.create({ connection: attackerConnection, namespace: 'default', taskQueue: attackerQueue, workflowBundle: { code } });
-  attackerRun = attackerWorker.run();
+  attacker = await startAttackerWorker(join(__dirname, 'attacker-workflows.ts'));
+  attackerQueue = attacker.queue;
 
   victim = freshChange({ blockers: false });
   const rehearsal = await runLaneWithGrants(suite.h, suite.keys, victim, 'rehearsal', ['AUTHORIZE_REHEARSAL']);
@@ -66,9 +59,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  attackerWorker?.shutdown();
-  await attackerRun;
-  await attackerConnection?.close();
+  await attacker?.stop();
 });
 
 /** What a production holds: its public tables and functions, each table's row count, and Gated Lanes' ledger. */

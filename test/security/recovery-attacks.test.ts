@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAttackerWorker, type AttackerWorker } from '../support/attacker-worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import { specHashOf } from '../../src/domain/bindings';
@@ -18,10 +18,8 @@ import { SA_CHANGE_ID, SA_LANE_KIND } from '../../src/domain/search-attributes';
 import { charterEnvelope, freshChange, grantEnvelope, learnLane, productionQuery, runLaneWithGrants, useLaneSuite } from '../support/lanes';
 
 const suite = useLaneSuite();
-const attackerQueue = `attacker-${randomUUID()}`;
-let attackerWorker: Worker;
-let attackerRun: Promise<void>;
-let attackerConnection: NativeConnection;
+let attacker: AttackerWorker;
+let attackerQueue: string;
 
 /** Executed honestly with every grant: production holds both steps. */
 let victim: ChangeSpec;
@@ -30,13 +28,8 @@ let victimTree: string;
 let otherTree: string;
 
 beforeAll(async () => {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: join(__dirname, 'recovery-attacker-workflows.ts'),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-  });
-  attackerConnection = await NativeConnection.connect({ address: inject('temporal').address });
-  attackerWorker = await Worker.create({ connection: attackerConnection, namespace: 'default', taskQueue: attackerQueue, workflowBundle: { code } });
-  attackerRun = attackerWorker.run();
+  attacker = await startAttackerWorker(join(__dirname, 'recovery-attacker-workflows.ts'));
+  attackerQueue = attacker.queue;
 
   victim = freshChange({ blockers: false });
   victimTree = (await runLaneWithGrants(suite.h, suite.keys, victim, 'rehearsal', ['AUTHORIZE_REHEARSAL'])).result.evidence!.treeHash;
@@ -47,9 +40,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  attackerWorker?.shutdown();
-  await attackerRun;
-  await attackerConnection?.close();
+  await attacker?.stop();
 });
 
 async function productionState(c: ChangeSpec): Promise<unknown> {
