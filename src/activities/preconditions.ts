@@ -35,7 +35,8 @@ export async function failingPrecondition(db: Target, change: ChangeSpec, precon
           await s.exec('ROLLBACK TO SAVEPOINT precondition').catch(() => undefined);
           got = `error: ${(err as Error).message}`;
         }
-        if (got !== expected) return { name: p.name, got, expected };
+        // What it got goes into the failure, so into history: a glimpse, never a whole value.
+        if (got !== expected) return { name: p.name, got: got.length > 120 ? `${got.slice(0, 120)}… (${got.length} chars)` : got, expected };
       }
       return undefined;
     }),

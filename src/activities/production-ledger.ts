@@ -14,6 +14,32 @@ export interface LaneRun {
   changeId: string;
   workflowId: string;
   runId: string;
+  /** The spec the run applies: recorded with each step it claims, so a resume or rollback can require the same. */
+  specHash?: string;
+}
+
+/**
+ * Why a run may not claim a new step of the change at all; undefined when it may. Checked in the step's transaction
+ * under the change's lock, whatever the workflow believes:
+ *   - a change that was rolled back is not applied again (the way back is final; a new change id goes forward);
+ *   - a plain execution (not a resume) starts from nothing applied by any other run: what another run applied was
+ *     not what this run's precheck saw, nor what its grants approved on top of.
+ */
+export async function claimableProblem(s: TargetSession, run: LaneRun, resumed: boolean): Promise<string | undefined> {
+  const undone = await s.query<{ step_id: string }>(
+    'SELECT step_id FROM gated_lanes.rolled_back_steps WHERE change_id = $1 ORDER BY step_id',
+    [run.changeId],
+  );
+  if (undone.length > 0) return `change ${run.changeId} was rolled back (${undone.map((r) => r.step_id).join(', ')}): its steps are not applied again; go forward under a new change id`;
+  if (resumed) return undefined;
+  const others = await s.query<{ step_id: string; workflow_id: string }>(
+    'SELECT step_id, workflow_id FROM gated_lanes.applied_steps WHERE change_id = $1 AND NOT (workflow_id = $2 AND run_id IS NOT DISTINCT FROM $3) ORDER BY step_id',
+    [run.changeId, run.workflowId, run.runId],
+  );
+  if (others.length > 0) {
+    return `production already holds steps of change ${run.changeId} applied by another run (${others.map((o) => `${o.step_id} by ${o.workflow_id}`).join(', ')}): a plain execution starts from nothing applied; resume (--resume-from) or roll back`;
+  }
+  return undefined;
 }
 
 /** Waits for the change's lock, at most 30 s: a step never hangs behind another without bound (and then retries). */
@@ -46,8 +72,8 @@ export async function claimStep(s: TargetSession, run: LaneRun, stepId: string, 
     }
   }
   const [claimed] = await s.query<{ applied_at: Date }>(
-    'INSERT INTO gated_lanes.applied_steps (workflow_id, run_id, step_id, change_id) VALUES ($1, $2, $3, $4) RETURNING applied_at',
-    [run.workflowId, run.runId, stepId, run.changeId],
+    'INSERT INTO gated_lanes.applied_steps (workflow_id, run_id, step_id, change_id, spec_hash) VALUES ($1, $2, $3, $4, $5) RETURNING applied_at',
+    [run.workflowId, run.runId, stepId, run.changeId, run.specHash ?? null],
   );
   return { appliedNow: true, appliedAt: new Date(claimed!.applied_at).toISOString() };
 }

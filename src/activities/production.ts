@@ -13,7 +13,7 @@ import type { SignedEnvelope } from '../domain/envelope';
 import type { BlockerMap } from '../domain/blocker-map';
 import type { AuthorizedStep } from '../worker/point-of-action';
 import { authorizedFor } from './authorized';
-import { appliedByRun, claimGrants, claimStep, lockChange } from './production-ledger';
+import { appliedByRun, claimableProblem, claimGrants, claimStep, lockChange } from './production-ledger';
 import { claimRollback, recordBaseline } from './rollback-ledger';
 import { resumeProblem } from './resume-ledger';
 import { failingPrecondition } from './preconditions';
@@ -74,7 +74,7 @@ export function createProductionActivities(config: ProductionConfig) {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
       // Everything used below was verified by the point of action; workflow id and run come from the activity context.
       const { change, step, grants, caller, recheck, specHash, resumeFrom, armedUntil } = authorizedFor<AuthorizedStep>(req);
-      const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
+      const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId, specHash };
       const db = await openProduction(config.lanesHome, change);
       await ensureBookkeeping(db, config.lanesHome);
       const index = change.steps.findIndex((x) => x.id === step.id);
@@ -105,6 +105,10 @@ export function createProductionActivities(config: ProductionConfig) {
           // exactly those, under this spec); the ones from it on must be this run's, in order.
           const from = Math.max(0, resumeIndex(change, resumeFrom));
           const retry = (await appliedByRun(s, run.workflowId, run.runId)).some((r) => r.stepId === step.id);
+          if (!retry) {
+            const problem = await claimableProblem(s, run, from > 0);
+            if (problem) throw ApplicationFailure.nonRetryable(`step ${step.id}: ${problem}`, 'GrantRefused');
+          }
           if (from > 0 && !retry) {
             const problem = await resumeProblem(s, change.id, specHash, stepsAppliedBefore(change, resumeFrom).concat(change.steps.slice(from, index).map((x) => x.id)));
             if (problem) throw ApplicationFailure.nonRetryable(`step ${step.id} of a resumed execution: ${problem}`, 'GrantRefused');

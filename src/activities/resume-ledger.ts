@@ -12,9 +12,15 @@ const exists = async (s: TargetSession, table: string) =>
 
 /** Why production does not stand where a resume from the step after `appliedBefore` expects; undefined when it does. */
 export async function resumeProblem(s: TargetSession, changeId: string, specHash: string, appliedBefore: readonly string[]): Promise<string | undefined> {
-  const applied = (await exists(s, 'gated_lanes.applied_steps'))
-    ? (await s.query<{ step_id: string }>('SELECT step_id FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY step_id', [changeId])).map((r) => r.step_id)
+  const rows = (await exists(s, 'gated_lanes.applied_steps'))
+    ? await s.query<{ step_id: string; spec_hash: string | null }>('SELECT step_id, spec_hash FROM gated_lanes.applied_steps WHERE change_id = $1 ORDER BY step_id', [changeId])
     : [];
+  const applied = rows.map((r) => r.step_id);
+  // Each step as the spec that applied it: one applied under another spec of the change is not this spec's prefix.
+  const foreign = rows.filter((r) => r.spec_hash !== specHash);
+  if (foreign.length > 0) {
+    return `step${foreign.length === 1 ? '' : 's'} ${foreign.map((r) => r.step_id).join(', ')} of change ${changeId} ${foreign.length === 1 ? 'was' : 'were'} applied under ${foreign.some((r) => r.spec_hash === null) ? 'a spec production did not record' : 'another change spec'}, not this spec ${specHash.slice(0, 16)}…: only the spec that applied them may resume`;
+  }
   const want = [...appliedBefore].sort();
   if (applied.length !== want.length || applied.some((id, i) => id !== want[i])) {
     return `a resume from here expects exactly ${want.join(', ') || 'no step'} applied, and production's ledger holds ${applied.join(', ') || 'none'} for change ${changeId}`;

@@ -64,8 +64,12 @@ export async function claimRollback(
   laterSteps: readonly string[],
   fingerprintBefore: SurfaceFingerprint,
 ): Promise<RollbackClaim> {
-  const [applied] = await s.query<{ workflow_id: string }>('SELECT workflow_id FROM gated_lanes.applied_steps WHERE change_id = $1 AND step_id = $2', [run.changeId, stepId]);
+  const [applied] = await s.query<{ workflow_id: string; spec_hash: string | null }>('SELECT workflow_id, spec_hash FROM gated_lanes.applied_steps WHERE change_id = $1 AND step_id = $2', [run.changeId, stepId]);
   if (!applied) return { state: 'NOT_APPLIED' };
+  // The step's own spec, not only the change's first: another spec's step is never undone with this spec's SQL.
+  if (applied.spec_hash !== specHash) {
+    throw refused(`step ${stepId} of change ${run.changeId} was applied under ${applied.spec_hash === null ? 'a spec production did not record' : `change spec ${applied.spec_hash.slice(0, 16)}…`}, not this spec ${specHash.slice(0, 16)}…: only that spec's rollback SQL may undo it`);
+  }
   const baseline = await readBaseline(s, run.changeId);
   if (!baseline) throw refused(`change ${run.changeId} has no recorded pre-execution baseline (its steps were applied by a release that did not record one): the rollback lane cannot prove what it restores; roll back by hand`);
   if (baseline.specHash !== specHash) {

@@ -8,7 +8,7 @@
 
 /** Refused in every spec: they touch the server, its files, other sessions or other connections. */
 export const SYSTEM_FUNCTION =
-  /^(dblink.*|lo_.*|loread|lowrite|pg_read_.*|pg_ls_.*|pg_stat_file|pg_file_.*|pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile.*|pg_log_backend_memory_contexts|pg_log_standby_snapshot|pg_switch_wal|pg_create_restore_point|pg_promote|pg_backup_(start|stop)|pg_(start|stop)_backup|pg_(create|drop|copy)_.*replication_slot|pg_replication_origin_.*|pg_logical_.*|pg_stat_reset.*|pg_wal_replay_(pause|resume)|pg_import_system_collations|pg_sync_replication_slots|pg_(restore|clear)_(relation|attribute)_stats|pg_advisory_(lock|unlock).*)$/;
+  /^(dblink.*|lo_.*|loread|lowrite|pg_read_.*|pg_ls_.*|pg_stat_file|pg_file_.*|pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile.*|pg_log_backend_memory_contexts|pg_log_standby_snapshot|pg_switch_wal|pg_create_restore_point|pg_promote|pg_backup_(start|stop)|pg_(start|stop)_backup|pg_(create|drop|copy)_.*replication_slot|pg_replication_origin_.*|pg_logical_.*|pg_stat_reset.*|pg_wal_replay_(pause|resume)|pg_import_system_collations|pg_sync_replication_slots|pg_(restore|clear)_(relation|attribute)_stats|pg_(try_)?advisory_.*)$/;
 
 /**
  * Built-in functions that run SQL given to them as text, or read relations named by a string: what they touch

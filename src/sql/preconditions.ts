@@ -17,6 +17,18 @@ const MODIFYING = /"(InsertStmt|UpdateStmt|DeleteStmt|MergeStmt)"/;
 /** A catalog relation: pg_catalog's, or an unqualified pg_* name (pg_catalog comes first on every search path). */
 const catalogRelation = (schema: string | null, name: string) => schema === 'pg_catalog' || (schema === null && name.startsWith('pg_'));
 
+/**
+ * Catalog relations holding secrets: a failing precondition's result is written into the lane's history, so these are
+ * never read by one (password hashes, user-mapping options).
+ */
+const SECRET_CATALOG = /^(pg_authid|pg_shadow|pg_user_mapping|pg_user_mappings)$/;
+
+/**
+ * Built-in functions with effects a READ ONLY transaction does not stop or undo (sequences, notifications, sleeping on
+ * the connection): a precondition is a read, made again every few seconds while armed.
+ */
+const EFFECTFUL_FUNCTION = /^(nextval|setval|currval|lastval|pg_notify|pg_sleep.*|set_config|txid_current|pg_current_xact_id|pg_current_snapshot)$/;
+
 /** Why one precondition's SQL is not a plain read; empty when it is. The parser must be loaded. */
 export function preconditionProblems(sql: string, surface: ChangeSpec['surface']): string[] {
   let analysed;
@@ -36,6 +48,14 @@ export function preconditionProblems(sql: string, surface: ChangeSpec['surface']
   if (MODIFYING.test(tree)) out.push('modifies data in a WITH clause; a precondition only reads');
   for (const f of a!.findings) out.push(`${f.what} (${CLASS_LABEL[f.class]}); a precondition only reads`);
   for (const o of a!.objects) {
+    if (o.kind === 'relation' && SECRET_CATALOG.test(o.name)) {
+      out.push(`reads ${objectName(o)}, which holds secrets; a precondition's result is kept in the lane's history`);
+      continue;
+    }
+    if (o.kind === 'function' && EFFECTFUL_FUNCTION.test(o.name)) {
+      out.push(`calls ${objectName(o)}, which has effects a read-only transaction does not stop; a precondition only reads`);
+      continue;
+    }
     if (o.kind === 'relation' && catalogRelation(o.schema, o.name)) continue;
     const outside = outsideSurface(o, surface);
     if (outside) out.push(`${outside.what}; a precondition reads the surface or the system catalog (${objectName(o)})`);

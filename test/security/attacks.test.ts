@@ -184,7 +184,7 @@ describe('attack 2: a completed execution lane’s id reused to replay its start
     const before = await productionState(victim);
     const second = await runLaneWithGrants(suite.h, suite.keys, victim, 'execution', ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION']).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(WorkflowFailedError);
-    expect(String((second as WorkflowFailedError).cause?.message)).toMatch(/already applied to production by .* it is applied once/);
+    expect(String((second as WorkflowFailedError).cause?.message)).toMatch(/production already holds steps of change \S+ applied by another run \(qt001-activation by \S+, qt001-apply by \S+\): a plain execution starts from nothing applied/);
     expect(await productionState(victim)).toEqual(before);
   });
 });

@@ -21,6 +21,16 @@ describe('precondition SQL', () => {
     ['SELECT 1; SELECT 2', /is 2 statements/],
     ['SELECT pg_terminate_backend(pid) FROM pg_stat_activity', /pg_terminate_backend/],
     ['SELECT pg_advisory_lock(1)', /pg_advisory_lock/],
+    // Session and transaction locks of every spelling, which a read-only transaction does not stop.
+    ['SELECT pg_try_advisory_lock(1)', /pg_try_advisory_lock/],
+    ['SELECT pg_try_advisory_lock_shared(1)', /pg_try_advisory_lock_shared/],
+    ['SELECT pg_advisory_xact_lock(1)', /pg_advisory_xact_lock/],
+    ["SELECT nextval('s')", /calls nextval, which has effects a read-only transaction does not stop/],
+    ["SELECT pg_notify('c', 'x')", /calls pg_notify/],
+    ['SELECT pg_sleep(30)', /calls pg_sleep/],
+    // A failing precondition's result lands in history: no secrets.
+    ['SELECT rolpassword FROM pg_authid', /reads pg_authid, which holds secrets/],
+    ['SELECT passwd FROM pg_shadow', /reads pg_shadow, which holds secrets/],
     ['SELECT * FROM birth_registry FOR UPDATE', /takes row locks/],
     ['WITH d AS (DELETE FROM birth_registry RETURNING 1) SELECT count(*) FROM d', /modifies data in a WITH clause/],
     ['SELECT count(*) FROM accounts', /relation accounts is outside the declared surface/],

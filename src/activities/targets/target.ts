@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS gated_lanes.applied_steps (
   PRIMARY KEY (change_id, step_id)
 );
 ALTER TABLE gated_lanes.applied_steps ADD COLUMN IF NOT EXISTS run_id text;
+ALTER TABLE gated_lanes.applied_steps ADD COLUMN IF NOT EXISTS spec_hash text;
 CREATE UNIQUE INDEX IF NOT EXISTS applied_steps_once_per_change ON gated_lanes.applied_steps (change_id, step_id);
 CREATE TABLE IF NOT EXISTS gated_lanes.grant_claims (
   nonce text PRIMARY KEY,
