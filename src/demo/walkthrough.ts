@@ -99,21 +99,34 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
   const changeId = `demo-birth-registry-${stamp}`;
   const dir = join(lanesHome, 'demo', changeId);
   mkdirSync(dir, { recursive: true });
-  const spec = JSON.parse(readFileSync(join(EXAMPLE, 'change.json'), 'utf8')) as { steps: Record<string, unknown>[] };
-  // The activation is a moment, not a step: armed by its grant for at most 10 minutes, and applied only while no
-  // legacy registry table exists on production (checked live, read-only, right before it applies).
-  const armed = { ...spec.steps[1], window: '10m', preconditions: [{ name: 'no legacy registry table', sql: "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'birth_registry_legacy'", expect: 0 }] };
-  writeFileSync(join(dir, 'change.json'), `${JSON.stringify({ ...spec, id: changeId, steps: [spec.steps[0], armed] }, null, 2)}\n`);
+  const spec = JSON.parse(readFileSync(join(EXAMPLE, 'change.json'), 'utf8')) as { steps: Record<string, unknown>[]; blockers?: unknown };
+  writeFileSync(join(dir, 'change.json'), `${JSON.stringify({ ...spec, id: changeId }, null, 2)}\n`);
   copyFileSync(join(EXAMPLE, 'blocker-map.json'), join(dir, 'blocker-map.json'));
   const change = relative(process.cwd(), join(dir, 'change.json'));
+  // A second change for the moment of no return: the table, then a cutover that is a moment, not a step — armed by its
+  // grant for at most 10 minutes and applied only while no legacy registry table exists on production (checked live,
+  // read-only, right before it applies). It declares no blocker map; its owners charter exactly that.
+  const cutoverId = `${changeId}-cutover`;
+  const cutoverStep = {
+    id: 'qt001-cutover',
+    action: 'CUTOVER',
+    description: 'Cut the registry over: births are registered here from now on.',
+    apply: 'ALTER TABLE birth_registry ADD COLUMN registered_live boolean NOT NULL DEFAULT true;',
+    rollback: 'ALTER TABLE birth_registry DROP COLUMN registered_live;',
+    window: '10m',
+    preconditions: [{ name: 'no legacy registry table', sql: "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'birth_registry_legacy'", expect: 0 }],
+  };
+  const { blockers: _none, ...unblocked } = spec;
+  writeFileSync(join(dir, 'cutover.json'), `${JSON.stringify({ ...unblocked, id: cutoverId, title: 'Cut the birth registry over', steps: [spec.steps[0], cutoverStep] }, null, 2)}\n`);
+  const cutover = relative(process.cwd(), join(dir, 'cutover.json'));
   const surfaceMap = relative(process.cwd(), join(EXAMPLE, 'surface-map.json'));
   const seal = relative(process.cwd(), join(EXAMPLE, 'seal.json'));
   const owner = relative(process.cwd(), dev.ownerKeyPath);
   const operator = relative(process.cwd(), dev.operatorKeyPath);
   const links: [string, string][] = [];
 
-  const startLane = async (lane: string, extra: string[] = []) => {
-    const out = await lanes(['start', lane, '--change', change, '--key', operator, ...extra, '--json'], { capture: true });
+  const startLane = async (lane: string, extra: string[] = [], spec = change) => {
+    const out = await lanes(['start', lane, '--change', spec, '--key', operator, ...extra, '--json'], { capture: true });
     const { workflowId, ui } = JSON.parse(out) as { workflowId: string; ui: string };
     process.stdout.write(`started ${lane} lane ${workflowId}\n  ui: ${ui}\n`);
     links.push([`${lane}${extra.includes('--shaped') ? ' (shaped)' : ''}`, ui]);
@@ -125,12 +138,12 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
   };
   const grantAll = async (workflowId: string, actions: string[], tree?: string) => {
     for (const a of actions) {
-      await lanes(['grant', workflowId, a, '--key', owner, ...(tree && ['REAL_RUN', 'APPLY'].includes(a) ? ['--evidence-tree', tree] : []), ...(a === 'ACTIVATION' ? ['--window', '10m'] : [])]);
+      await lanes(['grant', workflowId, a, '--key', owner, ...(tree && ['REAL_RUN', 'APPLY'].includes(a) ? ['--evidence-tree', tree] : []), ...(a === 'CUTOVER' ? ['--window', '10m'] : [])]);
     }
   };
   /** Production, as the lanes reach it: for showing drift the way another team's deploy would cause it. */
-  const onProduction = async (sql: string) => {
-    const target = await openProduction(lanesHome, readChangeSpec(join(dir, 'change.json')));
+  const onProduction = async (sql: string, specFile = 'change.json') => {
+    const target = await openProduction(lanesHome, readChangeSpec(join(dir, specFile)));
     await target.session((s) => s.exec(sql));
   };
   const treeOf = async (workflowId: string) => ((await client.workflow.getHandle(workflowId).result()) as { evidence: { treeHash: string; dir: string } }).evidence;
@@ -199,27 +212,36 @@ export async function walkthrough(opts: { keepRunning: boolean }): Promise<void>
     await lanes(['packet', failed]);
     await lanes(['blockers', changeId]);
 
-    heading('9. Recovery is a decision: the cause removed, resume from the failed step under fresh grants (an armed activation)');
-    await onProduction('DROP FUNCTION fn_birth_register(text, text)');
-    const resumePre = await startLane('precheck', ['--resume-from', 'qt001-activation']);
-    await grantAll(resumePre, ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
-    await finish(resumePre);
-    const exec = await startLane('execution', ['--resume-from', 'qt001-activation']);
-    await grantAll(exec, ['OPT4_PRODUCTION', 'REAL_RUN', 'ACTIVATION'], tree);
-    await finish(exec);
-    await lanes(['history', exec]);
-    await lanes(['packet', changeId]);
-
-    heading('10. The way back: roll back the applied steps in reverse order (OPT4_PRODUCTION + PROD_ROLLBACK)');
-    process.stdout.write("(the proof compares production with the fingerprint recorded before the failed execution's first step, which held the drift's function)\n");
+    heading('9. Recovery is a decision, and here it is the way back: roll back the applied steps (OPT4_PRODUCTION + PROD_ROLLBACK)');
+    process.stdout.write("(the proof compares production with the fingerprint recorded before the failed execution's first step: the other deploy's function was there already, and stays)\n");
     const back = await startLane('rollback');
     await grantAll(back, ['OPT4_PRODUCTION', 'PROD_ROLLBACK']);
     await finish(back);
     const proof = JSON.parse(readFileSync(join((await treeOf(back)).dir, 'rollback.json'), 'utf8')) as { restored: boolean; after: string; baseline: { fingerprint: string }; differences: string[] };
-    // The baseline was recorded before the failed execution's first step, with the drift's function in it; the
-    // operator removed that function to resume, so the proof names it as the one difference (nothing is hidden).
     process.stdout.write(`rollback.json: restored ${proof.restored}: production ${proof.after.slice(0, 16)}… ${proof.restored ? '==' : '!='} pre-execution ${proof.baseline.fingerprint.slice(0, 16)}…${proof.differences.length ? ` (differs: ${proof.differences.join(', ')})` : ''}\n`);
+    await lanes(['packet', back]);
     await lanes(['list', '--change', changeId]);
+
+    heading('10. The moment of no return: an armed cutover (a second change; it declares no blocker map, and its owner charters that)');
+    await lanes(['charter', cutoverId, '--change', cutover, '--key', owner]);
+    const rehearseCutover = await startLane('rehearsal', [], cutover);
+    await grantAll(rehearseCutover, ['AUTHORIZE_REHEARSAL']);
+    await finish(rehearseCutover);
+    const cutoverTree = (await treeOf(rehearseCutover)).treeHash;
+    const precheckCutover = await startLane('precheck', [], cutover);
+    await grantAll(precheckCutover, ['AUTHORIZE_PRECHECK', 'OPT4_PRODUCTION']);
+    await finish(precheckCutover);
+    process.stdout.write('(a legacy registry table still exists on production: the cutover may not happen while it does)\n');
+    await onProduction('CREATE TABLE birth_registry_legacy (object_id text)', 'cutover.json');
+    const live = await startLane('execution', [], cutover);
+    await grantAll(live, ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'CUTOVER'], cutoverTree);
+    await new Promise((r) => setTimeout(r, 5000));
+    await lanes(['status', live]); // armed until T; the precondition does not hold yet
+    process.stdout.write('(the legacy table is retired; the armed cutover applies at its next check, within its window)\n');
+    await onProduction('DROP TABLE birth_registry_legacy', 'cutover.json');
+    await finish(live);
+    await lanes(['history', live]);
+    await lanes(['packet', live]);
 
     heading('Where to look in the Temporal Web UI');
     process.stdout.write(`All lanes of this change: ${UI}/namespaces/default/workflows?query=${encodeURIComponent(`ChangeId="${changeId}"`)}\n`);

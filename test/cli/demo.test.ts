@@ -30,19 +30,22 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/operator input [0-9a-f]{16}… recorded in evidence tree [0-9a-f]{16}…  ← closed it/);
     expect(stdout).toMatch(/^COMPLETED {2}rehearsal lane .*$/m);
     for (const moved of ['FIX7-P0-PROD-BIRTH-SURFACE-1 → CLOSED: accepted', 'FIX7-P0-DRYRUN-PROD-ROLLBACK-1 → CLOSED: accepted']) expect(stdout).toContain(moved);
-    expect(stdout).toMatch(/^qt001-activation +ACTIVATION +APPLIED /m);
+    // One failed execution, half-applied: said so in the status, the packet and under the blocker map, with exactly
+    // two options besides HOLD…
+    expect(stdout).toMatch(/^production is half-applied: steps qt001-apply applied; options besides HOLD \(the default\):$/m);
+    expect(stdout).toMatch(/ROLLBACK_PRODUCTION/);
+    expect(stdout).toMatch(/RESUME_PRODUCTION_EXECUTION: resume from step qt001-activation/);
+    // …recovered by the rollback lane, back to exactly the pre-execution fingerprint.
+    expect(stdout).toMatch(/^COMPLETED {2}rollback lane .*$/m);
+    expect(stdout).toMatch(/^qt001-apply +APPLY +ROLLED_BACK /m);
+    expect(stdout).toMatch(/rollback\.json: restored true: production ([0-9a-f]{16})… == pre-execution \1…$/m);
+    // One armed cutover: armed, held back by its live precondition, then applied within its window.
+    expect(stdout).toMatch(/^charter of demo-\S+-cutover: chartered: in force since \S+, signed by dev-owner$/m);
+    expect(stdout).toMatch(/^qt001-cutover +CUTOVER +RUNNING, armed until \S+/m);
+    expect(stdout).toMatch(/armed step qt001-cutover, last check: .*no legacy registry table/);
+    expect(stdout).toMatch(/^qt001-cutover +CUTOVER +APPLIED /m);
     expect(stdout).toMatch(/^COMPLETED {2}execution lane .*$/m);
     expect(stdout).toContain('Production execution is complete; verify the evidence packet and hold.');
-    // The failed execution said so, and was recovered by a resume; the armed activation; the way back.
-    expect(stdout).toMatch(/production is half-applied: steps qt001-apply applied/);
-    // … in the status, the packet, and under the blocker map.
-    expect(stdout).toMatch(/^production is half-applied: steps qt001-apply applied; options besides HOLD \(the default\):$/m);
-    expect(stdout).toMatch(/RESUME_PRODUCTION_EXECUTION: resume from step qt001-activation/);
-    expect(stdout).toMatch(/^qt001-apply +APPLY +APPLIED_EARLIER /m);
-    expect(stdout).toMatch(/^COMPLETED {2}rollback lane .*$/m);
-    expect(stdout).toMatch(/^qt001-activation +ACTIVATION +ROLLED_BACK /m);
-    // The baseline held the drift's function, which the operator removed to resume: the proof names that difference.
-    expect(stdout).toMatch(/rollback\.json: restored false: production [0-9a-f]{16}… != pre-execution [0-9a-f]{16}… \(differs: function fn_birth_register\)/);
     expect(stdout).toContain(`All lanes of this change: ${UI}/namespaces/default/workflows?query=`);
     expect(stdout).toContain(`change entity      ${UI}/namespaces/default/workflows/change%3A`);
     expect(stdout).not.toContain('localhost:8233/namespaces');
