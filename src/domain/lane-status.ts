@@ -45,7 +45,7 @@ export interface StepRecord {
   id: string;
   action: GrantAction;
   /** Execution: PENDING → RUNNING → APPLIED (APPLIED_EARLIER: before a resume, by the run that failed or held). Rollback: PENDING → RUNNING → ROLLED_BACK, or NOT_APPLIED (nothing to undo). */
-  state: 'PENDING' | 'RUNNING' | 'APPLIED' | 'ROLLED_BACK' | 'NOT_APPLIED' | 'APPLIED_EARLIER';
+  state: 'PENDING' | 'RUNNING' | 'APPLIED' | 'FAILED' | 'ROLLED_BACK' | 'NOT_APPLIED' | 'APPLIED_EARLIER';
   /** The grant ids the step was authorised by. */
   grants?: string[];
   appliedAt?: string;

@@ -38,10 +38,20 @@ export async function executionLane(raw: LaneInput): Promise<LaneStatus> {
       };
       const declared = change.steps.find((s) => s.id === step.id)!;
       // Only a spec declaring an armed step takes the armed path, so every lane begun before it existed replays.
-      const applied =
-        declared.window !== undefined && patched('armed-steps')
-          ? await applyArmedStep(lane, input.start, step, grantTimeoutMs(input), onAuthorized, () => lane.setSteps(steps))
-          : await applyStepThroughGate(lane, input.start, step.id, grantTimeoutMs(input), onAuthorized);
+      let applied;
+      try {
+        applied =
+          declared.window !== undefined && patched('armed-steps')
+            ? await applyArmedStep(lane, input.start, step, grantTimeoutMs(input), onAuthorized, () => lane.setSteps(steps))
+            : await applyStepThroughGate(lane, input.start, step.id, grantTimeoutMs(input), onAuthorized);
+      } catch (err) {
+        // Shown as what it is (status, packet, UI): the step production refused or whose SQL failed, not one still running.
+        if (step.state === 'RUNNING') {
+          step.state = 'FAILED';
+          lane.setSteps(steps);
+        }
+        throw err;
+      }
       if (!applied) return undefined;
       step.state = 'APPLIED';
       step.appliedAt = applied.result.appliedAt;

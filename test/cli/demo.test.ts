@@ -33,6 +33,7 @@ describe('npm run demo', () => {
     // One failed execution, half-applied: said so in the status, the packet and under the blocker map, with exactly
     // two options besides HOLD…
     expect(stdout).toMatch(/^production is half-applied: steps qt001-apply applied; options besides HOLD \(the default\):$/m);
+    expect(stdout).toMatch(/^qt001-activation +ACTIVATION +FAILED /m);
     expect(stdout).toMatch(/ROLLBACK_PRODUCTION/);
     expect(stdout).toMatch(/RESUME_PRODUCTION_EXECUTION: resume from step qt001-activation/);
     // …recovered by the rollback lane, back to exactly the pre-execution fingerprint.
