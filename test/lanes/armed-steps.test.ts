@@ -61,7 +61,7 @@ describe('armed steps', () => {
   }, 240_000);
 
   it('a precondition that keeps failing: the lane shows the step armed, retries within the window, then HOLDs naming it; nothing applied', async () => {
-    const { workflowId, handle } = await armedExecution(held, 8_000);
+    const { workflowId, handle } = await armedExecution(held, 20_000); // long enough for the first check on a loaded machine
     const armed = await waitFor('the armed step to report its failing precondition', async () => {
       const st = await handle.query(statusQuery);
       return st.steps?.[0]?.lastCheck ? st : undefined;

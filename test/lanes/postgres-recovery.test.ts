@@ -59,11 +59,12 @@ describe.skipIf(postgresSkipped !== undefined)(`recovery and armed steps on a re
     const { change } = await prepared(armed);
     const url = new URL(process.env[(change.targets!.production as { urlEnv: string }).urlEnv]!);
     url.searchParams.set('application_name', app);
-    // The named application holds a connection for as long as the lane runs.
+    // The named application holds a connection for as long as the lane runs. The window is long enough for the first
+    // check to come well inside it on a loaded machine (at 5 s, a slow start saw only the lapse).
     await postgresSession(url.toString(), async (s) => {
       const { workflowId } = await startLane(suite.h, suite.keys, { lane: 'execution', change });
       const handle = suite.h.client.workflow.getHandle(workflowId);
-      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', 'APPLY', { armWindowMs: 5_000 }));
+      await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', 'APPLY', { armWindowMs: 20_000 }));
       for (const a of ['OPT4_PRODUCTION', 'REAL_RUN', 'ACTIVATION'] as const) await handle.signal('grant', grantEnvelope(suite.keys, workflowId, change.id, 'execution', a));
       const result = (await handle.result()) as LaneStatus;
       expect(result.state).toBe('HOLD');
