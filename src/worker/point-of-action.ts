@@ -184,7 +184,8 @@ export class PointOfAction {
     if (!charter.ok) throw new Refused(charter.reason);
     const charteredAtMs = Date.parse(charter.at);
     // Blocker moves as the server recorded them for the change entity (every run), not as the request presents them.
-    const recorded = await this.workflowSignalsOf(changeWorkflowId(auth.change.id));
+    // A spec declaring no map has nothing to replay: its steps skip the history read.
+    const recorded = auth.change.blockers ? await this.workflowSignalsOf(changeWorkflowId(auth.change.id)) : [];
     const blockers = blockerStateProblem(req.blockerState ?? null, auth.change, auth.grants, stepActions(auth.change), {
       moves: recorded.filter((r) => r.name === 'blockerUpdate' && r.at !== undefined).map((r) => ({ envelope: r.payload, at: r.at! })),
       verifyUpdate: (envelope, nowMs) => this.blockerUpdate(trustRoot, auth.change, auth.specHash, envelope, nowMs),
