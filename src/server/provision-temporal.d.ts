@@ -4,3 +4,12 @@ export function cachedBinaryPath(): string;
 export function cacheRoot(): string;
 export class ProvisionError extends Error {}
 export const CLI_VERSION: string;
+export const SERVER_VERSION: string;
+export interface TemporalServerBinaries {
+  server: string;
+  sqlTool: string;
+  /** schema/postgresql/v12 (holding temporal/ and visibility/, each with versioned/). */
+  schemaDir: string;
+  version: string;
+}
+export function provisionTemporalServer(opts?: { log?: (msg: string) => void }): Promise<TemporalServerBinaries>;

@@ -17,6 +17,8 @@ const path = require('node:path');
 const dns = require('node:dns');
 
 const CLI_VERSION = '1.5.1';
+/** The Temporal server a cluster runs (`lanes cluster`, the cluster test); docker-compose.yml names the same. */
+const SERVER_VERSION = '1.29.1';
 const MIN_GO = [1, 25];
 
 function cacheRoot() {
@@ -99,25 +101,25 @@ async function withBuildLock(dir, log, fn) {
   }
 }
 
-async function goInstall(goBin, log) {
-  const target = cachedBinaryPath();
-  const dir = path.dirname(target);
+/**
+ * `go install` of `packages` (all at one module version) into `dir`, each binary renamed per `names`
+ * (go's name → ours). Built into a staging directory and renamed into place: a crash mid-build never leaves a
+ * half-written binary where the cache lookup finds it. `afterBuild(staging)` may add more files (the server's
+ * SQL schema) before the rename.
+ */
+async function goBuild(goBin, log, { dir, label, packages, names, ldflags, afterBuild }) {
+  const targets = Object.values(names).map((n) => path.join(dir, n));
   return withBuildLock(dir, log, async () => {
-    if (isExecutable(target)) return target; // built by the run we waited for
+    if (targets.every(isExecutable)) return dir; // built by the run we waited for
     const staging = fs.mkdtempSync(path.join(dir, '.staging-'));
-    log(`building Temporal CLI ${CLI_VERSION} with Go from the module proxy into ${dir}`);
+    log(`building ${label} with Go from the module proxy into ${dir}`);
     log('this takes several minutes the first time; later runs reuse the cache');
     const started = Date.now();
-    const child = spawn(
-      goBin,
-      [
-        'install',
-        '-ldflags',
-        `-X github.com/temporalio/cli/temporalcli.Version=${CLI_VERSION}`,
-        `github.com/temporalio/cli/cmd/temporal@v${CLI_VERSION}`,
-      ],
-      { env: { ...process.env, GOBIN: staging, GOFLAGS: `${process.env.GOFLAGS || ''} -buildvcs=false`.trim() }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = ['install', ...(ldflags ? ['-ldflags', ldflags] : []), ...packages];
+    const child = spawn(goBin, args, {
+      env: { ...process.env, GOBIN: staging, GOFLAGS: `${process.env.GOFLAGS || ''} -buildvcs=false`.trim() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tail = '';
     const keep = (chunk) => {
       tail = (tail + chunk.toString()).slice(-4000);
@@ -128,16 +130,34 @@ async function goInstall(goBin, log) {
     const beat = setInterval(() => log(`  still building… ${Math.round((Date.now() - started) / 1000)} s`), 20000);
     const code = await new Promise((resolve) => child.on('close', resolve));
     clearInterval(beat);
-    if (code !== 0 || !isExecutable(path.join(staging, 'temporal'))) {
+    try {
+      if (code !== 0 || !Object.keys(names).every((n) => isExecutable(path.join(staging, n)))) {
+        throw new ProvisionError(`go install of ${label} failed (exit ${code}):\n${tail}`);
+      }
+      if (afterBuild) afterBuild(staging, goBin);
+      for (const entry of fs.readdirSync(staging)) {
+        const to = path.join(dir, names[entry] || entry);
+        fs.rmSync(to, { recursive: true, force: true });
+        fs.renameSync(path.join(staging, entry), to);
+      }
+    } finally {
       fs.rmSync(staging, { recursive: true, force: true });
-      throw new ProvisionError(`go install of the Temporal CLI failed (exit ${code}):\n${tail}`);
     }
-    // Rename is atomic: a crash mid-build never leaves a half-written binary where the cache lookup finds it.
-    fs.renameSync(path.join(staging, 'temporal'), target);
-    fs.rmSync(staging, { recursive: true, force: true });
-    log(`built ${target} in ${Math.round((Date.now() - started) / 1000)} s`);
-    return target;
+    log(`built ${label} in ${Math.round((Date.now() - started) / 1000)} s`);
+    return dir;
   });
+}
+
+async function goInstall(goBin, log) {
+  const target = cachedBinaryPath();
+  await goBuild(goBin, log, {
+    dir: path.dirname(target),
+    label: `Temporal CLI ${CLI_VERSION}`,
+    packages: [`github.com/temporalio/cli/cmd/temporal@v${CLI_VERSION}`],
+    names: { temporal: 'temporal' },
+    ldflags: `-X github.com/temporalio/cli/temporalcli.Version=${CLI_VERSION}`,
+  });
+  return target;
 }
 
 /** True when the SDK's download host resolves: the only case where letting the SDK download can work. */
@@ -188,7 +208,68 @@ async function provisionTemporalCli(opts = {}) {
   );
 }
 
-module.exports = { provisionTemporalCli, cachedBinaryPath, cacheRoot, ProvisionError, CLI_VERSION };
+/** Where `provisionTemporalServer` keeps the server, its SQL tool and their PostgreSQL schema. */
+function serverCacheDir() {
+  return path.join(cacheRoot(), `temporal-server-${SERVER_VERSION}`);
+}
+
+/** Makes a copied tree writable by its owner: the Go module cache is read-only, and the cache must stay removable. */
+function makeWritable(p) {
+  const st = fs.statSync(p);
+  fs.chmodSync(p, st.mode | 0o200 | (st.isDirectory() ? 0o100 : 0));
+  if (st.isDirectory()) for (const e of fs.readdirSync(p)) makeWritable(path.join(p, e));
+}
+
+/**
+ * Finds or builds the Temporal server and `temporal-sql-tool` at SERVER_VERSION (both from go.temporal.io/server,
+ * which has no replace directives, so plain `go install` works), with the server's PostgreSQL schema copied next to
+ * them from the module cache (the SQL tool applies it). TEMPORAL_SERVER_DIR names a directory holding all three
+ * instead. Returns the paths.
+ *
+ * @param {{ log?: (msg: string) => void }} [opts]
+ * @returns {Promise<{ server: string, sqlTool: string, schemaDir: string, version: string }>}
+ */
+async function provisionTemporalServer(opts = {}) {
+  const log = opts.log || ((m) => process.stderr.write(`[temporal-server] ${m}\n`));
+  const dir = process.env.TEMPORAL_SERVER_DIR || serverCacheDir();
+  const paths = {
+    server: path.join(dir, 'temporal-server'),
+    sqlTool: path.join(dir, 'temporal-sql-tool'),
+    schemaDir: path.join(dir, 'schema', 'postgresql', 'v12'),
+    version: SERVER_VERSION,
+  };
+  const ready = () => isExecutable(paths.server) && isExecutable(paths.sqlTool) && fs.existsSync(path.join(paths.schemaDir, 'temporal', 'versioned'));
+  if (ready()) return paths;
+  if (process.env.TEMPORAL_SERVER_DIR) {
+    throw new ProvisionError(`TEMPORAL_SERVER_DIR=${dir} lacks temporal-server, temporal-sql-tool or schema/postgresql/v12; fix it or unset TEMPORAL_SERVER_DIR to build them`);
+  }
+  const goBin = findGo();
+  const v = goBin && goVersion(goBin);
+  if (!v || !atLeast(v, MIN_GO)) {
+    throw new ProvisionError(
+      `cannot build the Temporal server ${SERVER_VERSION}: Go ${v ? `go${v.join('.')} is older than ${MIN_GO.join('.')}` : 'is not installed'}. ` +
+        `Install Go ≥ ${MIN_GO.join('.')} (the build fetches modules from the Go module proxy into ${dir}), or set TEMPORAL_SERVER_DIR to a directory with temporal-server, temporal-sql-tool and schema/postgresql/v12.`,
+    );
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  await goBuild(goBin, log, {
+    dir,
+    label: `Temporal server ${SERVER_VERSION} and its SQL tool`,
+    packages: [`go.temporal.io/server/cmd/server@v${SERVER_VERSION}`, `go.temporal.io/server/cmd/tools/sql@v${SERVER_VERSION}`],
+    names: { server: 'temporal-server', sql: 'temporal-sql-tool' },
+    afterBuild(staging, go) {
+      const modCache = execFileSync(go, ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+      const from = path.join(modCache, `go.temporal.io/server@v${SERVER_VERSION}`, 'schema', 'postgresql', 'v12');
+      const to = path.join(staging, 'schema', 'postgresql', 'v12');
+      fs.cpSync(from, to, { recursive: true });
+      makeWritable(path.join(staging, 'schema'));
+    },
+  });
+  if (!ready()) throw new ProvisionError(`the Temporal server build finished but ${dir} is incomplete; delete it and rerun`);
+  return paths;
+}
+
+module.exports = { provisionTemporalCli, provisionTemporalServer, cachedBinaryPath, cacheRoot, ProvisionError, CLI_VERSION, SERVER_VERSION };
 
 if (require.main === module) {
   provisionTemporalCli().then(

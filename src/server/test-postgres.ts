@@ -73,10 +73,19 @@ interface Credentials {
   test: string;
 }
 
-export async function startTestPostgres(opts: { log?: Log } = {}): Promise<TestPostgres> {
+export interface StartOptions {
+  log?: Log;
+  /**
+   * A server of its own with its own data directory (`postgres-<major>-<instance>`), e.g. `cluster` for the one
+   * `lanes cluster` keeps Temporal's state in, so it never shares data, credentials or lifetime with the tests'.
+   */
+  instance?: string;
+}
+
+export async function startTestPostgres(opts: StartOptions = {}): Promise<TestPostgres> {
   const log: Log = opts.log ?? ((m) => process.stderr.write(`[postgres] ${m}\n`));
   const external = process.env.GL_TEST_PG_URL;
-  if (external) return useExternal(external, log);
+  if (external && !opts.instance) return useExternal(external, log);
 
   let bin = findBinaries();
   if (!bin) {
@@ -88,7 +97,7 @@ export async function startTestPostgres(opts: { log?: Log } = {}): Promise<TestP
       );
   }
   const user = runUser(log);
-  const layout = prepareLayout(bin.major, user, log);
+  const layout = prepareLayout(opts.instance ? `${bin.major}-${opts.instance}` : bin.major, user, log);
   const credentials = loadCredentials(layout.credentials);
   const lease = join(layout.users, `${process.pid}.${randomBytes(4).toString('hex')}`);
 
@@ -245,6 +254,7 @@ function lookupUser(name: string): RunUser | null {
  * the directory is created and checked to belong to root, so another local user cannot plant it.
  */
 function prepareLayout(major: string, user: RunUser, log: Log): Layout {
+  if (!/^[0-9A-Za-z.-]+$/.test(major)) throw new Error(`PostgreSQL instance name ${JSON.stringify(major)} must be letters, digits, "." or "-"`);
   const preferred = join(cacheRoot(), `postgres-${major}`);
   let base = preferred;
   if (user.switchTo && !reachable(preferred, user)) {

@@ -13,6 +13,7 @@ export interface CommandEntry {
 
 export const COMMANDS: Record<string, CommandEntry> = {
   dev: { summary: 'run the embedded stack: dev server, Web UI, worker (npm start)', load: async () => (await import('./dev')).dev },
+  cluster: { summary: 'run a real Temporal cluster on PostgreSQL here, with the shared evidence store', load: async () => (await import('./cluster')).cluster },
   worker: { summary: 'run a lane worker against TEMPORAL_ADDRESS (needs LANES_TRUST_ROOT)', load: async () => (await import('./worker')).worker },
   'keys new': { summary: 'create an owner or operator key pair', load: async () => (await import('./keys')).keysNew },
   'trust show': { summary: 'list the people and keys in the trust root (LANES_TRUST_ROOT)', load: async () => (await import('./trust')).trustShow },
