@@ -25,7 +25,7 @@ COPY --from=build /app/dist/ ./dist/
 
 ENV NODE_ENV=production
 
-# LANES_HOME in docker-compose.yml; made here so a fresh named volume mounted on it is writable by `node`.
+# LANES_HOME in docker-compose.yml: each worker container's own (evidence goes to the shared store, LANES_EVIDENCE_URL).
 RUN mkdir -p /data/lanes && chown node:node /data/lanes
 
 USER node

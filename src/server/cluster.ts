@@ -52,6 +52,8 @@ export interface RunningCluster {
 }
 
 const NAMESPACE_RETENTION_DAYS = 90;
+/** Temporal's SQL plugin for PostgreSQL ≥ 12; docker-compose.yml's `DB` says the same (its test checks). */
+export const SQL_PLUGIN = 'postgres12';
 const READY_TIMEOUT_MS = 120_000;
 
 interface Credentials {
@@ -173,7 +175,7 @@ async function ensureSchema(sqlTool: string, versionedDir: string, db: { host: s
     .finally(() => c.end());
   // The password goes through the environment, never the command line (`ps` shows arguments to every user).
   const env = { ...process.env, SQL_PASSWORD: db.password };
-  const common = ['--plugin', 'postgres12', '--ep', db.host, '-p', String(db.port), '-u', db.user, '--db', db.db];
+  const common = ['--plugin', SQL_PLUGIN, '--ep', db.host, '-p', String(db.port), '-u', db.user, '--db', db.db];
   if (!versioned) await runTool(sqlTool, [...common, 'setup-schema', '-v', '0.0'], env, `set up the schema of ${db.db}`);
   await runTool(sqlTool, [...common, 'update-schema', '-d', versionedDir], env, `update the schema of ${db.db}`);
   log(`schema of ${db.db} is current`);
@@ -226,7 +228,7 @@ function serverConfig(o: {
 }): unknown {
   const store = (databaseName: string, maxConns: number) => ({
     sql: {
-      pluginName: 'postgres12',
+      pluginName: SQL_PLUGIN,
       databaseName,
       connectAddr: `${o.pgHost}:${o.pgPort}`,
       connectProtocol: 'tcp',

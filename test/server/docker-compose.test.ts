@@ -2,10 +2,12 @@
  * Static checks of the Docker setup (docker-compose.yml, Dockerfile): no Docker engine is needed, so these catch
  * a renamed service, a wrong port or a COPY of a path that no longer exists before a user with Docker does.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
+import { SERVER_VERSION } from '../../src/server/provision-temporal';
+import { SQL_PLUGIN } from '../../src/server/cluster';
 
 const REPO = join(__dirname, '..', '..');
 
@@ -17,6 +19,7 @@ interface ComposeService {
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   depends_on?: string[] | Record<string, unknown>;
   command?: string | string[];
+  container_name?: string;
 }
 interface ComposeFile {
   services?: Record<string, ComposeService>;
@@ -145,6 +148,43 @@ describe('docker-compose.yml', () => {
     expect(deps.length).toBeGreaterThan(0);
     const dangling = deps.filter((edge) => !names.includes(edge.split(' -> ')[1] ?? ''));
     expect(dangling).toEqual([]);
+  });
+});
+
+describe('docker-compose.yml agrees with the cluster the tests run (npm run cluster, test/cluster)', () => {
+  const services = loadCompose();
+
+  it('runs the Temporal server version the cluster script builds, on the same SQL plugin', () => {
+    expect(services.temporal?.image).toBe(`temporalio/auto-setup:${SERVER_VERSION}`);
+    expect(envOf(services.temporal).DB).toBe(SQL_PLUGIN);
+  });
+
+  it("runs the PostgreSQL major version the suite's PostgreSQL server runs", () => {
+    const pg = inject('postgres');
+    if ('skipped' in pg) return;
+    const major = /^(\d+)/.exec(pg.version)?.[1]; // SHOW server_version: "15.18 (Debian …)"
+    expect(services.postgresql?.image).toBe(`postgres:${major}`);
+  });
+
+  it('gives every worker the shared evidence store, a database the postgresql service makes on first start', () => {
+    const url = new URL(envOf(services.worker).LANES_EVIDENCE_URL ?? '');
+    expect(url.protocol).toBe('postgres:');
+    expect(url.hostname).toBe('postgresql');
+    const init = (services.postgresql?.volumes ?? []).map(String).find((v) => v.includes('/docker-entrypoint-initdb.d/'));
+    expect(init, 'an init script mounted into the postgres image').toBeDefined();
+    const sql = readFileSync(join(REPO, init!.split(':')[0]!), 'utf8');
+    const db = url.pathname.slice(1);
+    expect(sql).toContain(`CREATE ROLE ${url.username} LOGIN PASSWORD '${decodeURIComponent(url.password)}'`);
+    expect(sql).toContain(`CREATE DATABASE ${db} OWNER ${url.username}`);
+  });
+
+  it('scales workers like separate hosts (--scale worker=3): no fixed name or port, no shared LANES_HOME', () => {
+    const worker = services.worker!;
+    expect(worker.container_name).toBeUndefined();
+    expect(portsOf(worker)).toEqual([]);
+    const home = envOf(worker).LANES_HOME ?? '';
+    const shared = mountTargets(worker).filter((t) => home === t || home.startsWith(`${t}/`));
+    expect(shared, 'LANES_HOME is on a volume every replica would share').toEqual([]);
   });
 });
 
