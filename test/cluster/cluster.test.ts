@@ -22,7 +22,7 @@ import { postgresSession, urlForDatabase } from '../../src/activities/targets/po
 
 const REPO = join(__dirname, '..', '..');
 const LANES = join(REPO, 'bin', 'lanes.js');
-const CHANGES = 20;
+const CHANGES = Number(process.env.GLC_CHANGES ?? 20);
 const CONCURRENT_CHANGES = 4;
 const KILLS = 4;
 const ROWS = 20_000;
@@ -169,7 +169,8 @@ describe.skipIf(skipped !== undefined)(`on a real Temporal cluster${skipped ? ` 
     // The keys and the trust root, made with the CLI as a newcomer would.
     const pub = async (role: string, name: string) => {
       await ok(['keys', 'new', '--role', role, '--name', name, '--out', join(cliDir, 'keys')]);
-      return JSON.parse(readFileSync(join(cliDir, 'keys', `${name}.pub`), 'utf8')) as { role: string; publicKey: string };
+      const { role: r, keyId, publicKey } = JSON.parse(readFileSync(join(cliDir, 'keys', `${name}.pub`), 'utf8')) as { role: string; keyId: string; publicKey: string };
+      return { role: r, keyId, publicKey };
     };
     const [o, p] = [await pub('owner', 'owner'), await pub('operator', 'operator')];
     writeFileSync(env.LANES_TRUST_ROOT!, JSON.stringify({ v: 2, people: [{ id: 'olga', name: 'Olga Owner', keys: [o] }, { id: 'oscar', name: 'Oscar Operator', keys: [p] }] }));
@@ -236,11 +237,16 @@ describe.skipIf(skipped !== undefined)(`on a real Temporal cluster${skipped ? ` 
     };
     try {
       let next = 0;
-      await Promise.all(
+      // Settled, not raced: on a failure the other changes stop taking work, and none is left talking to a cluster
+      // that afterAll is tearing down.
+      let failed = false;
+      const pool = await Promise.allSettled(
         Array.from({ length: CONCURRENT_CHANGES }, async () => {
-          while (next < CHANGES) await through(next++);
+          while (next < CHANGES && !failed) await through(next++).catch((err: unknown) => ((failed = true), Promise.reject(err)));
         }),
       );
+      const failure = pool.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+      if (failure) throw failure.reason;
     } finally {
       finished = true;
       await killer;
