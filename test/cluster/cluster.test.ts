@@ -9,7 +9,7 @@
  * Skipped, with a banner, only where the server cannot be built (no Go) or PostgreSQL cannot be started.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { temporal } from '@temporalio/proto';
 import { startCluster, type RunningCluster } from '../../src/server/cluster';
 import { provisionTemporalServer } from '../../src/server/provision-temporal';
 import { postgresSession, urlForDatabase } from '../../src/activities/targets/postgres';
+import { WorkerHost } from '../support/worker-host';
 
 const REPO = join(__dirname, '..', '..');
 const LANES = join(REPO, 'bin', 'lanes.js');
@@ -67,45 +68,6 @@ async function ok(args: string[]): Promise<string> {
   const r = await lanes(args);
   if (r.code !== 0) throw new Error(`lanes ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
   return r.stdout;
-}
-
-/** A worker host: its own LANES_HOME, the cluster's environment, `lanes worker` as a deployment runs it. */
-class WorkerHost {
-  child!: ChildProcess;
-  log = '';
-  constructor(readonly home: string) {
-    mkdirSync(home, { recursive: true });
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(process.execPath, [LANES, 'worker'], { cwd: this.home, env: { ...process.env, ...env, LANES_HOME: this.home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const polling = new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        this.log = (this.log + d.toString()).slice(-20_000);
-        if (/polling/.test(this.log)) resolve();
-      };
-      this.child.stdout!.on('data', onData);
-      this.child.stderr!.on('data', onData);
-      this.child.once('exit', (code, signal) => reject(new Error(`worker in ${this.home} exited (${signal ?? code}) before polling:\n${this.log}`)));
-    });
-    await polling;
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  kill9(): void {
-    this.child.kill('SIGKILL');
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    this.child.kill('SIGKILL');
-  }
 }
 
 const hosts: WorkerHost[] = [];
@@ -175,7 +137,7 @@ describe.skipIf(skipped !== undefined)(`on a real Temporal cluster${skipped ? ` 
     const [o, p] = [await pub('owner', 'owner'), await pub('operator', 'operator')];
     writeFileSync(env.LANES_TRUST_ROOT!, JSON.stringify({ v: 2, people: [{ id: 'olga', name: 'Olga Owner', keys: [o] }, { id: 'oscar', name: 'Oscar Operator', keys: [p] }] }));
     await ok(['trust', 'check', '--file', env.LANES_TRUST_ROOT!]);
-    for (let i = 0; i < 3; i++) hosts.push(new WorkerHost(join(root, `host-${i}`)));
+    for (let i = 0; i < 3; i++) hosts.push(new WorkerHost(join(root, `host-${i}`), () => env));
     await Promise.all(hosts.map((h) => h.start()));
     client = new Client({ connection: await Connection.connect({ address: cluster.address }), namespace: cluster.namespace });
   }, 600_000);
