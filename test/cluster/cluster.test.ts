@@ -194,6 +194,7 @@ describe.skipIf(skipped !== undefined)(`on a real Temporal cluster${skipped ? ` 
       executions.add(execution);
       await grant(execution, ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], tree);
       const executed = await result(execution);
+      executions.delete(execution);
       expect(executed.state, `execution of ${id}`).toBe('COMPLETED');
       lanesRun.push({ workflowId: rehearsal, tree }, { workflowId: precheck, tree: prechecked.evidence!.treeHash }, { workflowId: execution, tree: executed.evidence!.treeHash });
     };
