@@ -18,7 +18,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { freePort } from './dev-server';
 import { ensureSearchAttributes } from './namespace-setup';
-import { provisionTemporalServer } from './provision-temporal';
+import { provisionTemporalServer, provisionTemporalUi } from './provision-temporal';
 import { LANE_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 
 type Log = (m: string) => void;
@@ -33,6 +33,8 @@ export interface ClusterOptions {
   /** The frontend's gRPC port on 127.0.0.1 (a free one when absent). */
   port?: number;
   namespace?: string;
+  /** Run the Temporal Web UI server on this 127.0.0.1 port too (none when absent). */
+  uiPort?: number;
   log?: Log;
 }
 
@@ -43,6 +45,8 @@ export interface RunningCluster {
   /** The shared evidence store every worker and the CLI use (LANES_EVIDENCE_URL). */
   evidenceUrl: string;
   version: string;
+  /** The Web UI, when `uiPort` was given. */
+  uiUrl?: string;
   logFile: string;
   /** The server process (the cluster test kills and restarts nothing here: workers are what it kills). */
   pid: number;
@@ -95,21 +99,35 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     server.once('exit', (code, signal) => resolve((exited = signal ? `signal ${signal}` : `code ${code}`))),
   );
 
+  let ui: ChildProcess | undefined;
   const teardown = async () => {
+    ui?.kill('SIGTERM');
     if (exited === null) {
       server.kill('SIGTERM');
       const gone = await waitFor(() => exited !== null, 15_000);
       if (!gone) server.kill('SIGKILL');
     }
   };
+  let uiUrl: string | undefined;
   try {
     await ready(address, namespace, () => exited, logFile, log);
+    if (opts.uiPort !== undefined) {
+      const uiServer = await provisionTemporalUi({ log });
+      const uiRoot = join(opts.stateDir, 'ui');
+      fs.mkdirSync(join(uiRoot, 'config'), { recursive: true });
+      // Same-origin only: the UI's API is served by this process, and no other site's page may call it.
+      const uiConfig = { temporalGrpcAddress: address, host: '127.0.0.1', port: opts.uiPort, enableUi: true, defaultNamespace: namespace, cors: { allowOrigins: [] } };
+      fs.writeFileSync(join(uiRoot, 'config', 'development.yaml'), stringify(uiConfig));
+      ui = spawnLogged(uiServer.path, ['--root', uiRoot, '--config', 'config', '--env', 'development', 'start'], uiRoot, join(opts.stateDir, 'temporal-ui.log'));
+      uiUrl = `http://127.0.0.1:${opts.uiPort}`;
+      await waitForHttp(uiUrl, 30_000, join(opts.stateDir, 'temporal-ui.log'));
+    }
   } catch (err) {
     await teardown();
     throw err;
   }
   const evidenceUrl = pgUrl(pgHost, pgPort, names.evidenceRole, credentials.evidence, names.evidence);
-  return { address, namespace, evidenceUrl, version: bin.version, logFile, pid: server.pid!, exited: exitedPromise, teardown };
+  return { address, namespace, evidenceUrl, version: bin.version, ...(uiUrl ? { uiUrl } : {}), logFile, pid: server.pid!, exited: exitedPromise, teardown };
 }
 
 function loadCredentials(file: string): Credentials {
@@ -268,19 +286,28 @@ function serverConfig(o: {
 }
 
 function spawnServer(server: string, root: string, logFile: string): ChildProcess {
+  // --allow-no-auth: like the dev server, this cluster trusts whoever reaches 127.0.0.1; the product's authority
+  // is in the owners' signatures, not in Temporal's authorizer (README: "Secured clusters" for TLS).
+  return spawnLogged(server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], root, logFile);
+}
+
+/** A server process writing to `logFile`, unref'd: whoever started it stops it (teardown), not its exit. */
+function spawnLogged(cmd: string, args: string[], cwd: string, logFile: string): ChildProcess {
   const fd = fs.openSync(logFile, 'a');
   try {
-    // --allow-no-auth: like the dev server, this cluster trusts whoever reaches 127.0.0.1; the product's authority
-    // is in the owners' signatures, not in Temporal's authorizer (README: "Secured clusters" for TLS).
-    const child = spawn(server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
-      cwd: root,
-      stdio: ['ignore', fd, fd],
-    });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd] });
     child.unref();
     return child;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+async function waitForHttp(url: string, ms: number, logFile: string): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(300)) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+  }
+  throw new Error(`the Temporal Web UI did not answer on ${url} within ${ms / 1000} s; its log (${logFile}) ends:\n${tailOf(logFile)}`);
 }
 
 /**

@@ -13,3 +13,5 @@ export interface TemporalServerBinaries {
   version: string;
 }
 export function provisionTemporalServer(opts?: { log?: (msg: string) => void }): Promise<TemporalServerBinaries>;
+export const UI_VERSION: string;
+export function provisionTemporalUi(opts?: { log?: (msg: string) => void }): Promise<{ path: string; version: string }>;

@@ -19,6 +19,8 @@ const dns = require('node:dns');
 const CLI_VERSION = '1.5.1';
 /** The Temporal server a cluster runs (`lanes cluster`, the cluster test); docker-compose.yml names the same. */
 const SERVER_VERSION = '1.29.1';
+/** The Temporal Web UI server a cluster runs beside it; docker-compose.yml's temporalio/ui image has the same version. */
+const UI_VERSION = '2.42.1';
 const MIN_GO = [1, 25];
 
 function cacheRoot() {
@@ -269,7 +271,38 @@ async function provisionTemporalServer(opts = {}) {
   return paths;
 }
 
-module.exports = { provisionTemporalCli, provisionTemporalServer, cachedBinaryPath, cacheRoot, ProvisionError, CLI_VERSION, SERVER_VERSION };
+/**
+ * Finds or builds the Temporal Web UI server at UI_VERSION (github.com/temporalio/ui-server/v2, no replace
+ * directives; the UI's assets are embedded in the binary). TEMPORAL_UI_SERVER names a binary instead.
+ *
+ * @param {{ log?: (msg: string) => void }} [opts]
+ * @returns {Promise<{ path: string, version: string }>}
+ */
+async function provisionTemporalUi(opts = {}) {
+  const log = opts.log || ((m) => process.stderr.write(`[temporal-ui] ${m}\n`));
+  if (process.env.TEMPORAL_UI_SERVER) {
+    if (isExecutable(process.env.TEMPORAL_UI_SERVER)) return { path: process.env.TEMPORAL_UI_SERVER, version: UI_VERSION };
+    throw new ProvisionError(`TEMPORAL_UI_SERVER=${process.env.TEMPORAL_UI_SERVER} is not an executable file; fix the path or unset it`);
+  }
+  const dir = path.join(cacheRoot(), `temporal-ui-${UI_VERSION}`);
+  const target = path.join(dir, 'temporal-ui-server');
+  if (isExecutable(target)) return { path: target, version: UI_VERSION };
+  const goBin = findGo();
+  const v = goBin && goVersion(goBin);
+  if (!v || !atLeast(v, MIN_GO)) {
+    throw new ProvisionError(`cannot build the Temporal Web UI server ${UI_VERSION}: Go ≥ ${MIN_GO.join('.')} is needed (or set TEMPORAL_UI_SERVER to a ui-server binary)`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  await goBuild(goBin, log, {
+    dir,
+    label: `Temporal Web UI server ${UI_VERSION}`,
+    packages: [`github.com/temporalio/ui-server/v2/cmd/server@v${UI_VERSION}`],
+    names: { server: 'temporal-ui-server' },
+  });
+  return { path: target, version: UI_VERSION };
+}
+
+module.exports = { provisionTemporalCli, provisionTemporalServer, provisionTemporalUi, cachedBinaryPath, cacheRoot, ProvisionError, CLI_VERSION, SERVER_VERSION, UI_VERSION };
 
 if (require.main === module) {
   provisionTemporalCli().then(

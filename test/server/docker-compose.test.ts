@@ -6,7 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
-import { SERVER_VERSION } from '../../src/server/provision-temporal';
+import { SERVER_VERSION, UI_VERSION } from '../../src/server/provision-temporal';
 import { SQL_PLUGIN } from '../../src/server/cluster';
 
 const REPO = join(__dirname, '..', '..');
@@ -154,9 +154,10 @@ describe('docker-compose.yml', () => {
 describe('docker-compose.yml agrees with the cluster the tests run (npm run cluster, test/cluster)', () => {
   const services = loadCompose();
 
-  it('runs the Temporal server version the cluster script builds, on the same SQL plugin', () => {
+  it('runs the Temporal server and Web UI versions the cluster script builds, on the same SQL plugin', () => {
     expect(services.temporal?.image).toBe(`temporalio/auto-setup:${SERVER_VERSION}`);
     expect(envOf(services.temporal).DB).toBe(SQL_PLUGIN);
+    expect(services['temporal-ui']?.image).toBe(`temporalio/ui:${UI_VERSION}`);
   });
 
   it("runs the PostgreSQL major version the suite's PostgreSQL server runs", () => {

@@ -12,14 +12,15 @@ import { bold } from '../output';
 import { UserError } from '../user-error';
 import type { Command } from './types';
 
-const help = `lanes cluster [--port <n>] [--postgres-url <superuser url>]
+const help = `lanes cluster [--port <n>] [--ui-port <n>] [--postgres-url <superuser url>]
 
 Starts a real Temporal cluster on 127.0.0.1: the Temporal server (built once with Go into ~/.cache/gated-lanes)
 with its persistence and visibility in PostgreSQL, the namespace (TEMPORAL_NAMESPACE, default "default"), the lane
-search attributes, and the shared evidence store every worker and the CLI use (LANES_EVIDENCE_URL). Its state
+search attributes, the Temporal Web UI, and the shared evidence store every worker and the CLI use (LANES_EVIDENCE_URL). Its state
 (config, passwords, server log) is kept in $LANES_HOME/cluster and reused by the next start.
 
   --port           the frontend's gRPC port (default 7233)
+  --ui-port        the Temporal Web UI's port (default 8233; the UI server is built with Go too, once)
   --postgres-url   a superuser URL of a PostgreSQL server of yours; without it, Debian's PostgreSQL runs from a
                    data directory of our own (installed with apt-get when missing and run as root)
 
@@ -30,11 +31,16 @@ const log = (m: string): void => void process.stderr.write(`[lanes cluster] ${m}
 export const cluster: Command = {
   summary: 'run a real Temporal cluster on PostgreSQL here, with the shared evidence store',
   help,
-  options: { port: { type: 'string' }, 'postgres-url': { type: 'string' } },
+  options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'postgres-url': { type: 'string' } },
   async run(flags) {
     const cfg = configFromEnv();
-    const port = flags.port === undefined ? 7233 : Number(flags.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--port must be a port number (got "${String(flags.port)}")`, 2);
+    const portFlag = (name: string, fallback: number) => {
+      const n = flags[name] === undefined ? fallback : Number(flags[name]);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UserError(`--${name} must be a port number (got "${String(flags[name])}")`, 2);
+      return n;
+    };
+    const port = portFlag('port', 7233);
+    const uiPort = portFlag('ui-port', 8233);
     const ownUrl = flags['postgres-url'] as string | undefined;
     if (ownUrl !== undefined && !/^postgres(ql)?:\/\//.test(ownUrl)) throw new UserError('--postgres-url must be a postgres:// URL of a superuser (it creates the cluster\'s roles and databases)', 2);
     const postgres = ownUrl ? undefined : await startTestPostgres({ instance: 'cluster', log });
@@ -43,6 +49,7 @@ export const cluster: Command = {
         postgresAdminUrl: ownUrl ?? postgres!.adminUrl,
         stateDir: join(cfg.lanesHome, 'cluster'),
         port,
+        uiPort,
         namespace: cfg.namespace,
         log,
       }).catch((err: Error) => {
@@ -53,11 +60,12 @@ export const cluster: Command = {
         [
           '',
           bold(`Temporal ${running.version} cluster is running on PostgreSQL.`),
+          `  Temporal Web UI:  ${running.uiUrl}`,
           `  Temporal server:  ${running.address} (namespace ${running.namespace}), log ${running.logFile}`,
           '',
           'On each worker host (its own LANES_HOME), and for the CLI:',
           `  export TEMPORAL_ADDRESS=${running.address}`,
-          `  export TEMPORAL_NAMESPACE=${running.namespace}`,
+          `  export TEMPORAL_NAMESPACE=${running.namespace} LANES_UI_URL=${running.uiUrl}`,
           `  export LANES_EVIDENCE_URL='${running.evidenceUrl}'`,
           '  export LANES_TRUST_ROOT=<your trust root>     # README: "Trust root"',
           '  npx lanes worker                             # on each worker host',
