@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyEvidenceDir, writeEvidencePacket } from '../src/activities/evidence';
+import { verifyEvidenceDir, writeEvidencePacket } from '../src/evidence/local-store';
 import { measured, seconds, type BenchResult, type Log } from './measure';
 
 export async function evidenceHashing(opts: { repeat: number; log: Log; fileMiB?: number; files?: number }): Promise<BenchResult> {

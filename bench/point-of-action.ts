@@ -17,7 +17,7 @@ import { charterHashOf } from '../src/domain/charter';
 import { envelopeIdOf } from '../src/domain/envelope-rules';
 import { parseTrustRoot } from '../src/domain/trust-root';
 import { canonicalize } from '../src/domain/canonical-json';
-import { evidenceDir, writeEvidencePacket } from '../src/activities/evidence';
+import { evidenceDir, writeEvidencePacket } from '../src/evidence/local-store';
 import { closeTargets, openProduction } from '../src/activities/targets/open';
 import { inTransaction } from '../src/activities/targets/target';
 import { loadSqlParser } from '../src/sql/parser';
@@ -69,7 +69,7 @@ export async function pointOfAction(opts: { repeat: number; log: Log; steps?: nu
     const charter = [makeEnvelope({ ...bind, key: keys.owner!, lane: undefined, workflowId: `change:${change.id}`, action: 'CHARTER', charterHash: charterHashOf({ changeId: change.id, blockers: change.blockers }) })];
     const req = { change, stepId: 's1', start, grants, blockerState: null, charter };
     // No server in this bench: the run's recorded signals (read from history per step by the workers) are none here.
-    const poa = new PointOfAction(rootPath, home, async () => [], async () => []);
+    const poa = new PointOfAction(rootPath, { lanesHome: home }, async () => [], async () => []);
     const caller = { workflowId, runId, workflowType: 'executionLane' };
     const verify = async () => poa.productionStep(caller, await readTrustRootFile(rootPath), req);
     await loadSqlParser();

@@ -9,9 +9,7 @@ import type { SignedEnvelope } from '../domain/envelope';
 import type { VerifiedEnvelope } from '../domain/envelope-rules';
 import type { EvidenceRef } from '../domain/lane-status';
 import { canonicalize } from '../domain/canonical-json';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { evidenceDir, safeSegment, writeEvidencePacket } from './evidence';
+import type { WorkerPlace } from './worker-place';
 
 /** As the workflow sends it: bookkeeping, believed by nothing until the point-of-action check has verified it. */
 export interface LaneWorkRequest {
@@ -46,19 +44,14 @@ export interface AuthorizedWork {
 const json = (v: unknown) => `${canonicalize(v)}\n`;
 
 /** Writes a lane's evidence packet: the change and grants every packet carries, plus the lane's own files. */
-export function writeLanePacket(lanesHome: string, req: AuthorizedWork, files: Record<string, unknown>): Promise<EvidenceRef> {
+export function writeLanePacket(place: WorkerPlace, req: AuthorizedWork, files: Record<string, unknown>): Promise<EvidenceRef> {
   const own = Object.fromEntries(Object.entries(files).map(([name, v]) => [name, json(v)]));
-  return writeEvidencePacket(lanesHome, evidenceDir(lanesHome, req.change.id, req.workflowId, req.runId), {
+  return place.evidence.writePacket({ changeId: req.change.id, workflowId: req.workflowId, runId: req.runId }, {
     'change.json': json(req.change),
     'grants.json': json(req.grants.map((g) => ({ id: g.id, payload: g.payload, signature: g.signature, signer: g.signer }))),
     ...Object.fromEntries((req.inputs ?? []).map((i) => [`inputs/${i.kind}-${i.sha256.slice(0, 12)}`, i.content])),
     ...own,
   });
-}
-
-/** Where a lane run's decision packet lives: next to (not inside) its evidence, one file pair per run. */
-export function decisionPacketBase(lanesHome: string, changeId: string, workflowId: string, runId: string): string {
-  return join(lanesHome, 'decisions', safeSegment(changeId), safeSegment(workflowId), safeSegment(runId));
 }
 
 /** What the workflow asks to have written; the place comes from the verified start and the activity context. */
@@ -67,18 +60,4 @@ export interface DecisionPacketRequest {
   change: ChangeSpec;
   json: unknown;
   markdown: string;
-}
-
-/**
- * Writes a lane's decision packet next to (not inside) its evidence, so the evidence tree stays as the lane
- * sealed it: `<lanes home>/decisions/<changeId>/<workflowId>/<runId>.{md,json}`.
- */
-export async function writeDecisionPacket(lanesHome: string, who: { changeId: string; workflowId: string; runId: string }, packet: { json: unknown; markdown: string }): Promise<string> {
-  const base = decisionPacketBase(lanesHome, who.changeId, who.workflowId, who.runId);
-  await mkdir(join(base, '..'), { recursive: true });
-  for (const [ext, text] of [['json', `${canonicalize(packet.json)}\n`], ['md', packet.markdown]] as const) {
-    await writeFile(`${base}.${ext}.partial`, text);
-    await rename(`${base}.${ext}.partial`, `${base}.${ext}`);
-  }
-  return `${base}.md`;
 }

@@ -9,13 +9,15 @@ import { requiredGrants, LANE_KINDS } from '../domain/vocabulary';
 import { ApplicationFailure } from '@temporalio/activity';
 import { surfaceFingerprint } from './targets/fingerprint';
 import { appliedByRun } from './production-ledger';
-import { openProduction } from './targets/open';
+import { openProduction, refuseSingleHostTarget } from './targets/open';
 import { writeLanePacket, type AuthorizedWork } from './lane-request';
+import type { WorkerPlace } from './worker-place';
 
-export function scope(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
+export async function scope(place: WorkerPlace, req: AuthorizedWork): Promise<EvidenceRef> {
   const { change } = req;
+  refuseSingleHostTarget(place, change);
   const stepActions = change.steps.map((s) => s.action);
-  return writeLanePacket(lanesHome, req, {
+  return writeLanePacket(place, req, {
     'scoping.json': {
       workflowId: req.workflowId,
       surface: change.surface ?? { tables: [], functions: [] },
@@ -32,8 +34,8 @@ export function scope(lanesHome: string, req: AuthorizedWork): Promise<EvidenceR
  * The execution's packet: which steps production's own ledger says this run applied (not what the workflow says),
  * what production looks like after them, and under which grants. A run that applied nothing has nothing to record.
  */
-export async function recordExecution(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
-  const db = await openProduction(lanesHome, req.change);
+export async function recordExecution(place: WorkerPlace, req: AuthorizedWork): Promise<EvidenceRef> {
+  const db = await openProduction(place, req.change);
   const { applied, after } = await db.session(async (s) => ({
     applied: await appliedByRun(s, req.workflowId, req.runId),
     after: await surfaceFingerprint(s, req.change.surface),
@@ -41,7 +43,7 @@ export async function recordExecution(lanesHome: string, req: AuthorizedWork): P
   if (applied.length === 0) {
     throw ApplicationFailure.nonRetryable(`production's ledger shows no step applied by ${req.workflowId} (run ${req.runId}): there is no execution to record`, 'GrantRefused');
   }
-  return writeLanePacket(lanesHome, req, {
+  return writeLanePacket(place, req, {
     'execution.json': { workflowId: req.workflowId, runId: req.runId, production: { target: db.label, identity: await db.identity() }, steps: applied, fingerprintAfter: after },
   });
 }

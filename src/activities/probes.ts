@@ -21,7 +21,7 @@ import { sealDrift, sealEntry, SEAL_DRIFT_KINDS } from '../domain/seal';
 import { changeSpecSchema } from '../domain/change-spec';
 import { isolationProblem } from '../domain/isolation';
 import type { ProbeReport, ProbeResult } from '../domain/lane-status';
-import { verifyEvidenceDir, writeEvidencePacket } from './evidence';
+import { verifyEvidenceDir, writeEvidencePacket } from '../evidence/local-store';
 import { exclusive, pgliteIdentity, pgliteSession } from './targets/pglite';
 import { stampInstance } from './targets/target';
 import { sqlContainmentProblems } from '../sql/containment';

@@ -19,6 +19,7 @@ import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './
 import { openProduction } from './targets/open';
 import { inRolledBackTransaction, type Target, type TargetIdentity, type TargetSession } from './targets/target';
 import { writeLanePacket, type AuthorizedWork } from './lane-request';
+import type { WorkerPlace } from './worker-place';
 import { MAX_PRECHECK_AGE_MS } from '../domain/point-of-action';
 import { progress } from './progress';
 import { resumeProblem } from './resume-ledger';
@@ -129,9 +130,9 @@ async function tryStatement(s: TargetSession, sql: string, role: string, where: 
   return report;
 }
 
-export async function dryRun(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
+export async function dryRun(place: WorkerPlace, req: AuthorizedWork): Promise<EvidenceRef> {
   await assertSqlContained(req.change);
-  const db = await openProduction(lanesHome, req.change, { readOnly: true });
+  const db = await openProduction(place, req.change, { readOnly: true });
   const run = await readOnly(db, req, async (s, role) => {
     const steps = [];
     for (const [i, step] of req.change.steps.entries()) {
@@ -142,7 +143,7 @@ export async function dryRun(lanesHome: string, req: AuthorizedWork): Promise<Ev
     }
     return steps;
   });
-  return writeLanePacket(lanesHome, req, {
+  return writeLanePacket(place, req, {
     'dry-run.json': {
       workflowId: req.workflowId,
       production: run.production,
@@ -157,9 +158,9 @@ export async function dryRun(lanesHome: string, req: AuthorizedWork): Promise<Ev
   });
 }
 
-export async function precheck(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
+export async function precheck(place: WorkerPlace, req: AuthorizedWork): Promise<EvidenceRef> {
   await assertSqlContained(req.change);
-  const db = await openProduction(lanesHome, req.change, { readOnly: true });
+  const db = await openProduction(place, req.change, { readOnly: true });
   const resuming = req.resumeFrom !== undefined;
   const run = await readOnly(db, req, async (s) => {
     // A resume (signed in the START) accepts exactly the change's own steps before it as applied, and nothing else.
@@ -181,7 +182,7 @@ export async function precheck(lanesHome: string, req: AuthorizedWork): Promise<
   // What the production worker re-reads at the point of action: this spec (change.json), this production, until when.
   const checkedAt = Date.now();
   const validFor = Math.min(req.precheckValidForMs ?? MAX_PRECHECK_AGE_MS, MAX_PRECHECK_AGE_MS);
-  return writeLanePacket(lanesHome, req, {
+  return writeLanePacket(place, req, {
     'precheck.json': {
       status: 'PASSED',
       specHash: req.specHash,

@@ -20,6 +20,7 @@ import { failingPrecondition } from './preconditions';
 import { resumeIndex, stepsAppliedBefore } from '../domain/resume';
 import { surfaceFingerprint } from './targets/fingerprint';
 import { openProduction } from './targets/open';
+import { isClusterMode, type WorkerHome } from '../worker/config';
 import { BOOKKEEPING_SQL, inTransaction, type Target } from './targets/target';
 
 /**
@@ -48,9 +49,8 @@ export interface ProductionStepResult {
   workflowId: string;
 }
 
-export interface ProductionConfig {
-  lanesHome: string;
-}
+/** The production worker's LANES_HOME and shared evidence store (which says whether it is one of a cluster's hosts). */
+export type ProductionConfig = WorkerHome;
 
 /**
  * The ledger schema, created once per production per worker process (in the gated step's own path, never by a
@@ -70,12 +70,13 @@ function ensureBookkeeping(db: Target, lanesHome: string): Promise<void> {
 }
 
 export function createProductionActivities(config: ProductionConfig) {
+  const place = { lanesHome: config.lanesHome, cluster: isClusterMode(config) };
   return {
     async applyProductionStep(req: ProductionStepRequest): Promise<ProductionStepResult> {
       // Everything used below was verified by the point of action; workflow id and run come from the activity context.
       const { change, step, grants, caller, recheck, specHash, resumeFrom, armedUntil } = authorizedFor<AuthorizedStep>(req);
       const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId, specHash };
-      const db = await openProduction(config.lanesHome, change);
+      const db = await openProduction(place, change);
       await ensureBookkeeping(db, config.lanesHome);
       const index = change.steps.findIndex((x) => x.id === step.id);
       // What production looked like before the change's first step: the state a rollback must restore. Read in its
@@ -89,7 +90,7 @@ export function createProductionActivities(config: ProductionConfig) {
       }
       if (step.preconditions && !(await db.session((s) => appliedByRun(s, run.workflowId, run.runId))).some((r) => r.stepId === step.id)) {
         // As the read-only role the spec names for reading lanes, when it names one: the server refuses writes too.
-        const failing = await failingPrecondition(await openProduction(config.lanesHome, change, { readOnly: true }), change, step.preconditions);
+        const failing = await failingPrecondition(await openProduction(place, change, { readOnly: true }), change, step.preconditions);
         if (failing) {
           throw ApplicationFailure.nonRetryable(
             `step ${step.id} is armed${armedUntil ? ` until ${new Date(armedUntil).toISOString()}` : ''}: precondition "${failing.name}" does not hold (got ${failing.got}, expected ${failing.expected}); nothing was applied`,
@@ -141,7 +142,7 @@ export function createProductionActivities(config: ProductionConfig) {
     async rollbackProductionStep(req: RollbackStepRequest): Promise<RollbackStepResult> {
       const { change, step, grants, caller, recheck, specHash } = authorizedFor<AuthorizedStep>(req);
       const run = { changeId: change.id, workflowId: caller.workflowId, runId: caller.runId };
-      const db = await openProduction(config.lanesHome, change);
+      const db = await openProduction(place, change);
       await ensureBookkeeping(db, config.lanesHome);
       const later = change.steps.slice(change.steps.findIndex((x) => x.id === step.id) + 1).map((x) => x.id);
       const before = await db.session((s) => surfaceFingerprint(s, change.surface));

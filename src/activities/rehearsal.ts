@@ -20,6 +20,7 @@ import { fingerprintDiff, surfaceFingerprint, type SurfaceFingerprint } from './
 import { openClone, openProduction } from './targets/open';
 import type { TargetSession } from './targets/target';
 import { writeLanePacket, type AuthorizedWork } from './lane-request';
+import type { WorkerPlace } from './worker-place';
 import { progress } from './progress';
 
 function refuse(message: string): never {
@@ -41,13 +42,13 @@ const mustEqual = (before: SurfaceFingerprint, after: SurfaceFingerprint, what: 
   if (after.hash !== before.hash) refuse(`${what} did not restore the surface exactly: ${fingerprintDiff(before, after).join(', ')} differ(s) from before`);
 };
 
-export async function rehearse(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
+export async function rehearse(place: WorkerPlace, req: AuthorizedWork): Promise<EvidenceRef> {
   const { change } = req;
   await assertSqlContained(change);
   const surface = change.surface;
-  const production = await openProduction(lanesHome, change);
+  const production = await openProduction(place, change);
   progress(req.shaped ? 'cloning production (dump and load)' : 'creating an empty clone');
-  const clone = await openClone(lanesHome, change, !!req.shaped);
+  const clone = await openClone(place, change, !!req.shaped);
   try {
     const [prodId, cloneId] = [await production.identity(), await clone.identity()];
     const isolation = checkIsolation(prodId, cloneId, { sameClusterDeclared: change.targets?.clone?.sameClusterAsProduction === true, allow: surface?.allow });
@@ -93,7 +94,7 @@ export async function rehearse(lanesHome: string, req: AuthorizedWork): Promise<
     const afterRestore = await fingerprint();
     mustEqual(before, afterRestore, 'the snapshot restore');
 
-    return await writeLanePacket(lanesHome, req, {
+    return await writeLanePacket(place, req, {
       'rehearsal.json': {
         workflowId: req.workflowId,
         changeId: change.id,

@@ -9,9 +9,10 @@ import { readBaseline, rolledBackByRun } from './rollback-ledger';
 import { fingerprintDiff, surfaceFingerprint } from './targets/fingerprint';
 import { openProduction } from './targets/open';
 import { writeLanePacket, type AuthorizedWork } from './lane-request';
+import type { WorkerPlace } from './worker-place';
 
-export async function recordRollback(lanesHome: string, req: AuthorizedWork): Promise<EvidenceRef> {
-  const db = await openProduction(lanesHome, req.change);
+export async function recordRollback(place: WorkerPlace, req: AuthorizedWork): Promise<EvidenceRef> {
+  const db = await openProduction(place, req.change);
   const run = { changeId: req.change.id, workflowId: req.workflowId, runId: req.runId };
   const { rolledBack, baseline, after } = await db.session(async (s) => ({
     rolledBack: await rolledBackByRun(s, run),
@@ -28,7 +29,7 @@ export async function recordRollback(lanesHome: string, req: AuthorizedWork): Pr
   const differences = fingerprintDiff(base.fingerprint, after);
   // The hash covers more than the per-object summary (e.g. a column default): never claim equality it did not prove.
   if (!restored && differences.length === 0) differences.push('the surface fingerprint differs in detail (see fingerprints.json)');
-  return writeLanePacket(lanesHome, req, {
+  return writeLanePacket(place, req, {
     'rollback.json': {
       workflowId: req.workflowId,
       runId: req.runId,

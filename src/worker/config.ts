@@ -14,6 +14,24 @@ export interface LanesConfig {
   lanesHome: string;
   /** Base URL of the Temporal Web UI, for the links the CLI prints. */
   uiUrl: string;
+  /** LANES_EVIDENCE_URL: the shared evidence store (postgres://…) every host of a cluster reads; unset on one machine. */
+  evidenceUrl?: string;
+}
+
+/** Where a worker keeps what it writes: its own disk, and the store shared across hosts when there is one. */
+export interface WorkerHome {
+  lanesHome: string;
+  evidenceUrl?: string;
+}
+
+/**
+ * Cluster mode: workers on several hosts, each with its own LANES_HOME. The one signal is a shared evidence store
+ * (LANES_EVIDENCE_URL): without one, a packet written on one host could not be resolved on another, so a deployment
+ * that has none runs on one machine. In cluster mode nothing may live only on one host's disk, PGlite targets
+ * included (src/activities/targets/open.ts).
+ */
+export function isClusterMode(home: Pick<WorkerHome, 'evidenceUrl'>): boolean {
+  return Boolean(home.evidenceUrl);
 }
 
 export const DEFAULT_TASK_QUEUE = 'gated-lanes';
@@ -27,6 +45,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LanesConfig
     trustRootPath: env.LANES_TRUST_ROOT ? resolve(env.LANES_TRUST_ROOT) : undefined,
     lanesHome,
     uiUrl: (env.LANES_UI_URL ?? 'http://localhost:8233').replace(/\/+$/, ''),
+    ...(env.LANES_EVIDENCE_URL ? { evidenceUrl: env.LANES_EVIDENCE_URL } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createLaneActivities, type ActivityConfig } from '../activities';
 import { closeTargets } from '../activities/targets/open';
+import { closeEvidenceStores } from '../evidence/open-store';
 import { createProductionWorker } from './production-worker';
 import { KeepAliveInterceptor } from './keep-alive';
 import { LaneAuthorizationInterceptor } from './lane-interceptor';
@@ -57,7 +58,7 @@ export function maxConcurrentActivities(): number {
 }
 
 export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWorkers> {
-  const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities.lanesHome, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
+  const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
   const lane = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -75,7 +76,7 @@ export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWo
     namespace: opts.namespace,
     laneTaskQueue: opts.taskQueue,
     trustRootPath: opts.activities.trustRootPath,
-    lanesHome: opts.activities.lanesHome,
+    home: opts.activities,
   });
   const shutdown = () => {
     for (const w of [lane, production]) if (w.getState() === 'RUNNING') w.shutdown();
@@ -91,7 +92,7 @@ export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWo
         await Promise.all(runs);
       } finally {
         await Promise.allSettled(runs);
-        await closeTargets();
+        await Promise.all([closeTargets(), closeEvidenceStores()]);
       }
     },
   };

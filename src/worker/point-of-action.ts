@@ -29,7 +29,8 @@ import type { RunSignals, WorkflowSignals } from './run-signals';
 import { limitsOf, type TrustRoot } from '../domain/trust-root';
 import type { GrantAction, LaneKind } from '../domain/vocabulary';
 import type { AuthorizedWork } from '../activities/lane-request';
-import { resolveEvidenceTree } from '../activities/evidence';
+import { placeOf, type WorkerPlace } from '../activities/worker-place';
+import type { WorkerHome } from './config';
 import { openProduction } from '../activities/targets/open';
 import { assertSqlContained } from '../sql/assert-contained';
 import type { LanePolicy } from './lane-activity-policy';
@@ -38,6 +39,23 @@ import { verifyEd25519Node } from './node-signature';
 import { precheckResumeProblem, resumeIndex } from '../domain/resume';
 
 export class Refused extends Error {}
+
+/**
+ * Runs a pure judgement that looks trees up synchronously (the blocker replay) with trees resolved asynchronously
+ * (the evidence stores): a first pass records which trees it asks for, they are resolved (and re-hashed), and the
+ * judgement runs again on the answers. Which trees the replay asks for depends only on signed moves and the signed
+ * presented map, never on the answers, so the second pass asks nothing new; should it, that is refused, not guessed.
+ */
+async function withTreesResolved<T>(resolve: (tree: string) => Promise<LaneOfTree | undefined>, judge: (laneOf: (tree: string) => LaneOfTree | undefined) => T): Promise<T> {
+  const answers = new Map<string, LaneOfTree | undefined>();
+  const asked = new Set<string>();
+  judge((tree) => void asked.add(tree));
+  for (const tree of asked) answers.set(tree, await resolve(tree));
+  return judge((tree) => {
+    if (!answers.has(tree)) throw new Refused(`the blocker replay asked for evidence tree ${tree} only on its second pass`);
+    return answers.get(tree);
+  });
+}
 
 /**
  * Until when an armed step may apply: every grant of its action must arm it (armWindowMs, at most the step's declared
@@ -81,14 +99,19 @@ export interface AuthorizedStep extends LaneAuthorization {
 }
 
 export class PointOfAction {
+  /** This worker's disk and, in a cluster, the shared evidence store: where named trees are resolved (and re-hashed). */
+  private readonly place: WorkerPlace;
+
   constructor(
     private readonly trustRootPath: string | undefined,
-    private readonly lanesHome: string,
+    home: WorkerHome,
     /** The run's signals as the server recorded them: owners' HOLD and REVOKE count here, whatever the workflow says. */
     private readonly signalsOf: RunSignals,
     /** Every signal the change entity's runs received: the blocker moves the replay counts. */
     private readonly workflowSignalsOf: WorkflowSignals,
-  ) {}
+  ) {
+    this.place = placeOf(home);
+  }
 
   /** Runs `check` for the activity in `ctx`, turning any refusal into a non-retryable GrantRefused. */
   async guard<T>(ctx: Context, check: (caller: ActivityCaller, trustRoot: TrustRoot) => Promise<T> | T): Promise<T> {
@@ -162,15 +185,15 @@ export class PointOfAction {
     await assertSqlContained(auth.change);
     // Each named tree is resolved and re-hashed once, however many grants name it (REAL_RUN and APPLY usually agree).
     for (const [tree, action] of namedTrees([...grantsFor(auth.grants, 'REAL_RUN'), ...grantsFor(auth.grants, 'APPLY')], (g) => g.payload.evidenceTree!)) {
-      const files = this.packet(tree, ['rehearsal.json', 'change.json'], `${action}'s rehearsal`);
+      const files = await this.packet(tree, ['rehearsal.json', 'change.json'], `${action}'s rehearsal`);
       const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
       if (problem) throw new Refused(`${action} names evidence tree ${tree}, but ${problem}`);
     }
-    const production = await openProduction(this.lanesHome, auth.change);
+    const production = await openProduction(this.place, auth.change);
     const identity = await production.identity();
     let precheckUntil = Infinity;
     for (const [tree] of namedTrees(grantsFor(auth.grants, 'REAL_RUN'), (g) => g.payload.precheckTree!)) {
-      const files = this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
+      const files = await this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now(), limitsOf(trustRoot).precheckValidityMs);
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${problem}`);
       const resume = precheckResumeProblem(files['precheck.json'], resumeFrom);
@@ -186,12 +209,16 @@ export class PointOfAction {
     // Blocker moves as the server recorded them for the change entity (every run), not as the request presents them.
     // A spec declaring no map has nothing to replay: its steps skip the history read.
     const recorded = auth.change.blockers ? await this.workflowSignalsOf(changeWorkflowId(auth.change.id)) : [];
-    const blockers = blockerStateProblem(req.blockerState ?? null, auth.change, auth.grants, stepActions(auth.change), {
-      moves: recorded.filter((r) => r.name === 'blockerUpdate' && r.at !== undefined).map((r) => ({ envelope: r.payload, at: r.at! })),
-      verifyUpdate: (envelope, nowMs) => this.blockerUpdate(trustRoot, auth.change, auth.specHash, envelope, nowMs),
-      laneOf: (tree) => this.laneOfTree(tree),
-      charteredAtMs,
-    });
+    const blockers = await withTreesResolved(
+      (tree) => this.laneOfTree(tree),
+      (laneOf) =>
+        blockerStateProblem(req.blockerState ?? null, auth.change, auth.grants, stepActions(auth.change), {
+          moves: recorded.filter((r) => r.name === 'blockerUpdate' && r.at !== undefined).map((r) => ({ envelope: r.payload, at: r.at! })),
+          verifyUpdate: (envelope, nowMs) => this.blockerUpdate(trustRoot, auth.change, auth.specHash, envelope, nowMs),
+          laneOf,
+          charteredAtMs,
+        }),
+    );
     if (blockers) throw new Refused(blockers);
     return {
       ...auth,
@@ -217,7 +244,7 @@ export class PointOfAction {
     if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
     await assertSqlContained(auth.change);
     for (const [tree] of namedTrees(grantsFor(auth.grants, 'PROD_ROLLBACK'), (g) => g.payload.evidenceTree!)) {
-      const files = this.packet(tree, ['rehearsal.json', 'change.json'], "PROD_ROLLBACK's rehearsal");
+      const files = await this.packet(tree, ['rehearsal.json', 'change.json'], "PROD_ROLLBACK's rehearsal");
       const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
       if (problem) throw new Refused(`PROD_ROLLBACK names evidence tree ${tree}, but ${problem}`);
     }
@@ -269,8 +296,8 @@ export class PointOfAction {
   }
 
   /** Which change, spec and lane kind produced the packet with this tree, and whether it passed; from re-hashed files. */
-  private laneOfTree(tree: string): LaneOfTree | undefined {
-    const found = resolveEvidenceTree(this.lanesHome, tree);
+  private async laneOfTree(tree: string): Promise<LaneOfTree | undefined> {
+    const found = await this.place.evidence.resolve(tree);
     if ('problem' in found) return undefined;
     const json = (name: string): Record<string, unknown> | undefined => {
       try {
@@ -299,8 +326,8 @@ export class PointOfAction {
   }
 
   /** Reads JSON files of a packet found by tree hash, after re-hashing the whole packet. */
-  private packet(tree: string, names: string[], what: string): Record<string, unknown> {
-    const found = resolveEvidenceTree(this.lanesHome, tree);
+  private async packet(tree: string, names: string[], what: string): Promise<Record<string, unknown>> {
+    const found = await this.place.evidence.resolve(tree);
     if ('problem' in found) throw new Refused(`${what}: ${found.problem}`);
     const out: Record<string, unknown> = {};
     for (const name of names) {

@@ -10,6 +10,7 @@ import { productionTaskQueue } from '../domain/task-queues';
 import { ProductionGrantInterceptor } from './production-interceptor';
 import { PointOfAction } from './point-of-action';
 import { runSignalsFrom, workflowSignalsFrom } from './run-signals';
+import type { WorkerHome } from './config';
 
 export interface ProductionWorkerOptions {
   connection: NativeConnection;
@@ -17,16 +18,17 @@ export interface ProductionWorkerOptions {
   /** The lane task queue; production work runs on its `-production` sibling. */
   laneTaskQueue: string;
   trustRootPath: string | undefined;
-  lanesHome: string;
+  /** LANES_HOME, and the shared evidence store in a cluster. */
+  home: WorkerHome;
 }
 
 export async function createProductionWorker(opts: ProductionWorkerOptions): Promise<Worker> {
-  const pointOfAction = new PointOfAction(opts.trustRootPath, opts.lanesHome, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
+  const pointOfAction = new PointOfAction(opts.trustRootPath, opts.home, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: productionTaskQueue(opts.laneTaskQueue),
-    activities: createProductionActivities({ lanesHome: opts.lanesHome }),
+    activities: createProductionActivities(opts.home),
     maxConcurrentActivityTaskExecutions: maxConcurrentActivities(),
     interceptors: { activity: [(ctx) => ({ inbound: new KeepAliveInterceptor(ctx) }), (ctx) => ({ inbound: new ProductionGrantInterceptor(ctx, pointOfAction) })] },
   });

@@ -126,7 +126,7 @@ describe.each(ENGINES)('%s target', (engine) => {
   it('proves the rehearsal on a production-shaped clone: BEGIN…ROLLBACK, apply ≠ before, rollback == before, restore == before', async () => {
     const p = await production(engine);
     const before = await fingerprintOf(p);
-    const ref = await rehearse(p.lanesHome, request(p, { shaped: true }));
+    const ref = await rehearse(p.place, request(p, { shaped: true }));
     const files = packetFiles(ref.dir);
     const r = JSON.parse(files['rehearsal.json']!);
     expect(r.proof.status).toBe('PASSED');
@@ -155,26 +155,26 @@ describe.each(ENGINES)('%s target', (engine) => {
     const env = new MockActivityEnvironment();
     const stages: string[] = [];
     env.on('heartbeat', (d: { stage: string }) => stages.push(d.stage));
-    await env.run(rehearse, p.lanesHome, request(p, { shaped: true }));
+    await env.run(rehearse, p.place, request(p, { shaped: true }));
     expect(stages).toEqual(['cloning production (dump and load)', 'fingerprinting the surface (before)', 'BEGIN … ROLLBACK pass', 'snapshot, then committed apply and rollback SQL', 'restoring the snapshot']);
   });
 
   it('fails closed, naming the table, when the rollback does not restore the rows exactly', async () => {
     const bad = [STEPS[0]!, { ...STEPS[1]!, rollback: "DELETE FROM birth_registry WHERE object_id IN ('obj-new', 'obj-2');" }];
     const p = await production(engine, bad);
-    const message = await failureOf(rehearse(p.lanesHome, request(p, { shaped: true })));
+    const message = await failureOf(rehearse(p.place, request(p, { shaped: true })));
     expect(message).toMatch(/the rollback SQL did not restore the surface exactly: table birth_registry \(rows: 3 → 2\)/);
   });
 
   it('fails closed when the steps change nothing (the rollback would prove nothing)', async () => {
     const p = await production(engine, [{ id: 'noop', action: 'APPLY', apply: 'SELECT count(*) FROM birth_registry;', rollback: 'SELECT 1 FROM birth_registry;' }]);
-    expect(await failureOf(rehearse(p.lanesHome, request(p, { shaped: true })))).toMatch(/after_apply == before/);
+    expect(await failureOf(rehearse(p.place, request(p, { shaped: true })))).toMatch(/after_apply == before/);
   });
 
   it('dry-run: EXPLAINs each statement, catches the writes, captures read-only and role; production unchanged', async () => {
     const p = await production(engine);
     const before = await fingerprintOf(p);
-    const ref = await dryRun(p.lanesHome, request(p));
+    const ref = await dryRun(p.place, request(p));
     const d = JSON.parse(readFileSync(join(ref.dir, 'dry-run.json'), 'utf8'));
     expect(d.transactionReadOnly).toBe('on');
     expect(d.role).toBe(engine === 'postgres' ? 'lanes_test' : 'postgres');
@@ -193,7 +193,7 @@ describe.each(ENGINES)('%s target', (engine) => {
 
   it("evidence names production without this machine's paths (a PGlite production relative to LANES_HOME)", async () => {
     const p = await production(engine);
-    const ref = await dryRun(p.lanesHome, request(p));
+    const ref = await dryRun(p.place, request(p));
     const files = readdirSync(ref.dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
     expect(files.length).toBeGreaterThan(1);
     for (const f of files) expect(readFileSync(join(f.parentPath, f.name), 'utf8'), f.name).not.toContain(p.lanesHome);
@@ -206,7 +206,7 @@ describe.each(ENGINES)('%s target', (engine) => {
 
   it('precheck passes on an untouched production, applies each step once (idempotent), then refuses', async () => {
     const p = await production(engine);
-    await precheck(p.lanesHome, request(p));
+    await precheck(p.place, request(p));
     const { applyProductionStep } = createProductionActivities({ lanesHome: p.lanesHome });
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'wf-exec', runId: 'r1' } });
     const req = verifiedStep(p, 'add-verified', 'wf-exec', 'r1');
@@ -215,7 +215,7 @@ describe.each(ENGINES)('%s target', (engine) => {
     expect([first.appliedNow, again.appliedNow]).toEqual([true, false]);
     const fp = await fingerprintOf(p);
     expect(fp.tables.birth_registry!.schema!.columns.filter((c) => c.name === 'verified')).toHaveLength(1);
-    expect(await failureOf(precheck(p.lanesHome, request(p)))).toMatch(/steps already applied to production: add-verified \(by wf-exec\)/);
+    expect(await failureOf(precheck(p.place, request(p)))).toMatch(/steps already applied to production: add-verified \(by wf-exec\)/);
   });
 
   it('a step whose SQL fails is not retried (ProductionStepFailed) and leaves neither its effect nor its claim', async () => {

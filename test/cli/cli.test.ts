@@ -185,7 +185,7 @@ describe('lanes seal (standalone CI gate)', () => {
 
 describe('lanes evidence verify (offline)', () => {
   it('passes an intact packet with its tree, and fails (1) on one changed byte, an added file or a wrong tree', async () => {
-    const { writeEvidencePacket } = await import('../../src/activities/evidence');
+    const { writeEvidencePacket } = await import('../../src/evidence/local-store');
     const d = join(mkdtempSync(join(tmpdir(), 'lanes-ev-')), 'packet');
     const ref = await writeEvidencePacket(join(d, '..'), d, { 'a.json': '{"x":1}\n', 'sub/b.txt': 'bee\n' });
     expect(await lanes(['evidence', 'verify', d, '--tree', ref.treeHash])).toMatchObject({ code: 0, stdout: `evidence intact: 2 files, tree ${ref.treeHash}\n` });
@@ -201,7 +201,7 @@ describe('lanes evidence verify (offline)', () => {
 
 describe('governance a user meets through the CLI (issue 13)', () => {
   it('evidence verify refuses a symbolic link in a packet instead of following it (a loop included)', async () => {
-    const { writeEvidencePacket } = await import('../../src/activities/evidence');
+    const { writeEvidencePacket } = await import('../../src/evidence/local-store');
     const d = join(mkdtempSync(join(tmpdir(), 'lanes-ev-')), 'packet');
     const ref = await writeEvidencePacket(join(d, '..'), d, { 'a.json': '{"x":1}\n' });
     // A link replacing a listed file with the same bytes elsewhere, and a directory loop.

@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import type { LaneStatus } from '../../src/domain/lane-status';
-import { verifyEvidenceDir } from '../../src/activities/evidence';
+import { verifyEvidenceDir } from '../../src/evidence/local-store';
 import { closeTargets, openProduction } from '../../src/activities/targets/open';
 import { grantEnvelope, startLane, type Harness, type Keys } from '../support/lane-helpers';
 

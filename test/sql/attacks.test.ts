@@ -71,7 +71,7 @@ describe.each(ENGINES)('%s: the issue payloads are refused where the SQL is used
     const [before, server] = [await watched(p), await serverState(p)];
     expect(before.tables.users!.rows).toBe(5);
     const steps = [{ id: 'attack', action: 'APPLY' as const, apply: sql, rollback: 'SELECT 1' }];
-    for (const activity of [() => dryRun(p.lanesHome, work(p, steps)), () => rehearse(p.lanesHome, work(p, steps)), () => precheck(p.lanesHome, work(p, steps))]) {
+    for (const activity of [() => dryRun(p.place, work(p, steps)), () => rehearse(p.place, work(p, steps)), () => precheck(p.place, work(p, steps))]) {
       const err = await failureOf(activity());
       expect(err.type).toBe('SqlNotContained');
       expect(err.message).toMatch(/step attack apply, /);
@@ -107,7 +107,7 @@ describe.each(ENGINES)('%s: the dry-run runs what the check parsed, read-only an
       },
     ];
     const started = Date.now();
-    const ref = await dryRun(p.lanesHome, work(p, steps, { targets: { ...p.change.targets!, production } }));
+    const ref = await dryRun(p.place, work(p, steps, { targets: { ...p.change.targets!, production } }));
     const d = JSON.parse(readFileSync(join(ref.dir, 'dry-run.json'), 'utf8'));
     const caught = d.steps[0].statements.map((s: { caught?: string }) => s.caught);
     expect(caught[0]).toMatch(/division by zero/);
@@ -135,11 +135,11 @@ describe.skipIf(!adminUrl)('postgres: the spec read-only role', () => {
     process.env.GL_TEST_RO_URL = roUrl.toString();
     const targets = { ...p.change.targets!, production: { ...p.change.targets!.production, readOnlyUrlEnv: 'GL_TEST_RO_URL' } } as ChangeSpec['targets'];
     const steps: ChangeSpec['steps'] = [{ id: 'write', action: 'APPLY', apply: "UPDATE birth_registry SET origin = 'x'", rollback: 'SELECT 1' }];
-    const ref = await dryRun(p.lanesHome, work(p, steps, { targets }));
+    const ref = await dryRun(p.place, work(p, steps, { targets }));
     const d = JSON.parse(readFileSync(join(ref.dir, 'dry-run.json'), 'utf8'));
     expect(d.role).toBe(role);
     expect(d.steps[0].statements[0].caught).toMatch(/read-only transaction|permission denied/);
-    const pre = await precheck(p.lanesHome, work(p, steps, { targets }));
+    const pre = await precheck(p.place, work(p, steps, { targets }));
     expect(JSON.parse(readFileSync(join(pre.dir, 'precheck.json'), 'utf8')).role).toBe(role);
   });
 });

@@ -49,7 +49,7 @@ describe.each(ENGINES)('%s rehearsal isolation', (engine) => {
   it('records which isolation it checked', async () => {
     const p = await makeProduction(engine, { v: 1, id: 'iso', title: 'iso', surface: REGISTRY_SURFACE, steps: STEPS }, REGISTRY_SEED);
     made.push(p);
-    const iso = isolationOf((await rehearse(p.lanesHome, work(p.change))).dir);
+    const iso = isolationOf((await rehearse(p.place, work(p.change))).dir);
     expect(iso.checked).toBe(engine === 'postgres' ? 'same-cluster-declared' : 'separate-pglite-instance');
     expect(iso.detail).toMatch(engine === 'postgres' ? /sameClusterAsProduction/ : /PGlite instance in memory/);
   });
@@ -61,9 +61,9 @@ describe.skipIf(postgresSkipped !== undefined)('postgres: a clone on production\
     made.push(p);
     const { sameClusterAsProduction: _declared, ...clone } = p.change.targets!.clone!;
     const undeclared = { ...p.change, targets: { ...p.change.targets!, clone } };
-    const err = await rehearse(p.lanesHome, work(undeclared)).then(() => undefined, (e: Error) => e);
+    const err = await rehearse(p.place, work(undeclared)).then(() => undefined, (e: Error) => e);
     expect(err?.message).toMatch(/the clone is on production's own cluster \(system \d+\)/);
     const withRoles = { ...p.change, surface: { ...REGISTRY_SURFACE, allow: ['roles' as const] } };
-    expect((await rehearse(p.lanesHome, work(withRoles)).then(() => undefined, (e: Error) => e))?.message).toMatch(/act on the whole cluster/);
+    expect((await rehearse(p.place, work(withRoles)).then(() => undefined, (e: Error) => e))?.message).toMatch(/act on the whole cluster/);
   });
 });

@@ -63,7 +63,8 @@ export interface Harness {
   address: string;
   taskQueue: string;
   lanesHome: string;
-  startWorker(trustRootPath: string): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  /** A worker on the harness's queue; `home` puts it elsewhere (another host's LANES_HOME, a shared evidence store). */
+  startWorker(trustRootPath: string, home?: { lanesHome?: string; evidenceUrl?: string }): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 

@@ -29,14 +29,14 @@ export async function harness(opts: { address?: string } = {}): Promise<Harness>
     address,
     taskQueue,
     lanesHome,
-    async startWorker(trustRootPath) {
+    async startWorker(trustRootPath, home = {}) {
       const nc = await NativeConnection.connect({ address });
       native.push(nc);
       const workers = await createLaneWorkers({
         connection: nc,
         namespace,
         taskQueue,
-        activities: { trustRootPath, lanesHome },
+        activities: { trustRootPath, lanesHome, ...home },
         workflowBundle: { codePath: bundlePath },
       });
       const running = workers.run();

@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 import { postgresSession, urlForDatabase } from '../../src/activities/targets/postgres';
 import type { ChangeSpec } from '../../src/domain/change-spec';
 import { openProduction } from '../../src/activities/targets/open';
+import { placeOf, type WorkerPlace } from '../../src/activities/worker-place';
 
 export type Engine = 'pglite' | 'postgres';
 
@@ -22,6 +23,8 @@ const adminExec = (sql: string) => postgresSession((postgres as { url: string })
 
 export interface TestProduction {
   lanesHome: string;
+  /** A single-host worker's place in that home, for calling lane activities directly. */
+  place: WorkerPlace;
   /** The change, with `targets` pointing at this production (and, for postgres, a clone server). */
   change: ChangeSpec;
   /** The URL of a postgres production (what the worker's environment holds); undefined for PGlite. */
@@ -35,7 +38,7 @@ export async function makeProduction(engine: Engine, base: ChangeSpec, seedSql?:
   const tag = randomBytes(5).toString('hex');
   let result: TestProduction;
   if (engine === 'pglite') {
-    result = { lanesHome, change: { ...base, targets: { production: { engine: 'pglite', name: `prod-${tag}` } } }, drop: async () => undefined };
+    result = { lanesHome, place: placeOf({ lanesHome }), change: { ...base, targets: { production: { engine: 'pglite', name: `prod-${tag}` } } }, drop: async () => undefined };
   } else {
     const { url } = postgres as { url: string };
     const db = `gl_test_prod_${tag}`;
@@ -46,6 +49,7 @@ export async function makeProduction(engine: Engine, base: ChangeSpec, seedSql?:
     process.env.GL_TEST_CLONE_URL = url;
     result = {
       lanesHome,
+      place: placeOf({ lanesHome }),
       url: prodUrl,
       // The suite has one PostgreSQL server, so clones share production's cluster, declared as the spec must
       // (test/sql/isolation.test.ts shows the same clone refused without the declaration).

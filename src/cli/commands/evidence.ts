@@ -2,9 +2,18 @@
  * `lanes evidence verify <dir> [--tree <hash>]`: offline check of an evidence packet. It recomputes every file's
  * sha256 and length, compares them with the packet's MANIFEST (naming files changed, added or missing) and the
  * tree hash with the one the lane reported, if given. No Temporal needed.
+ *
+ * `lanes evidence pull <workflowId|tree> <dir>`: copies a packet out of the evidence stores (LANES_HOME, and the
+ * shared store LANES_EVIDENCE_URL names) into a new directory, verified, so `verify` and the coreutils recipe work
+ * on it offline. A workflow id is found through the stores' own index, not through Temporal: pulling needs no
+ * Temporal server, and the index is only a finding aid — the packet is verified against the tree it names.
  */
+import { readdirSync } from 'node:fs';
 import { MANIFEST_FILE } from '../../domain/tree-hash';
-import { verifyEvidenceDir } from '../../activities/evidence';
+import { verifyEvidenceDir, writePacketDir } from '../../evidence/local-store';
+import { packetOf, TREE_HASH } from '../../evidence/packet';
+import { configFromEnv } from '../../worker/config';
+import { openCliEvidence } from '../evidence-access';
 import { printJson } from '../output';
 import { UserError } from '../user-error';
 import { JSON_FLAG, positional, type Command } from './types';
@@ -33,5 +42,61 @@ export const evidenceVerify: Command = {
     if (flags.json) printJson({ intact: problems.length === 0, treeHash: tree, problems });
     else process.stdout.write(problems.length === 0 ? `evidence intact: ${files} files, tree ${tree}\n` : `evidence CHANGED:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
     return problems.length === 0 ? 0 : 1;
+  },
+};
+
+const pullHelp = `lanes evidence pull <workflowId|tree> <dir> [--json]
+
+Copies an evidence packet into <dir>, a new (or empty) directory, from this machine's LANES_HOME or, when
+LANES_EVIDENCE_URL is set, from the shared evidence store every worker publishes to. A workflow id means the latest
+packet the stores index under it; a 64-char tree hash means exactly that packet. Every file is checked against the
+tree before anything is renamed into place, so <dir> either holds a packet that verifies or does not exist:
+\`lanes evidence verify <dir> --tree <tree>\` and the README's coreutils recipe then work offline.
+Exit 0 when pulled, 1 when the packet cannot be found or does not verify, 2 on bad usage.`;
+
+export const evidencePull: Command = {
+  summary: 'copy an evidence packet (by workflow id or tree) out of the stores, verified',
+  help: pullHelp,
+  options: { ...JSON_FLAG },
+  async run(flags, positionals) {
+    const arg = positional(positionals, 0, 'workflowId|tree', pullHelp);
+    const dir = positional(positionals, 1, 'dir', pullHelp);
+    let existing: string[] = [];
+    try {
+      existing = readdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new UserError(`${dir} cannot be used as the packet's directory (${code ?? (err as Error).message}); name a new directory`, 2);
+    }
+    if (existing.length > 0) throw new UserError(`${dir} already exists and is not empty; pull into a new directory (nothing was written)`, 2);
+    const cfg = configFromEnv();
+    const evidence = openCliEvidence(cfg);
+    try {
+      const stores = evidence.stores;
+      const searched = `${stores.lanesHome}${stores.shared ? ` and the shared evidence store (${stores.shared.label})` : ' (LANES_EVIDENCE_URL is not set, so no shared evidence store was asked)'}`;
+      let tree = arg;
+      if (!TREE_HASH.test(arg)) {
+        const [latest] = await stores.treesOf(arg);
+        if (!latest) throw new UserError(`no evidence packet is indexed under workflow id "${arg}" in ${searched}; check the id (\`lanes list\`), or pull by the tree hash \`lanes status\` shows`);
+        tree = latest.tree;
+      }
+      const found = await stores.resolve(tree);
+      if ('problem' in found) throw new UserError(`cannot pull evidence tree ${tree}: ${found.problem}`);
+      const packet = packetOf(Object.fromEntries(found.files.map((f) => [f, found.bytes(f)])));
+      if (packet.tree !== tree) throw new UserError(`cannot pull evidence tree ${tree}: its files hash to ${packet.tree}`);
+      // Checked once more as files, the way `lanes evidence verify` will, before the directory appears.
+      await writePacketDir(dir, packet, {
+        replace: false,
+        check: (staging) => {
+          const onDisk = verifyEvidenceDir(staging);
+          if (onDisk.problems.length > 0 || onDisk.treeHash !== tree) throw new UserError(`cannot pull evidence tree ${tree}: as written it does not verify (${onDisk.problems.join('; ') || `tree ${onDisk.treeHash}`})`);
+        },
+      });
+      if (flags.json) printJson({ treeHash: tree, dir, files: packet.files.size, from: found.where });
+      else process.stdout.write(`pulled evidence tree ${tree} (${packet.files.size} files) from ${found.where} into ${dir}\ncheck it offline: lanes evidence verify ${dir} --tree ${tree}\n`);
+      return 0;
+    } finally {
+      await evidence.close();
+    }
   },
 };

@@ -34,6 +34,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'seal create': { summary: 'seal files: sha256 + byte length per file', load: async () => (await import('./seal')).sealCreate },
   'seal verify': { summary: 'verify a seal: exit 1 naming each drift', load: async () => (await import('./seal')).sealVerify },
   'evidence verify': { summary: 'verify an evidence packet offline (files, MANIFEST, tree hash)', load: async () => (await import('./evidence')).evidenceVerify },
+  'evidence pull': { summary: 'copy an evidence packet (by workflow id or tree) out of the stores, verified', load: async () => (await import('./evidence')).evidencePull },
 };
 
 const rows = (names: string[]) => names.map((name) => `  lanes ${name.padEnd(16)} ${COMMANDS[name]!.summary}`).join('\n');

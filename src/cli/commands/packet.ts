@@ -1,17 +1,18 @@
 /**
  * `lanes packet <workflowId|changeId>`: the decision packet (selects nothing; default HOLD), rendered now from
  * durable state — the lane's status and its change entity — or, with no worker answering, the packet the lane
- * wrote when it ended. A change id means the change's latest finished lane.
+ * wrote when it ended (this machine's LANES_HOME, else the shared evidence store, LANES_EVIDENCE_URL). A change id
+ * means the change's latest finished lane.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { viewFor, type ChangeState } from '../../domain/change-state';
 import { decisionMarkdown, decisionPacket } from '../../domain/decision-packet';
 import { changeQuery, changeWorkflowId } from '../../workflows/messages';
-import { decisionPacketBase } from '../../activities/lane-request';
 import { configFromEnv } from '../../worker/config';
 import { connectClient, describeLane, queryStatus } from '../lane-client';
+import { openCliEvidence } from '../evidence-access';
 import { UserError } from '../user-error';
 import { JSON_FLAG, positional, type Command } from './types';
 
@@ -61,9 +62,15 @@ export const packet: Command = {
       const p = decisionPacket(status, state ? viewFor(state, []) : undefined);
       text = flags.json ? `${JSON.stringify(p, null, 2)}\n` : decisionMarkdown(p);
     } else {
-      const file = `${decisionPacketBase(cfg.lanesHome, changeId, workflowId, runId ?? '')}.${flags.json ? 'json' : 'md'}`;
-      if (!existsSync(file)) throw new UserError(`no worker answered for lane ${workflowId}, and it left no packet at ${file}; start a worker (\`lanes worker\`) and retry`);
-      text = readFileSync(file, 'utf8');
+      // The packet the lane wrote when it ended: on this machine's LANES_HOME, else in the shared evidence store.
+      const evidence = openCliEvidence(cfg);
+      const key = { changeId, workflowId, ...(runId ? { runId } : {}) };
+      const stored = await evidence.stores.readDecision(key, flags.json ? 'json' : 'md').finally(evidence.close);
+      if (stored === undefined) {
+        const where = `${evidence.stores.decisionBase({ ...key, runId: runId ?? '' })}.${flags.json ? 'json' : 'md'}${evidence.stores.shared ? ` nor in the shared evidence store (${evidence.stores.shared.label})` : ' (LANES_EVIDENCE_URL is not set, so no shared evidence store was asked)'}`;
+        throw new UserError(`no worker answered for lane ${workflowId}, and it left no packet at ${where}; start a worker (\`lanes worker\`) and retry`);
+      }
+      text = stored;
     }
     if (typeof flags.out === 'string') {
       writeFileSync(`${flags.out}.partial`, text);

@@ -5,6 +5,8 @@ import { configFromEnv } from '../../worker/config';
 import { connectionOptions, securityFromEnv } from '../../worker/connection-options';
 import { UserError } from '../user-error';
 import { installLanesLogger } from '../../worker/runtime-logger';
+import { evidenceUrlProblem } from '../../evidence/open-store';
+import { redactUrl } from '../../activities/targets/pg-tools';
 import type { Command } from './types';
 
 export const worker: Command = {
@@ -12,20 +14,25 @@ export const worker: Command = {
   help: `lanes worker
 
 Runs the lane worker and the production worker (queue <LANES_TASK_QUEUE>-production). Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default),
-LANES_TASK_QUEUE (gated-lanes), LANES_TRUST_ROOT (required), LANES_HOME (.lanes: evidence).`,
+LANES_TASK_QUEUE (gated-lanes), LANES_TRUST_ROOT (required), LANES_HOME (.lanes: evidence, decision packets, PGlite targets),
+LANES_EVIDENCE_URL (unset: one machine; postgres://… : the shared evidence store of a cluster of workers on several hosts —
+every packet is published there before its activity completes, and PGlite targets are refused).`,
   options: {},
   async run() {
     const cfg = configFromEnv();
     if (!cfg.trustRootPath) throw new UserError('LANES_TRUST_ROOT is not set: a worker must know which owner keys to trust');
+    const evidenceProblem = cfg.evidenceUrl ? evidenceUrlProblem(cfg.evidenceUrl) : undefined;
+    if (evidenceProblem) throw new UserError(evidenceProblem);
     installLanesLogger();
     const connection = await NativeConnection.connect(connectionOptions(cfg.address, securityFromEnv()));
     const w = await createLaneWorkers({
       connection,
       namespace: cfg.namespace,
       taskQueue: cfg.taskQueue,
-      activities: { trustRootPath: cfg.trustRootPath, lanesHome: cfg.lanesHome },
+      activities: { trustRootPath: cfg.trustRootPath, lanesHome: cfg.lanesHome, ...(cfg.evidenceUrl ? { evidenceUrl: cfg.evidenceUrl } : {}) },
     });
-    process.stderr.write(`[lanes worker] polling ${cfg.taskQueue} and ${w.production.options.taskQueue} on ${cfg.address} (${cfg.namespace})\n`);
+    const evidence = cfg.evidenceUrl ? `shared evidence store ${redactUrl(cfg.evidenceUrl)} (cluster mode)` : `evidence in ${cfg.lanesHome} only (one machine)`;
+    process.stderr.write(`[lanes worker] polling ${cfg.taskQueue} and ${w.production.options.taskQueue} on ${cfg.address} (${cfg.namespace}); ${evidence}\n`);
     const stop = (): void => w.shutdown();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -1,15 +1,17 @@
 /**
- * Writes an evidence packet: files under `<lanesHome>/evidence/<changeId>/<workflowId>/`, plus a MANIFEST whose
- * sha256 is the tree hash (src/domain/tree-hash.ts). Written to a temporary sibling and renamed into place, so a
- * crash leaves either the previous packet or the complete new one, never half of one; a retried activity
- * produces the same packet again.
+ * The local evidence store, the embedded default: packets as files under `<lanesHome>/evidence/<changeId>/<workflowId>/<runId>/`,
+ * plus a MANIFEST whose sha256 is the tree hash (src/domain/tree-hash.ts), so `lanes evidence verify` and the
+ * coreutils recipe in the README check a packet where it lies. Written to a temporary sibling and renamed into place,
+ * so a crash leaves either the previous packet or the complete new one, never half of one; a retried activity
+ * produces the same packet again. Packets fetched from the shared store are cached by tree under `evidence/.cache/`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
 import type { EvidenceRef } from '../domain/lane-status';
+import { packetOf, TREE_HASH, type PacketContent, type Resolution } from './packet';
 
 /** One directory per lane run: a reused workflow id gets a directory of its own and never overwrites a packet. */
 export function evidenceDir(lanesHome: string, changeId: string, workflowId: string, runId: string): string {
@@ -24,51 +26,90 @@ function treeIndexPath(lanesHome: string, tree: string): string {
   return join(lanesHome, 'evidence', '.trees', tree);
 }
 
+/** Writes `files` as the packet in `dir` (see evidenceDir) and indexes it by its tree. */
 export async function writeEvidencePacket(lanesHome: string, dir: string, files: Record<string, string | Uint8Array>): Promise<EvidenceRef> {
-  const staging = `${dir}.partial-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  const entries: TreeEntry[] = [];
-  for (const [rel, content] of Object.entries(files)) {
-    if (rel === MANIFEST_FILE || rel.startsWith('/') || rel.split('/').includes('..')) {
-      throw new Error(`evidence file name ${JSON.stringify(rel)} is not a plain relative path`);
+  const packet = packetOf(files);
+  await writeLocalPacket(lanesHome, dir, packet);
+  return { dir, treeHash: packet.tree, files: packet.files.size };
+}
+
+/**
+ * Lays a packet out as files in `dir`, all or nothing: written to `<dir>.partial-<pid>-…`, checked by `check` if
+ * given, and renamed into place. `replace` says whether a packet already in `dir` is replaced (a retried activity
+ * rewrites its own run's packet); without it only an empty or missing `dir` is taken.
+ */
+export async function writePacketDir(dir: string, packet: PacketContent, opts: { replace: boolean; check?: (staging: string) => void }): Promise<void> {
+  const staging = `${dir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    for (const [rel, bytes] of packet.files) {
+      await mkdir(dirname(join(staging, rel)), { recursive: true });
+      await writeFile(join(staging, rel), bytes);
     }
-    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
-    await mkdir(dirname(join(staging, rel)), { recursive: true });
-    await writeFile(join(staging, rel), bytes);
-    entries.push({ path: rel, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
+    await mkdir(staging, { recursive: true });
+    await writeFile(join(staging, MANIFEST_FILE), packet.manifest);
+    opts.check?.(staging);
+    if (opts.replace) await rm(dir, { recursive: true, force: true });
+    await mkdir(dirname(dir), { recursive: true });
+    // rename(2) replaces an empty directory and fails on a non-empty one: nothing already there is overwritten.
+    await rename(staging, dir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
-  await writeFile(join(staging, MANIFEST_FILE), manifestText(entries));
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dirname(dir), { recursive: true });
-  await rename(staging, dir);
-  const tree = treeHash(entries);
+}
+
+export async function writeLocalPacket(lanesHome: string, dir: string, packet: PacketContent): Promise<void> {
+  await writePacketDir(dir, packet, { replace: true });
   // The index only says where to look: whoever resolves a tree re-hashes the directory it points at.
-  const index = treeIndexPath(lanesHome, tree);
+  const index = treeIndexPath(lanesHome, packet.tree);
+  const indexStaging = `${index}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(dirname(index), { recursive: true });
-  await writeFile(`${index}.partial-${process.pid}`, relative(join(lanesHome, 'evidence'), dir));
-  await rename(`${index}.partial-${process.pid}`, index);
-  return { dir, treeHash: tree, files: entries.length };
+  await writeFile(indexStaging, relative(join(lanesHome, 'evidence'), dir));
+  await rename(indexStaging, index);
+}
+
+/**
+ * Keeps a packet verified from the shared store on this worker's disk, by tree (`evidence/.cache/<tree>`): the next
+ * resolve is local, and re-hashes it like any local packet. Never the directory of a lane run, so a store's index
+ * cannot make this worker overwrite its own packets.
+ */
+export function cacheLocalPacket(lanesHome: string, packet: PacketContent): Promise<void> {
+  return writeLocalPacket(lanesHome, join(lanesHome, 'evidence', '.cache', packet.tree), packet);
+}
+
+/**
+ * The packets of one workflow id this store holds, newest first, with the tree their MANIFEST hashes to. Only a
+ * finding aid (for `lanes evidence pull <workflowId>`): whoever uses one resolves its tree, which re-hashes it.
+ */
+export function localTreesOf(lanesHome: string, workflowId: string): { tree: string; dir: string }[] {
+  const root = join(lanesHome, 'evidence');
+  const found: { tree: string; dir: string; at: number }[] = [];
+  const list = (d: string) => (existsSync(d) ? readdirSync(d) : []);
+  for (const change of list(root).filter((c) => !c.startsWith('.'))) {
+    const wfDir = join(root, change, safeSegment(workflowId));
+    for (const run of list(wfDir).filter((r) => !r.includes('.partial-'))) {
+      const dir = join(wfDir, run);
+      try {
+        const manifest = readFileSync(join(dir, MANIFEST_FILE));
+        found.push({ dir, tree: createHash('sha256').update(manifest).digest('hex'), at: statSync(join(dir, MANIFEST_FILE)).mtimeMs });
+      } catch {
+        // not a packet (or unreadable): nothing to offer
+      }
+    }
+  }
+  return found.sort((a, b) => b.at - a.at).map(({ at: _at, ...rest }) => rest);
 }
 
 /**
  * A packet found by its tree hash and re-hashed here: the directory the index names must hash to exactly `tree`,
- * with no file added, changed or missing. Returns the directory, or why the tree cannot be used.
+ * with no file added, changed or missing. Returns the packet, or why the tree cannot be used.
  */
-export interface ResolvedPacket {
-  dir: string;
-  /** A file of the packet, read once and checked against the verified MANIFEST: what is used is what was hashed. */
-  read(name: string): string;
-  /** Every file the verified MANIFEST lists. */
-  files: string[];
-}
-
-export function resolveEvidenceTree(lanesHome: string, tree: string): ResolvedPacket | { problem: string } {
-  if (!/^[0-9a-f]{64}$/.test(tree)) return { problem: `${tree} is not a tree hash` };
+export function resolveLocalTree(lanesHome: string, tree: string): Resolution {
+  if (!TREE_HASH.test(tree)) return { problem: `${tree} is not a tree hash` };
   let rel: string;
   try {
     rel = readFileSync(treeIndexPath(lanesHome, tree), 'utf8');
   } catch {
-    return { problem: `no evidence packet with tree ${tree} on this worker (${join(lanesHome, 'evidence')})` };
+    return { problem: `no evidence packet with tree ${tree} on this host (${join(lanesHome, 'evidence')})` };
   }
   const root = join(lanesHome, 'evidence');
   const dir = resolve(root, rel);
@@ -85,15 +126,12 @@ export function resolveEvidenceTree(lanesHome: string, tree: string): ResolvedPa
   if (verified.treeHash !== tree) return { problem: `evidence packet ${dir} hashes to ${verified.treeHash}, not ${tree}` };
   // The MANIFEST as it was verified, not as it reads now.
   const manifest = new Map(verified.manifest.split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ', 65) + 1), l.slice(0, 64)] as const));
-  return {
-    dir,
-    files: [...manifest.keys()],
-    read(name) {
-      const bytes = readFileSync(join(dir, name));
-      if (manifest.get(name) !== createHash('sha256').update(bytes).digest('hex')) throw new Error(`${name} changed after the packet was verified`);
-      return bytes.toString('utf8');
-    },
+  const bytes = (name: string): Buffer => {
+    const content = readFileSync(join(dir, name));
+    if (manifest.get(name) !== createHash('sha256').update(content).digest('hex')) throw new Error(`${name} changed after the packet was verified`);
+    return content;
   };
+  return { tree, where: dir, files: [...manifest.keys()], bytes, read: (name) => bytes(name).toString('utf8') };
 }
 
 /**
