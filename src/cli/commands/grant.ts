@@ -47,6 +47,13 @@ function treeFlag(flags: Flags, name: string): string | undefined {
   return v;
 }
 
+/**
+ * How long the change entity may take to answer a query. Long enough for a worker that died to be replaced: its
+ * entity's next task waits on the dead worker's sticky queue until the server gives up on it (about 10 s, the SDK's
+ * sticky schedule-to-start timeout) and hands it to another worker, which replays it first.
+ */
+const CHANGE_ENTITY_ANSWER_MS = 25_000;
+
 /** The latest completed lane of `kind` of this very spec, from the change entity's ledger. */
 function latestOf(state: ChangeState | undefined, kind: string, specHash: string): string | undefined {
   return [...(state?.ledger ?? [])].reverse().find((e) => e.lane === kind && e.outcome === 'COMPLETED' && e.specHash === specHash)?.treeHash;
@@ -66,10 +73,10 @@ async function namedEvidence(client: Client, lane: LaneIdentity, binding: LaneBi
   if (!(needsTree && !evidenceTree) && !(needsPrecheck && !precheckTree) && !needsBlockers) return { evidenceTree, precheckTree };
   let state: ChangeState | undefined;
   try {
-    state = await client.connection.withDeadline(Date.now() + 4000, () => client.workflow.getHandle(changeWorkflowId(lane.changeId)).query(changeQuery));
+    state = await client.connection.withDeadline(Date.now() + CHANGE_ENTITY_ANSWER_MS, () => client.workflow.getHandle(changeWorkflowId(lane.changeId)).query(changeQuery));
   } catch {
     throw new UserError(
-      `${action} on this lane names ${[needsTree && !evidenceTree && 'the passed rehearsal (--evidence-tree)', needsPrecheck && !precheckTree && 'the passed precheck (--precheck-tree)', needsBlockers && "the blocker map's current state"].filter(Boolean).join(', ')}, read from the change entity change:${lane.changeId}, which did not answer (is a worker running?)`,
+      `${action} on this lane names ${[needsTree && !evidenceTree && 'the passed rehearsal (--evidence-tree)', needsPrecheck && !precheckTree && 'the passed precheck (--precheck-tree)', needsBlockers && "the blocker map's current state"].filter(Boolean).join(', ')}, read from the change entity change:${lane.changeId}, which did not answer within ${CHANGE_ENTITY_ANSWER_MS / 1000} s (is a worker running? \`lanes status ${lane.workflowId}\` shows whether the lane's are); nothing was signed or sent`,
     );
   }
   if (needsTree && !evidenceTree) {
