@@ -25,7 +25,9 @@ const REPO = join(__dirname, '..', '..');
 const LANES = join(REPO, 'bin', 'lanes.js');
 const CHANGES = Number(process.env.GLC_CHANGES ?? 20);
 const CONCURRENT_CHANGES = 4;
-const KILLS = 4;
+const KILLS = 5;
+/** Kills are spread over the run, so they land in different changes' steps, not all in the first batch. */
+const KILL_SPACING_MS = 15_000;
 const ROWS = 20_000;
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
@@ -161,9 +163,11 @@ describe.skipIf(skipped !== undefined)(`on a real Temporal cluster${skipped ? ` 
     // The killer: a worker whose process is running a production step right now is killed with SIGKILL and a new
     // process takes its place on the same host (its LANES_HOME), as a restarted machine would.
     const kills: string[] = [];
+    let lastKill = 0;
     const killer = (async () => {
       while (!finished && kills.length < KILLS) {
         await new Promise((r) => setTimeout(r, 100));
+        if (Date.now() - lastKill < KILL_SPACING_MS) continue;
         for (const wf of executions) {
           const d = await client!.workflow.getHandle(wf).describe().catch(() => undefined);
           const running = d?.raw.pendingActivities?.find((a) => a.activityType?.name === 'applyProductionStep' && a.state === STARTED);
@@ -172,6 +176,7 @@ describe.skipIf(skipped !== undefined)(`on a real Temporal cluster${skipped ? ` 
           if (!host) continue;
           host.kill9();
           kills.push(`${wf} (pid ${pid})`);
+          lastKill = Date.now();
           await host.start();
           break;
         }
