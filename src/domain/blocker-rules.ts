@@ -163,7 +163,20 @@ export type MoveVerdict =
  * keeps the looser proof rule of earlier releases (an evidence tree of any completed lane; an input hash unchecked),
  * only so a change entity replays the history it made then; everything new is judged with checked proofs.
  */
-export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, move: BlockerMove, ledger: readonly LedgerEntry[], opts: { checkedProofs?: boolean } = {}): MoveVerdict {
+export function moveBlocker(
+  map: BlockerMap,
+  rules: BlockerRules | undefined,
+  move: BlockerMove,
+  ledger: readonly LedgerEntry[],
+  opts: {
+    checkedProofs?: boolean;
+    /**
+     * An owner's reopen counts whatever proof it names (the point of action's replay): reopening only restricts, so
+     * a proof that cannot be read there (a shared-store row deleted, the store down) must never undo it.
+     */
+    reopenWithoutProof?: boolean;
+  } = {},
+): MoveVerdict {
   const blocker = map.blockers.find((b) => b.id === move.blockerId);
   if (!blocker) return { ok: false, code: 'UNKNOWN_BLOCKER', reason: `no blocker "${move.blockerId}" in this change's map` };
   const rule = ruleFor(blocker, rules);
@@ -178,7 +191,10 @@ export function moveBlocker(map: BlockerMap, rules: BlockerRules | undefined, mo
     return { ok: false, code: 'GRANT_GATE', reason: `${blocker.id} is an authorization gate: it is satisfied only by ${rule.grants.join(', ')} grants in an execution lane, never closed by hand` };
   }
   if (move.inputSha256 && role !== 'operator') return { ok: false, code: 'WRONG_ACTOR', reason: 'an operator input must be signed by an operator' };
-  if (opts.checkedProofs === false) {
+  const ownerReopen = opts.reopenWithoutProof === true && move.to === 'OPEN' && role === 'owner';
+  if (ownerReopen) {
+    // Nothing to check: see reopenWithoutProof.
+  } else if (opts.checkedProofs === false) {
     if (move.treeHash && !ledger.some((e) => e.outcome === 'COMPLETED' && e.treeHash === move.treeHash)) {
       return { ok: false, code: 'UNKNOWN_EVIDENCE', reason: `evidence tree ${move.treeHash} is not the tree of any lane of this change that completed` };
     }

@@ -251,6 +251,7 @@ export function replayBlockerState(presented: BlockerMap | null, change: ChangeS
         ...(v.payload.inputSha256 ? { inputSha256: v.payload.inputSha256 } : {}),
       },
       ledger,
+      { reopenWithoutProof: true },
     );
     if (moved.ok) map = moved.map;
   }

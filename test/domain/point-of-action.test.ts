@@ -86,6 +86,15 @@ describe('blocker chain replay at the point of action', () => {
     expect(replaySurface([narrowed, [move(keys.operator, 'CLOSED', 1, withInput), 30]])).toBe('NARROWED');
   });
 
+  it("counts an owner's reopen even when the tree it names cannot be read there (a shared-store row deleted, the store down)", () => {
+    const PRECHECK_TREE = 'b'.repeat(64);
+    const chain = [move(keys.owner, 'NARROWED', 0), move(keys.owner, 'OPEN', 2, { evidenceTree: PRECHECK_TREE }), move(keys.operator, 'CLOSED', 3, withInput)];
+    const readable = (t: string) => (t === PRECHECK_TREE ? { changeId: change.id, specHash: spec, lane: 'precheck' as const, shaped: false, passed: true, inputs: [] } : noTrees(t));
+    expect(replaySurface(chain, { laneOf: readable })).toBe('OPEN');
+    // The tree is gone: the reopen still counts, so the operator's close still lacks an owner's sign-off since it.
+    expect(replaySurface(chain, { laneOf: noTrees })).toBe('OPEN');
+  });
+
   it('counts an envelope recorded twice once', () => {
     const narrowed = move(keys.owner, 'NARROWED', 0);
     expect(replaySurface([narrowed, narrowed])).toBe('NARROWED');
