@@ -2,7 +2,7 @@
  * `npm run bench`: runs the benchmarks, writes bench/results.json and bench/results.md. Each figure is a median
  * over repeated runs and a ratio to a baseline measured in the same run, on this machine. Never part of
  * `npm test`: speed is reported, not asserted.
- *   --cluster-lanes N  rehearsals per batch for C1 (the real Temporal cluster: 3 worker processes vs 1; default 12)
+ *   --cluster-lanes N  rehearsals per batch for C1 (the real Temporal cluster: 3 worker processes vs 1; default 24)
  *   --only CLI,WORKER,P4,P5     run a subset (CLI: start-up of `lanes --help` and `lanes status`; WORKER: start → polling) (P6: SQL containment per step, P7: point-of-action verification per step)      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
  *   --rows N         rows for P5 (default 1,000,000)
  *   --lanes N        parked lanes for P3 (default 2,000); --no-drain: measure them parked, do not grant and drain them     --kills N     crash harness kills (default 100)
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   if (wanted('P4')) results.push(await evidenceHashing({ repeat, log }));
   if (wanted('P6')) results.push(await sqlParsing({ repeat, log }));
   if (wanted('P7')) results.push(await pointOfAction({ repeat, log }));
-  if (wanted('C1')) results.push(...(await clusterBench({ lanes: Number(opt('cluster-lanes') ?? 12), log })));
+  if (wanted('C1')) results.push(...(await clusterBench({ lanes: Number(opt('cluster-lanes') ?? 24), log })));
   if (wanted('P5')) {
     const big = Math.max(3, Math.min(repeat, 3));
     results.push(await rehearsalProof({ repeat: big, log, rows, engine: 'pglite' }));
