@@ -75,16 +75,16 @@ export const evidencePull: Command = {
     }
     if (existing.length > 0) throw new UserError(`${dir} already exists and is not empty; pull into a new directory (nothing was written)`, 2);
     const cfg = configFromEnv();
-    const trustRoot = await cliTrustRoot(cfg);
     const evidence = openCliEvidence(cfg);
     try {
+      const trustRoot = await cliTrustRoot(cfg);
       const stores = evidence.stores;
       const searched = `${stores.lanesHome}${stores.shared ? ` and the shared evidence store (${stores.shared.label})` : ' (LANES_EVIDENCE_URL is not set, so no shared evidence store was asked)'}`;
       let tree = arg;
       if (!TREE_HASH.test(arg)) {
         // Only trees a worker of the trust root attested as this workflow's: anyone can index a row under any id.
         const [latest] = await stores.treesOf(arg, trustRoot);
-        if (!latest) throw new UserError(`no evidence packet attested by a worker of the trust root is indexed under workflow id "${arg}" in ${searched}; check the id (\`lanes list\`), or pull by the tree hash \`lanes status\` shows`);
+        if (!latest) throw new UserError(`no evidence packet${stores.shared ? ' attested by a worker of the trust root' : ''} is indexed under workflow id "${arg}" in ${searched}; check the id (\`lanes list\`), or pull by the tree hash \`lanes status\` shows`);
         tree = latest.tree;
       }
       const found = await stores.resolve(tree, { trustRoot, unattested: flags.unattested === true });
