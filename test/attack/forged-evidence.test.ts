@@ -21,7 +21,7 @@ import { specHashOf } from '../../src/domain/bindings';
 import { changeWorkflowId, changeQuery, laneFinishedSignal } from '../../src/workflows/messages';
 import { ensureChangeEntity } from '../../src/cli/lane-client';
 import type { ChangeState } from '../../src/domain/change-state';
-import type { LaneStatus } from '../../src/domain/lane-status';
+import { WorkflowFailedError } from '@temporalio/client';
 import { freshChange, harness, makeKeys, productionQuery, runLaneWithGrants, waitFor, type Harness, type Keys } from '../support/lanes';
 import { EvidenceStores } from '../../src/evidence/evidence-stores';
 import { attesterOf } from '../../src/evidence/attestation';
@@ -118,20 +118,20 @@ describe.skipIf(postgresSkipped !== undefined)('forged evidence through the shar
       expect([latest('rehearsal'), latest('precheck')]).toEqual([rehearsalTree, precheckTree]);
 
       // --- the owner signs what `lanes grant` names; host B (cluster mode) must refuse at its point of action.
-      let execution;
+      let outcome: unknown;
       try {
-        execution = await runLaneWithGrants(h, keys, change, 'execution', ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], { evidenceTree: rehearsalTree, precheckTree });
+        outcome = await runLaneWithGrants(h, keys, change, 'execution', ['OPT4_PRODUCTION', 'REAL_RUN', 'APPLY', 'ACTIVATION'], { evidenceTree: rehearsalTree, precheckTree }).catch((e: unknown) => e);
       } finally {
         await b.stop();
       }
-      const status = execution.result as LaneStatus;
-      expect(status.state).not.toBe('COMPLETED');
-      expect(status.failure ?? '').toMatch(/point of action refused applyProductionStep/);
-      expect(status.failure ?? '').toMatch(why);
+      // The lane fails, non-retryably, with the point of action's refusal (it never reached the step's SQL).
+      expect(outcome).toBeInstanceOf(WorkflowFailedError);
+      const failure = (outcome as WorkflowFailedError).cause?.message ?? '';
+      expect(failure).toMatch(/point of action refused applyProductionStep for demo-[0-9a-f]{8}\.execution\.[^:]*: REAL_RUN's rehearsal: /);
+      expect(failure).toMatch(why);
       // Nothing applied: no ledger row (the ledger may not even exist yet), and the step's table was never created.
       const [ledger] = await productionQuery<{ t: string | null }>(prod.lanesHome, change, "SELECT to_regclass('gated_lanes.applied_steps')::text AS t");
       if (ledger?.t) expect(await productionQuery(prod.lanesHome, change, 'SELECT step_id FROM gated_lanes.applied_steps')).toEqual([]);
-      console.log('STAGE refused', status.state, status.failure);
     });
   }
 });
