@@ -46,7 +46,8 @@ export async function clusterBench(opts: { lanes: number; log: Log }): Promise<B
   try {
     const cluster = await startCluster({ postgresAdminUrl: pg.adminUrl, stateDir: join(root, 'cluster'), prefix, log });
     await postgresSession(pg.adminUrl, (s) => s.exec(`CREATE DATABASE ${prodDb} OWNER lanes_test`));
-    const keys = makeKeys();
+    // Worker keys for every process the bench may start (one per host, listed under the trust root's workers).
+    const keys = makeKeys({ workers: Array.from({ length: 8 }, (_, i) => `w${i}`) });
     const env = {
       TEMPORAL_ADDRESS: cluster.address,
       LANES_EVIDENCE_URL: cluster.evidenceUrl,
@@ -59,7 +60,7 @@ export async function clusterBench(opts: { lanes: number; log: Log }): Promise<B
     let batch = 0;
     /** Drains one batch of rehearsals on `workers` worker processes: seconds per lane, and each worker's share. */
     const drain = async (workers: number) => {
-      for (let i = 0; i < workers; i++) hosts.push(new WorkerHost(join(root, `w${workers}-${i}`), () => env));
+      for (let i = 0; i < workers; i++) hosts.push(new WorkerHost(join(root, `w${workers}-${i}`), () => env, keys.workerKeys[`w${i}`]!));
       await Promise.all(hosts.map((w) => w.start()));
       const batchOf = (n: number) => Array.from({ length: n }, (_, i) => change(`${tag}_${batch}`, i));
       // Each fresh worker process warms up (JIT, the SQL parser's WASM, first connections) on a lane or two of its

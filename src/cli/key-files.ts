@@ -1,5 +1,6 @@
 /**
- * Owner/operator key files. `<name>.key` holds the private key (mode 0600, never overwritten); `<name>.pub` holds
+ * Owner/operator key files, and worker keys (role "worker": a host's attestation key for the shared evidence store,
+ * listed under the trust root's `workers`, never under people, and never able to sign an envelope). `<name>.key` holds the private key (mode 0600, never overwritten); `<name>.pub` holds
  * the public half in exactly the shape a trust root lists keys, so publishing a key is a copy, not a rewrite.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -8,15 +9,19 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { keyIdOf } from '../domain/keys';
 import { publicKeyFromPrivate } from '../domain/signing';
-import { ROLES, type Role } from '../domain/vocabulary';
+import { ROLES } from '../domain/vocabulary';
 import { UserError } from './user-error';
+
+/** What a key file may hold: a person's role, or a worker host's key. */
+export const KEY_FILE_ROLES = [...ROLES, 'worker'] as const;
+export type KeyFileRole = (typeof KEY_FILE_ROLES)[number];
 
 const privateKeyFileSchema = z
   .object({
     v: z.literal(1),
     kind: z.literal('gated-lanes-private-key'),
     name: z.string().min(1),
-    role: z.enum(ROLES),
+    role: z.enum(KEY_FILE_ROLES),
     keyId: z.string(),
     publicKey: z.string().regex(/^[0-9a-f]{64}$/),
     privateKey: z.string().regex(/^[0-9a-f]{64}$/),
@@ -26,7 +31,7 @@ const privateKeyFileSchema = z
 export type PrivateKeyFile = z.infer<typeof privateKeyFileSchema>;
 export interface PublicKeyEntry {
   name: string;
-  role: Role;
+  role: KeyFileRole;
   keyId: string;
   publicKey: string;
 }
@@ -34,7 +39,7 @@ export interface PublicKeyEntry {
 export const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Creates `<dir>/<name>.key` and `<dir>/<name>.pub`; refuses to touch either if one already exists. */
-export function createKeyPair(dir: string, name: string, role: Role): { keyPath: string; pubPath: string; entry: PublicKeyEntry } {
+export function createKeyPair(dir: string, name: string, role: KeyFileRole): { keyPath: string; pubPath: string; entry: PublicKeyEntry } {
   if (!KEY_NAME.test(name)) throw new UserError(`key name "${name}" must be 1-64 letters, digits, ".", "_" or "-"`, 2);
   const keyPath = join(dir, `${name}.key`);
   const pubPath = join(dir, `${name}.pub`);
@@ -90,7 +95,7 @@ export function readPrivateKey(path: string): PrivateKeyFile {
   return k;
 }
 
-export function requireRole(key: PrivateKeyFile, role: Role, path: string, why: string): void {
+export function requireRole(key: PrivateKeyFile, role: KeyFileRole, path: string, why: string): void {
   if (key.role !== role) {
     throw new UserError(`${path} is an ${key.role} key (${key.name}); ${why} needs an ${role} key`);
   }

@@ -11,3 +11,8 @@ export function signEnvelope(payload: EnvelopePayload, privateKeyHex: string): S
 export function publicKeyFromPrivate(privateKeyHex: string): string {
   return bytesToHex(ed25519.getPublicKey(hexToBytes(privateKeyHex)));
 }
+
+/** Signs any value's canonical bytes (a worker's attestation, src/evidence/attestation.ts); hex signature. */
+export function signCanonical(value: unknown, privateKeyHex: string): string {
+  return bytesToHex(ed25519.sign(canonicalBytes(value), hexToBytes(privateKeyHex)));
+}

@@ -27,7 +27,16 @@ export const DEFAULT_PRECHECK_VALIDITY_MS = 24 * 3_600_000;
 export const MAX_PRECHECK_VALIDITY_MS = 24 * 3_600_000;
 
 const PERSON_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const thresholdsSchema = z.partialRecord(z.enum(THRESHOLD_ACTIONS), z.number().int().min(1)).optional();
+
+/**
+ * Worker hosts (v1 and v2): keys that attest what a worker wrote to the shared evidence store (src/evidence/attestation.ts).
+ * They are not people's keys: they sign no envelope (findKey never returns one) and count toward nothing.
+ */
+const workersSchema = z
+  .array(z.object({ id: z.string().regex(WORKER_ID, 'must be 1-64 letters, digits, ".", "_" or "-" (the worker host, e.g. host-a)'), publicKey: z.string(), keyId: z.string().optional() }).strict())
+  .optional();
 
 const v1Schema = z
   .object({
@@ -37,6 +46,7 @@ const v1Schema = z
       .min(1, 'must list at least one key'),
     /** k-of-n distinct owners per action; absent means 1. */
     thresholds: thresholdsSchema,
+    workers: workersSchema,
   })
   .strict();
 
@@ -65,6 +75,7 @@ const v2Schema = z
     thresholds: thresholdsSchema,
     /** The longest a grant may live (expiresAt − issuedAt) and the longest a passed precheck may open execution. */
     limits: z.object({ grantLifetime: duration(MAX_GRANT_LIFETIME_MS).optional(), precheckValidity: duration(MAX_PRECHECK_VALIDITY_MS).optional() }).strict().optional(),
+    workers: workersSchema,
   })
   .strict();
 
@@ -78,6 +89,13 @@ export interface TrustedKey {
   person: string;
 }
 
+/** A worker host's attestation key: never a person's, never able to sign an envelope. */
+export interface TrustedWorker {
+  id: string;
+  keyId: string;
+  publicKey: string;
+}
+
 export interface TrustLimits {
   grantLifetimeMs: number;
   precheckValidityMs: number;
@@ -89,6 +107,11 @@ export interface TrustRoot {
   people: { id: string; name: string }[];
   thresholds: Partial<Record<ThresholdAction, number>>;
   limits: TrustLimits;
+  /**
+   * Worker hosts whose attestations make a shared-store packet usable; present only when the file lists some, so a
+   * trust root without workers is the very object (and fingerprint) earlier releases recorded in lane histories.
+   */
+  workers?: TrustedWorker[];
   /** sha256 of the canonical, normalised trust root. */
   fingerprint: string;
 }
@@ -145,6 +168,31 @@ export function parseTrustRoot(doc: unknown): TrustRoot {
       precheckValidityMs: l?.precheckValidity ? durationMs(l.precheckValidity)! : DEFAULT_PRECHECK_VALIDITY_MS,
     };
   }
+  const workers: TrustedWorker[] = [];
+  const workerIds = new Set<string>();
+  for (const [i, w] of (parsed.data.workers ?? []).entries()) {
+    const where = `workers[${i}] (${w.id})`;
+    if (workerIds.has(w.id)) problems.push(`${where}: the worker id ${w.id} is listed twice`);
+    workerIds.add(w.id);
+    const problem = publicKeyProblem(w.publicKey);
+    if (problem) {
+      problems.push(`${where}: ${problem}`);
+      continue;
+    }
+    const keyId = keyIdOf(w.publicKey);
+    if (w.keyId !== undefined && w.keyId !== keyId) {
+      problems.push(`${where}: keyId ${w.keyId} does not match its public key (expected ${keyId})`);
+      continue;
+    }
+    // A worker key is a machine's, never a person's: one key that was both could sign grants with a stolen host's key.
+    const earlier = seen.get(keyId);
+    if (earlier) {
+      problems.push(`${where}: same public key as ${earlier}; a worker key is a host's alone and never a person's key`);
+      continue;
+    }
+    seen.set(keyId, where);
+    workers.push({ id: w.id, keyId, publicKey: w.publicKey });
+  }
   const owners = new Set(keys.filter((k) => k.role === 'owner').map((k) => k.person)).size;
   const thresholds = parsed.data.thresholds ?? {};
   for (const [action, k] of Object.entries(thresholds)) {
@@ -152,10 +200,13 @@ export function parseTrustRoot(doc: unknown): TrustRoot {
   }
   if (problems.length > 0) throw new TrustRootError(`trust root is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   const sorted = [...keys].sort(byKeyId);
+  // Listed only when there are workers: a file without them keeps exactly the fingerprint of earlier releases.
+  const sortedWorkers = [...workers].sort(byKeyId);
+  const listed = sortedWorkers.length > 0 ? { workers: sortedWorkers.map(({ id, keyId, publicKey }) => ({ id, keyId, publicKey })) } : {};
   const fingerprint =
     parsed.data.v === 1
       ? // Exactly the v1 fingerprint of earlier releases: envelopes signed under a v1 file stay valid.
-        canonicalSha256({ v: 1, keys: sorted.map(({ keyId, name, role, publicKey }) => ({ keyId, name, role, publicKey })), thresholds })
+        canonicalSha256({ v: 1, keys: sorted.map(({ keyId, name, role, publicKey }) => ({ keyId, name, role, publicKey })), thresholds, ...listed })
       : canonicalSha256({
           v: 2,
           people: [...people]
@@ -163,12 +214,19 @@ export function parseTrustRoot(doc: unknown): TrustRoot {
             .map((p) => ({ ...p, keys: sorted.filter((k) => k.person === p.id).map(({ keyId, role, publicKey }) => ({ keyId, role, publicKey })) })),
           thresholds,
           limits,
+          ...listed,
         });
-  return { version: parsed.data.v, keys: sorted, people, thresholds, limits, fingerprint };
+  return { version: parsed.data.v, keys: sorted, people, thresholds, limits, ...(sortedWorkers.length > 0 ? { workers: sortedWorkers } : {}), fingerprint };
 }
 
+/** A person's key by id. Worker keys live apart (root.workers) and are never found here: they sign no envelope. */
 export function findKey(root: TrustRoot, keyId: string): TrustedKey | undefined {
   return root.keys.find((k) => k.keyId === keyId);
+}
+
+/** A worker host's attestation key by id (never a person's key). */
+export function findWorker(root: Pick<TrustRoot, 'workers'>, keyId: string): TrustedWorker | undefined {
+  return root.workers?.find((w) => w.keyId === keyId);
 }
 
 /**

@@ -11,7 +11,8 @@ import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, 
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { MANIFEST_FILE, manifestText, treeHash, type TreeEntry } from '../domain/tree-hash';
 import type { EvidenceRef } from '../domain/lane-status';
-import { packetOf, TREE_HASH, type PacketContent, type Resolution } from './packet';
+import { packetOf, TREE_HASH, type PacketContent, type PacketKey, type VerifiedPacket } from './packet';
+import type { SignedAttestation } from './attestation';
 
 /** One directory per lane run: a reused workflow id gets a directory of its own and never overwrites a packet. */
 export function evidenceDir(lanesHome: string, changeId: string, workflowId: string, runId: string): string {
@@ -72,8 +73,30 @@ export async function writeLocalPacket(lanesHome: string, dir: string, packet: P
  * resolve is local, and re-hashes it like any local packet. Never the directory of a lane run, so a store's index
  * cannot make this worker overwrite its own packets.
  */
-export function cacheLocalPacket(lanesHome: string, packet: PacketContent): Promise<void> {
-  return writeLocalPacket(lanesHome, join(lanesHome, 'evidence', '.cache', packet.tree), packet);
+export async function cacheLocalPacket(lanesHome: string, packet: PacketContent, attestations: readonly SignedAttestation[]): Promise<void> {
+  // The attestations that verified go first, next to (not inside) the cached packet: a later local resolve of the
+  // cache re-verifies them under the trust root of that moment, so the cache is never more than the store was.
+  const att = cachedAttestationsPath(lanesHome, packet.tree);
+  const staging = `${att}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await mkdir(dirname(att), { recursive: true });
+  await writeFile(staging, `${JSON.stringify(attestations)}\n`);
+  await rename(staging, att);
+  await writeLocalPacket(lanesHome, join(lanesHome, 'evidence', '.cache', packet.tree), packet);
+}
+
+/** Where the attestations of a packet cached from the shared store are kept: `evidence/.attested/<tree>.json`. */
+export function cachedAttestationsPath(lanesHome: string, tree: string): string {
+  return join(lanesHome, 'evidence', '.attested', `${tree}.json`);
+}
+
+/** The attestations kept with a cached packet, unverified; [] when none (or unreadable). */
+export function readCachedAttestations(lanesHome: string, tree: string): SignedAttestation[] {
+  try {
+    const doc = JSON.parse(readFileSync(cachedAttestationsPath(lanesHome, tree), 'utf8')) as unknown;
+    return Array.isArray(doc) ? doc.filter((a): a is SignedAttestation => typeof a?.keyId === 'string' && typeof a?.statement === 'string' && typeof a?.signature === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -101,9 +124,11 @@ export function localTreesOf(lanesHome: string, workflowId: string): { tree: str
 
 /**
  * A packet found by its tree hash and re-hashed here: the directory the index names must hash to exactly `tree`,
- * with no file added, changed or missing. Returns the packet, or why the tree cannot be used.
+ * with no file added, changed or missing. Returns the packet, or why the tree cannot be used. A packet this host's
+ * worker wrote is bound to the run its directory names; one cached from the shared store (`cached`) is bound to
+ * nothing here: its caller re-verifies the attestations kept with it.
  */
-export function resolveLocalTree(lanesHome: string, tree: string): Resolution {
+export function resolveLocalTree(lanesHome: string, tree: string): (VerifiedPacket & { cached: boolean }) | { problem: string } {
   if (!TREE_HASH.test(tree)) return { problem: `${tree} is not a tree hash` };
   let rel: string;
   try {
@@ -131,7 +156,22 @@ export function resolveLocalTree(lanesHome: string, tree: string): Resolution {
     if (manifest.get(name) !== createHash('sha256').update(content).digest('hex')) throw new Error(`${name} changed after the packet was verified`);
     return content;
   };
-  return { tree, where: dir, files: [...manifest.keys()], bytes, read: (name) => bytes(name).toString('utf8') };
+  const segments = rel.split('/');
+  const cached = segments[0] === '.cache';
+  const bound: PacketKey[] = !cached && segments.length === 3 ? [{ changeId: unsafeSegment(segments[0]!), workflowId: unsafeSegment(segments[1]!), runId: unsafeSegment(segments[2]!) }] : [];
+  return { tree, where: dir, files: [...manifest.keys()], bytes, read: (name) => bytes(name).toString('utf8'), bound, attestedBy: [], cached };
+}
+
+/** The inverse of safeSegment. */
+export function unsafeSegment(segment: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < segment.length; i++) {
+    if (segment[i] === '_') {
+      bytes.push(parseInt(segment.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(segment.charCodeAt(i));
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { WorkerHome } from '../worker/config';
 import { EvidenceStores } from './evidence-stores';
 import { PostgresEvidenceStore } from './postgres-store';
+import { attesterOf } from './attestation';
 
 const shared = new Map<string, PostgresEvidenceStore>();
 
@@ -21,13 +22,17 @@ export function evidenceUrlProblem(url: string): string | undefined {
   return scheme === 'postgres:' || scheme === 'postgresql:' ? undefined : `LANES_EVIDENCE_URL has scheme ${scheme}, not postgres:; ${fix}`;
 }
 
+/**
+ * A worker's stores (cache on) attest with its worker key, which cluster mode requires (checked whole at startup by
+ * loadAttester); the CLI's (cache off) only read, and never hold a worker key.
+ */
 export function openEvidenceStores(home: WorkerHome, opts: { cache: boolean } = { cache: true }): EvidenceStores {
   if (!home.evidenceUrl) return new EvidenceStores(home.lanesHome, undefined, opts);
   const problem = evidenceUrlProblem(home.evidenceUrl);
   if (problem) throw new Error(problem);
   let store = shared.get(home.evidenceUrl);
   if (!store) shared.set(home.evidenceUrl, (store = new PostgresEvidenceStore(home.evidenceUrl)));
-  return new EvidenceStores(home.lanesHome, store, opts);
+  return new EvidenceStores(home.lanesHome, store, { ...opts, ...(opts.cache ? { attester: attesterOf(home) } : {}) });
 }
 
 /** Closes every shared store connection this process opened (worker shutdown, the CLI, tests); a later use reopens. */

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MANIFEST_FILE, manifestText, type TreeEntry } from '../domain/tree-hash';
+import type { VerifiedAttestation } from './attestation';
 
 export interface PacketContent {
   tree: string;
@@ -32,6 +33,15 @@ export interface VerifiedPacket {
   /** A file's bytes, as verified (a local file is re-read and re-hashed: what is used is what was hashed). */
   bytes(name: string): Buffer;
   read(name: string): string;
+  /**
+   * Provenance: the lane runs this packet is bound to — this host's own run (from the directory its worker wrote it
+   * in), or the runs the verified attestations name. Empty only for a packet taken unattested (`--unattested`).
+   */
+  bound: PacketKey[];
+  /** The worker attestations that verified (a packet from the shared store, or cached from it); empty for this host's own. */
+  attestedBy: VerifiedAttestation[];
+  /** Set when the caller asked for a packet even unattested and it is: why it is not attested. Never authority. */
+  unattested?: string;
 }
 
 export type Resolution = VerifiedPacket | { problem: string };
@@ -105,11 +115,11 @@ export function packetProblems(tree: string, manifest: string, blob: (entry: Tre
 }
 
 /** A packet held in memory after `packetProblems` found nothing wrong: reads come from the verified bytes. */
-export function memoryPacket(content: PacketContent, where: string): VerifiedPacket {
+export function memoryPacket(content: PacketContent, where: string, provenance: Pick<VerifiedPacket, 'bound' | 'attestedBy' | 'unattested'>): VerifiedPacket {
   const bytes = (name: string): Buffer => {
     const b = content.files.get(name);
     if (!b) throw new Error(`${name} is not in evidence packet ${content.tree}`);
     return b;
   };
-  return { tree: content.tree, where, files: [...content.files.keys()], bytes, read: (name) => bytes(name).toString('utf8') };
+  return { tree: content.tree, where, files: [...content.files.keys()], bytes, read: (name) => bytes(name).toString('utf8'), ...provenance };
 }

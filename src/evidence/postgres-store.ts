@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { redactUrl } from '../activities/targets/pg-tools';
 import { parseManifest, type PacketContent, type PacketKey } from './packet';
-import type { DecisionText, SharedEvidenceStore, StoredPacket } from './shared-store';
+import type { SignedAttestation } from './attestation';
+import type { DecisionText, SharedEvidenceStore, StoredDecision, StoredPacket } from './shared-store';
 
 const SCHEMA = 'gated_lanes_evidence';
 
@@ -44,6 +45,27 @@ CREATE TABLE IF NOT EXISTS ${SCHEMA}.decisions (
   markdown text NOT NULL,
   written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (change_id, workflow_id, run_id)
+);
+CREATE TABLE IF NOT EXISTS ${SCHEMA}.attestations (
+  tree text NOT NULL REFERENCES ${SCHEMA}.trees,
+  key_id text NOT NULL,
+  change_id text NOT NULL,
+  workflow_id text NOT NULL,
+  run_id text NOT NULL,
+  statement text NOT NULL,
+  signature text NOT NULL,
+  written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tree, key_id, change_id, workflow_id, run_id)
+);
+CREATE INDEX IF NOT EXISTS attestations_by_workflow ON ${SCHEMA}.attestations (workflow_id);
+CREATE TABLE IF NOT EXISTS ${SCHEMA}.decision_attestations (
+  change_id text NOT NULL,
+  workflow_id text NOT NULL,
+  run_id text NOT NULL,
+  key_id text NOT NULL,
+  statement text NOT NULL,
+  signature text NOT NULL,
+  PRIMARY KEY (change_id, workflow_id, run_id, key_id)
 );`;
 
 export class PostgresEvidenceStore implements SharedEvidenceStore {
@@ -92,7 +114,7 @@ export class PostgresEvidenceStore implements SharedEvidenceStore {
     }
   }
 
-  async publishPacket(key: PacketKey, packet: PacketContent): Promise<void> {
+  async publishPacket(key: PacketKey, packet: PacketContent, attestation?: SignedAttestation): Promise<void> {
     await this.tx(async (c) => {
       // A row already there under the same key but with other content (damaged, or tampered with) is put right: after
       // this commits, the store holds exactly the packet just written, so every host can resolve the tree reported.
@@ -114,6 +136,15 @@ export class PostgresEvidenceStore implements SharedEvidenceStore {
          ON CONFLICT (change_id, workflow_id, run_id) DO UPDATE SET tree = EXCLUDED.tree, written_at = clock_timestamp()`,
         [key.changeId, key.workflowId, key.runId, packet.tree],
       );
+      // The worker's attestation, in the same transaction: no host ever sees the packet without it. Its key columns
+      // are finding aids; readers believe only the signed statement.
+      if (attestation) {
+        await c.query(
+          `INSERT INTO ${SCHEMA}.attestations (tree, key_id, change_id, workflow_id, run_id, statement, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (tree, key_id, change_id, workflow_id, run_id) DO UPDATE SET statement = EXCLUDED.statement, signature = EXCLUDED.signature, written_at = clock_timestamp()`,
+          [packet.tree, attestation.keyId, key.changeId, key.workflowId, key.runId, attestation.statement, attestation.signature],
+        );
+      }
     });
   }
 
@@ -124,7 +155,8 @@ export class PostgresEvidenceStore implements SharedEvidenceStore {
       // Only the contents the MANIFEST names are fetched: whatever else the store holds cannot enter the packet.
       const wanted = [...new Set(parseManifest(row.manifest).entries.map((e) => e.sha256))];
       const rows = (await c.query<{ sha256: string; content: Buffer }>(`SELECT sha256, content FROM ${SCHEMA}.blobs WHERE sha256 = ANY($1::text[])`, [wanted])).rows;
-      return { manifest: row.manifest, blobs: new Map(rows.map((r) => [r.sha256, r.content])) };
+      const attestations = (await c.query<SignedAttestation>(`SELECT key_id AS "keyId", statement, signature FROM ${SCHEMA}.attestations WHERE tree = $1`, [tree])).rows;
+      return { manifest: row.manifest, blobs: new Map(rows.map((r) => [r.sha256, r.content])), attestations };
     });
   }
 
@@ -138,24 +170,39 @@ export class PostgresEvidenceStore implements SharedEvidenceStore {
     });
   }
 
-  async publishDecision(key: PacketKey, text: DecisionText): Promise<void> {
-    await this.tx((c) =>
-      c.query(
+  async attestationsOf(workflowId: string): Promise<SignedAttestation[]> {
+    return this.tx(async (c) => (await c.query<SignedAttestation>(`SELECT key_id AS "keyId", statement, signature FROM ${SCHEMA}.attestations WHERE workflow_id = $1`, [workflowId])).rows);
+  }
+
+  async publishDecision(key: PacketKey, text: DecisionText, attestation?: SignedAttestation): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(
         `INSERT INTO ${SCHEMA}.decisions (change_id, workflow_id, run_id, packet_json, markdown) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (change_id, workflow_id, run_id) DO UPDATE SET packet_json = EXCLUDED.packet_json, markdown = EXCLUDED.markdown, written_at = clock_timestamp()`,
         [key.changeId, key.workflowId, key.runId, text.json, text.markdown],
-      ),
-    );
+      );
+      if (attestation) {
+        await c.query(
+          `INSERT INTO ${SCHEMA}.decision_attestations (change_id, workflow_id, run_id, key_id, statement, signature) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (change_id, workflow_id, run_id, key_id) DO UPDATE SET statement = EXCLUDED.statement, signature = EXCLUDED.signature`,
+          [key.changeId, key.workflowId, key.runId, attestation.keyId, attestation.statement, attestation.signature],
+        );
+      }
+    });
   }
 
-  async fetchDecision(key: Omit<PacketKey, 'runId'> & { runId?: string }): Promise<DecisionText | undefined> {
+  async fetchDecisions(key: Omit<PacketKey, 'runId'> & { runId?: string }): Promise<StoredDecision[]> {
     return this.tx(async (c) => {
-      const { rows } = await c.query<{ packet_json: string; markdown: string }>(
-        `SELECT packet_json, markdown FROM ${SCHEMA}.decisions WHERE change_id = $1 AND workflow_id = $2 AND ($3::text IS NULL OR run_id = $3)
-         ORDER BY written_at DESC LIMIT 1`,
+      const { rows } = await c.query<{ run_id: string; packet_json: string; markdown: string; attestations: SignedAttestation[] }>(
+        `SELECT d.run_id, d.packet_json, d.markdown,
+                COALESCE((SELECT json_agg(json_build_object('keyId', a.key_id, 'statement', a.statement, 'signature', a.signature))
+                          FROM ${SCHEMA}.decision_attestations a
+                          WHERE a.change_id = d.change_id AND a.workflow_id = d.workflow_id AND a.run_id = d.run_id), '[]'::json) AS attestations
+         FROM ${SCHEMA}.decisions d WHERE d.change_id = $1 AND d.workflow_id = $2 AND ($3::text IS NULL OR d.run_id = $3)
+         ORDER BY d.written_at DESC LIMIT 50`,
         [key.changeId, key.workflowId, key.runId ?? null],
       );
-      return rows[0] ? { json: rows[0].packet_json, markdown: rows[0].markdown } : undefined;
+      return rows.map((r) => ({ runId: r.run_id, json: r.packet_json, markdown: r.markdown, attestations: r.attestations }));
     });
   }
 

@@ -16,12 +16,18 @@ export interface LanesConfig {
   uiUrl: string;
   /** LANES_EVIDENCE_URL: the shared evidence store (postgres://…) every host of a cluster reads; unset on one machine. */
   evidenceUrl?: string;
+  /** LANES_WORKER_KEY: a worker host's key (`lanes keys new --role worker`), which attests what it publishes; cluster mode needs it. */
+  workerKeyPath?: string;
 }
 
 /** Where a worker keeps what it writes: its own disk, and the store shared across hosts when there is one. */
 export interface WorkerHome {
   lanesHome: string;
   evidenceUrl?: string;
+  /** In cluster mode: the worker key that attests what this worker publishes to the shared store (LANES_WORKER_KEY). */
+  workerKeyPath?: string | undefined;
+  /** The trust root whose `workers` this worker's key must be listed in (LANES_TRUST_ROOT). */
+  trustRootPath?: string | undefined;
 }
 
 /**
@@ -46,6 +52,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LanesConfig
     lanesHome,
     uiUrl: (env.LANES_UI_URL ?? 'http://localhost:8233').replace(/\/+$/, ''),
     ...(env.LANES_EVIDENCE_URL ? { evidenceUrl: env.LANES_EVIDENCE_URL } : {}),
+    ...(env.LANES_WORKER_KEY ? { workerKeyPath: resolve(env.LANES_WORKER_KEY) } : {}),
   };
 }
 

@@ -14,6 +14,8 @@ import { LaneAuthorizationInterceptor } from './lane-interceptor';
 import { PointOfAction } from './point-of-action';
 import { runSignalsFrom, workflowSignalsFrom } from './run-signals';
 import { defaultWorkflowCode } from './workflow-code';
+import { isClusterMode } from './config';
+import { loadAttester } from '../evidence/attestation';
 
 export interface LaneWorkerOptions {
   connection: NativeConnection;
@@ -58,6 +60,9 @@ export function maxConcurrentActivities(): number {
 }
 
 export async function createLaneWorkers(opts: LaneWorkerOptions): Promise<LaneWorkers> {
+  // A cluster worker publishes to a store everyone can write: what it publishes counts only with its attestation, so
+  // it starts only with a worker key its own trust root lists (src/evidence/attestation.ts).
+  if (isClusterMode(opts.activities)) await loadAttester(opts.activities);
   const pointOfAction = new PointOfAction(opts.activities.trustRootPath, opts.activities, runSignalsFrom(opts.connection, opts.namespace), workflowSignalsFrom(opts.connection, opts.namespace));
   const lane = await Worker.create({
     connection: opts.connection,

@@ -185,7 +185,7 @@ export class PointOfAction {
     await assertSqlContained(auth.change);
     // Each named tree is resolved and re-hashed once, however many grants name it (REAL_RUN and APPLY usually agree).
     for (const [tree, action] of namedTrees([...grantsFor(auth.grants, 'REAL_RUN'), ...grantsFor(auth.grants, 'APPLY')], (g) => g.payload.evidenceTree!)) {
-      const files = await this.packet(tree, ['rehearsal.json', 'change.json'], `${action}'s rehearsal`);
+      const files = await this.packet(tree, ['rehearsal.json', 'change.json'], `${action}'s rehearsal`, trustRoot, auth.change.id);
       const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
       if (problem) throw new Refused(`${action} names evidence tree ${tree}, but ${problem}`);
     }
@@ -193,7 +193,7 @@ export class PointOfAction {
     const identity = await production.identity();
     let precheckUntil = Infinity;
     for (const [tree] of namedTrees(grantsFor(auth.grants, 'REAL_RUN'), (g) => g.payload.precheckTree!)) {
-      const files = await this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck");
+      const files = await this.packet(tree, ['precheck.json', 'change.json'], "REAL_RUN's precheck", trustRoot, auth.change.id);
       const problem = precheckEvidenceProblem({ precheck: files['precheck.json'], change: files['change.json'] }, auth.specHash, identity, Date.now(), limitsOf(trustRoot).precheckValidityMs);
       if (problem) throw new Refused(`REAL_RUN names precheck tree ${tree}, but ${problem}`);
       const resume = precheckResumeProblem(files['precheck.json'], resumeFrom);
@@ -210,7 +210,7 @@ export class PointOfAction {
     // A spec declaring no map has nothing to replay: its steps skip the history read.
     const recorded = auth.change.blockers ? await this.workflowSignalsOf(changeWorkflowId(auth.change.id)) : [];
     const blockers = await withTreesResolved(
-      (tree) => this.laneOfTree(tree),
+      (tree) => this.laneOfTree(tree, trustRoot),
       (laneOf) =>
         blockerStateProblem(req.blockerState ?? null, auth.change, auth.grants, stepActions(auth.change), {
           moves: recorded.filter((r) => r.name === 'blockerUpdate' && r.at !== undefined).map((r) => ({ envelope: r.payload, at: r.at! })),
@@ -244,7 +244,7 @@ export class PointOfAction {
     if (!step) throw new Refused(`the signed change spec has no step ${JSON.stringify(req.stepId)}`);
     await assertSqlContained(auth.change);
     for (const [tree] of namedTrees(grantsFor(auth.grants, 'PROD_ROLLBACK'), (g) => g.payload.evidenceTree!)) {
-      const files = await this.packet(tree, ['rehearsal.json', 'change.json'], "PROD_ROLLBACK's rehearsal");
+      const files = await this.packet(tree, ['rehearsal.json', 'change.json'], "PROD_ROLLBACK's rehearsal", trustRoot, auth.change.id);
       const problem = rehearsalEvidenceProblem({ rehearsal: files['rehearsal.json'], change: files['change.json'] }, auth.specHash);
       if (problem) throw new Refused(`PROD_ROLLBACK names evidence tree ${tree}, but ${problem}`);
     }
@@ -295,9 +295,12 @@ export class PointOfAction {
     return v.ok ? v.envelope : undefined;
   }
 
-  /** Which change, spec and lane kind produced the packet with this tree, and whether it passed; from re-hashed files. */
-  private async laneOfTree(tree: string): Promise<LaneOfTree | undefined> {
-    const found = await this.place.evidence.resolve(tree);
+  /**
+   * Which change, spec and lane kind produced the packet with this tree, and whether it passed; from re-hashed files
+   * of a packet this worker wrote or a worker of the trust root attested, bound to the change its change.json names.
+   */
+  private async laneOfTree(tree: string, trustRoot: TrustRoot): Promise<LaneOfTree | undefined> {
+    const found = await this.place.evidence.resolve(tree, { trustRoot });
     if ('problem' in found) return undefined;
     const json = (name: string): Record<string, unknown> | undefined => {
       try {
@@ -310,6 +313,9 @@ export class PointOfAction {
     const lane = (['scoping', 'rehearsal', 'dry-run', 'precheck', 'execution', 'rollback'] as const).find((l) => found.files.includes(`${l}.json`));
     const spec = changeSpecSchema.safeParse(json('change.json'));
     if (!lane || !spec.success) return undefined;
+    // A packet counts for the change a worker bound it to (its run's directory here, or its attestation), never
+    // for whichever change its own change.json claims.
+    if (!found.bound.some((b) => b.changeId === spec.data.id)) return undefined;
     const own = json(`${lane}.json`);
     const passed =
       lane === 'rehearsal' ? (own?.proof as { status?: unknown } | undefined)?.status === 'PASSED'
@@ -325,10 +331,16 @@ export class PointOfAction {
     return { changeId: spec.data.id, specHash: specHashOf(spec.data), lane, shaped, passed, inputs, ...(notBefore ? { notBefore } : {}) };
   }
 
-  /** Reads JSON files of a packet found by tree hash, after re-hashing the whole packet. */
-  private async packet(tree: string, names: string[], what: string): Promise<Record<string, unknown>> {
-    const found = await this.place.evidence.resolve(tree);
+  /**
+   * Reads JSON files of a packet found by tree hash, after re-hashing the whole packet, and only when it is bound to
+   * `changeId`: this worker wrote it for that change, or a worker of the trust root attested it as that change's.
+   */
+  private async packet(tree: string, names: string[], what: string, trustRoot: TrustRoot, changeId: string): Promise<Record<string, unknown>> {
+    const found = await this.place.evidence.resolve(tree, { trustRoot });
     if ('problem' in found) throw new Refused(`${what}: ${found.problem}`);
+    if (!found.bound.some((b) => b.changeId === changeId)) {
+      throw new Refused(`${what}: evidence tree ${tree} is bound to ${found.bound.map((b) => `change ${b.changeId} (workflow ${b.workflowId})`).join(', ') || 'no lane run'}, not to change ${changeId}`);
+    }
     const out: Record<string, unknown> = {};
     for (const name of names) {
       try {

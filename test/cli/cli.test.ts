@@ -92,7 +92,23 @@ describe('lanes keys new', () => {
   it('refuses an unknown role with a usage error', async () => {
     const r = await lanes(['keys', 'new', '--role', 'admin', '--name', 'x', '--out', join(dir, 'k2')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--role must be owner or operator/);
+    expect(r.stderr).toMatch(/--role must be owner, operator or worker/);
+  });
+
+  it('creates a worker key (mode 0600) that trust check and show list under workers, apart from people', async () => {
+    const out = join(dir, 'wk');
+    const made = JSON.parse((await lanes(['keys', 'new', '--role', 'worker', '--name', 'host-a', '--out', out, '--json'])).stdout);
+    expect(made).toMatchObject({ role: 'worker', name: 'host-a' });
+    expect(statSync(made.keyPath).mode & 0o777).toBe(0o600);
+    const root = join(dir, 'trust-root-workers.json');
+    const doc = JSON.parse(readFileSync(keys.trustRootPath, 'utf8'));
+    writeFileSync(root, JSON.stringify({ ...doc, workers: [{ id: 'host-a', publicKey: made.publicKey }] }));
+    const check = await lanes(['trust', 'check', '--file', root]);
+    expect(check).toMatchObject({ code: 0, stdout: expect.stringContaining(`3 keys, 1 worker (host-a ${made.keyId})`) });
+    expect((await lanes(['trust', 'show', '--file', root])).stdout).toMatch(new RegExp(`workers \\(attest what they publish to the shared evidence store; they sign no grant\\):\\n.*WORKER +KEY ID\\n.*host-a +${made.keyId}`));
+    // A worker's .pub pasted among people's keys is not a person's key.
+    writeFileSync(root, JSON.stringify({ ...doc, keys: [...doc.keys, { name: 'host-a', role: 'worker', publicKey: made.publicKey }] }));
+    expect((await lanes(['trust', 'check', '--file', root])).code).toBe(1);
   });
 });
 

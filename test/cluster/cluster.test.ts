@@ -137,9 +137,12 @@ describe.skipIf(skipped !== undefined)(`on a real Temporal cluster${skipped ? ` 
       return { role: r, keyId, publicKey };
     };
     const [o, p] = [await pub('owner', 'owner'), await pub('operator', 'operator')];
-    writeFileSync(env.LANES_TRUST_ROOT!, JSON.stringify({ v: 2, people: [{ id: 'olga', name: 'Olga Owner', keys: [o] }, { id: 'oscar', name: 'Oscar Operator', keys: [p] }] }));
-    await ok(['trust', 'check', '--file', env.LANES_TRUST_ROOT!]);
-    for (let i = 0; i < 3; i++) hosts.push(new WorkerHost(join(root, `host-${i}`), () => env));
+    // Each worker host its own worker key, listed under the trust root's workers: what attests what it publishes.
+    const workers = [];
+    for (let i = 0; i < 3; i++) workers.push({ id: `host-${i}`, publicKey: (await pub('worker', `host-${i}`)).publicKey });
+    writeFileSync(env.LANES_TRUST_ROOT!, JSON.stringify({ v: 2, people: [{ id: 'olga', name: 'Olga Owner', keys: [o] }, { id: 'oscar', name: 'Oscar Operator', keys: [p] }], workers }));
+    expect(await ok(['trust', 'check', '--file', env.LANES_TRUST_ROOT!])).toMatch(/3 workers \(host-\d [0-9a-f]{16}, host-\d [0-9a-f]{16}, host-\d /);
+    for (let i = 0; i < 3; i++) hosts.push(new WorkerHost(join(root, `host-${i}`), () => env, join(cliDir, 'keys', `host-${i}.key`)));
     await Promise.all(hosts.map((h) => h.start()));
     client = new Client({ connection: await Connection.connect({ address: cluster.address }), namespace: cluster.namespace });
   }, 600_000);

@@ -113,14 +113,14 @@ describe('docker-compose.yml', () => {
     expect(dependsOn(services.worker)).toContain('temporal');
   });
 
-  it('gives the worker a trust root inside a mounted volume', () => {
-    const trustRoot = envOf(services.worker).LANES_TRUST_ROOT ?? '';
-    expect(trustRoot).toMatch(/^\//);
+  it.each(['LANES_TRUST_ROOT', 'LANES_WORKER_KEY'])('gives the worker %s inside a mounted volume', (variable) => {
+    const path = envOf(services.worker)[variable] ?? '';
+    expect(path).toMatch(/^\//);
     const inside = mountTargets(services.worker).filter((t) => {
-      const rel = posix.relative(t, trustRoot);
+      const rel = posix.relative(t, path);
       return t !== '' && rel !== '' && !rel.startsWith('..') && !posix.isAbsolute(rel);
     });
-    expect(inside, `${trustRoot} is not under any of ${mountTargets(services.worker).join(', ')}`).not.toHaveLength(0);
+    expect(inside, `${variable}=${path} is not under any of ${mountTargets(services.worker).join(', ')}`).not.toHaveLength(0);
   });
 
   it('builds the worker from a Dockerfile in the repo, running `lanes worker`', () => {

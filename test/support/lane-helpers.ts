@@ -42,9 +42,17 @@ export interface Keys {
   /** A valid owner-role key that is NOT in the trust root. */
   stranger: PrivateKeyFile;
   trustRootPath: string;
+  /** Worker keys by host name (makeKeys({ workers })): key file paths, each listed under the trust root's workers. */
+  workerKeys: Record<string, string>;
+  /** A worker key (path) that is NOT in the trust root. */
+  strangerWorkerKey: string;
 }
 
-export function makeKeys(): Keys {
+/**
+ * Keys and a v1 trust root. `workers` names worker hosts (for a shared evidence store): each gets a worker key listed
+ * under the trust root's `workers`; without it the trust root is exactly the one (and fingerprint) earlier tests used.
+ */
+export function makeKeys(opts: { workers?: string[] } = {}): Keys {
   const dir = mkdtempSync(join(tmpdir(), 'lanes-keys-'));
   const load = (name: string, role: 'owner' | 'operator') => readPrivateKey(createKeyPair(dir, name, role).keyPath);
   const owner = load('owner', 'owner');
@@ -53,9 +61,12 @@ export function makeKeys(): Keys {
   const stranger = load('stranger', 'owner');
   const trustRootPath = join(dir, 'trust-root.json');
   const keys = [owner, owner2, operator].map(({ name, role, keyId, publicKey }) => ({ name, role, keyId, publicKey }));
-  const doc = { v: 1, keys };
+  const workerKeys = Object.fromEntries((opts.workers ?? []).map((w) => [w, createKeyPair(dir, `worker-${w}`, 'worker').keyPath]));
+  const strangerWorkerKey = createKeyPair(dir, 'worker-stranger', 'worker').keyPath;
+  const workers = Object.entries(workerKeys).map(([id, path]) => ({ id, publicKey: readPrivateKey(path).publicKey }));
+  const doc = { v: 1, keys, ...(workers.length > 0 ? { workers } : {}) };
   writeFileSync(trustRootPath, JSON.stringify(doc));
-  return { dir, owner, owner2, operator, stranger, trustRootPath, trustRoot: parseTrustRoot(doc).fingerprint };
+  return { dir, owner, owner2, operator, stranger, trustRootPath, trustRoot: parseTrustRoot(doc).fingerprint, workerKeys, strangerWorkerKey };
 }
 
 export interface Harness {
@@ -64,7 +75,7 @@ export interface Harness {
   taskQueue: string;
   lanesHome: string;
   /** A worker on the harness's queue; `home` puts it elsewhere (another host's LANES_HOME, a shared evidence store). */
-  startWorker(trustRootPath: string, home?: { lanesHome?: string; evidenceUrl?: string }): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  startWorker(trustRootPath: string, home?: { lanesHome?: string; evidenceUrl?: string; workerKeyPath?: string }): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
 /**
  * A worker host for cluster tests and benchmarks: `lanes worker` run as a deployment runs it, in a process of its
- * own with its own LANES_HOME (what separate machines would have), that can be killed with SIGKILL and started
- * again on the same home, as a restarted machine would be.
+ * own with its own LANES_HOME (what separate machines would have) and its own worker key (LANES_WORKER_KEY, listed
+ * under the trust root's workers), that can be killed with SIGKILL and started again on the same home, as a
+ * restarted machine would be.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -17,13 +18,15 @@ export class WorkerHost {
     readonly home: string,
     /** The cluster's environment, read at each start (a replacement process gets what the host has now). */
     private readonly env: () => Record<string, string>,
+    /** This host's worker key (`lanes keys new --role worker`): what attests the packets it publishes. */
+    readonly workerKeyPath: string,
   ) {
     mkdirSync(home, { recursive: true });
   }
 
   async start(): Promise<void> {
     this.log = ''; // a restart waits for its own "polling" line
-    this.child = spawn(process.execPath, [LANES, 'worker'], { cwd: this.home, env: { ...process.env, ...this.env(), LANES_HOME: this.home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [LANES, 'worker'], { cwd: this.home, env: { ...process.env, ...this.env(), LANES_HOME: this.home, LANES_WORKER_KEY: this.workerKeyPath }, stdio: ['ignore', 'pipe', 'pipe'] });
     const polling = new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer) => {
         this.log = (this.log + d.toString()).slice(-20_000);

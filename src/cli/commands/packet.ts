@@ -1,7 +1,8 @@
 /**
  * `lanes packet <workflowId|changeId>`: the decision packet (selects nothing; default HOLD), rendered now from
  * durable state — the lane's status and its change entity — or, with no worker answering, the packet the lane
- * wrote when it ended (this machine's LANES_HOME, else the shared evidence store, LANES_EVIDENCE_URL). A change id
+ * wrote when it ended (this machine's LANES_HOME, else the shared evidence store, LANES_EVIDENCE_URL, only when a
+ * worker of LANES_TRUST_ROOT attested it; an unattested one is refused, exit 1). A change id
  * means the change's latest finished lane.
  */
 import { renameSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { decisionMarkdown, decisionPacket } from '../../domain/decision-packet';
 import { changeQuery, changeWorkflowId } from '../../workflows/messages';
 import { configFromEnv } from '../../worker/config';
 import { connectClient, describeLane, queryStatus } from '../lane-client';
-import { openCliEvidence } from '../evidence-access';
+import { cliTrustRoot, openCliEvidence } from '../evidence-access';
 import { UserError } from '../user-error';
 import { JSON_FLAG, positional, type Command } from './types';
 
@@ -65,12 +66,19 @@ export const packet: Command = {
       // The packet the lane wrote when it ended: on this machine's LANES_HOME, else in the shared evidence store.
       const evidence = openCliEvidence(cfg);
       const key = { changeId, workflowId, ...(runId ? { runId } : {}) };
-      const stored = await evidence.stores.readDecision(key, flags.json ? 'json' : 'md').finally(evidence.close);
+      const trustRoot = await cliTrustRoot(cfg).catch(async (err: unknown) => {
+        await evidence.close();
+        throw err;
+      });
+      // From the shared store only with a worker's attestation (anyone with its URL can write a decisions row).
+      const stored = await evidence.stores.readDecision(key, flags.json ? 'json' : 'md', { trustRoot }).finally(evidence.close);
+      if (stored !== undefined && 'problem' in stored) throw new UserError(`no worker answered for lane ${workflowId}; ${stored.problem}`);
       if (stored === undefined) {
         const where = `${evidence.stores.decisionBase({ ...key, runId: runId ?? '' })}.${flags.json ? 'json' : 'md'}${evidence.stores.shared ? ` nor in the shared evidence store (${evidence.stores.shared.label})` : ' (LANES_EVIDENCE_URL is not set, so no shared evidence store was asked)'}`;
         throw new UserError(`no worker answered for lane ${workflowId}, and it left no packet at ${where}; start a worker (\`lanes worker\`) and retry`);
       }
-      text = stored;
+      text = stored.text;
+      if (stored.attestedBy) process.stderr.write(`decision packet of ${workflowId} from ${stored.from}, attested by worker ${stored.attestedBy.worker.id} (key ${stored.attestedBy.worker.keyId})\n`);
     }
     if (typeof flags.out === 'string') {
       writeFileSync(`${flags.out}.partial`, text);

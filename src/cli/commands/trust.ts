@@ -34,6 +34,12 @@ export const trustShow: Command = {
     else {
       process.stdout.write(`${path}\nfingerprint ${root.fingerprint}\n${limitsLine(root)}\n${root.version === 1 ? `${V1_NOTE}\n` : ''}\n`);
       process.stdout.write(`${table([['PERSON', 'NAME', 'ROLE', 'KEY ID'], ...root.keys.map((k) => [k.person, k.name, k.role, k.keyId])])}\n`);
+      const workers = root.workers ?? [];
+      process.stdout.write(
+        workers.length > 0
+          ? `\nworkers (attest what they publish to the shared evidence store; they sign no grant):\n${table([['WORKER', 'KEY ID'], ...workers.map((w) => [w.id, w.keyId])])}\n`
+          : '\nworkers: none (a cluster, LANES_EVIDENCE_URL, needs each worker host\'s key listed under "workers")\n',
+      );
     }
     return 0;
   },
@@ -45,8 +51,9 @@ export const trustCheck: Command = {
   options,
   async run(flags) {
     const { path, root } = await loadTrustRoot(flags);
-    if (flags.json) printJson({ path, ok: true, version: root.version, fingerprint: root.fingerprint, people: root.people.length, keys: root.keys.length, limits: root.limits });
-    else process.stdout.write(`${path}: ok, ${root.people.length} people, ${root.keys.length} keys, fingerprint ${root.fingerprint}\n${limitsLine(root)}\n${root.version === 1 ? `${V1_NOTE}\n` : ''}`);
+    const workers = root.workers ?? [];
+    if (flags.json) printJson({ path, ok: true, version: root.version, fingerprint: root.fingerprint, people: root.people.length, keys: root.keys.length, workers: workers.map((w) => ({ id: w.id, keyId: w.keyId })), limits: root.limits });
+    else process.stdout.write(`${path}: ok, ${root.people.length} people, ${root.keys.length} keys, ${workers.length} worker${workers.length === 1 ? '' : 's'}${workers.length > 0 ? ` (${workers.map((w) => `${w.id} ${w.keyId}`).join(', ')})` : ''}, fingerprint ${root.fingerprint}\n${limitsLine(root)}\n${root.version === 1 ? `${V1_NOTE}\n` : ''}`);
     return 0;
   },
 };
