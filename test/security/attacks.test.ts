@@ -272,7 +272,7 @@ describe('attack 3: forged change-entity messages', () => {
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(await scheduledActivities(suite.h.client, workflowId)).toContain('applyProductionStep'); // the gate was fooled…
-    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/point of action refused applyProductionStep .*rehearsed change spec .*not this spec/); // …the worker was not
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/point of action refused applyProductionStep .*(rehearsed change spec .*not this spec|evidence tree \w+ is bound to change \S+ .*not to change)/); // …the worker was not
     expect(await productionState(target)).toEqual({ tables: [], counts: {}, functions: [], steps: [], claims: [] });
     await recordHistory(suite.h.client, workflowId, 'execution-forged-view-refused');
   });
