@@ -19,6 +19,7 @@ import { DEFAULT_TASK_QUEUE } from '../src/worker/config';
 import { makeKeys, runLaneWithGrants, type Harness } from '../test/support/lane-helpers';
 import { WorkerHost } from '../test/support/worker-host';
 import { measured, seconds, type BenchResult, type Log } from './measure';
+import { postgresCpuSeconds, treeCpuSeconds } from './cpu-time';
 
 function change(tag: string, i: number): ChangeSpec {
   const table = `c1_${tag}_${i}`;
@@ -70,12 +71,17 @@ export async function clusterBench(opts: { lanes: number; log: Log }): Promise<B
       const changes = batchOf(opts.lanes);
       batch++;
       let ids: string[] = [];
+      // CPU seconds per component over the timed batch: where a bigger cluster would stop scaling.
+      const cpu = () => ({ server: treeCpuSeconds(cluster.pid), postgres: postgresCpuSeconds(), workers: hosts.reduce((t, w) => t + treeCpuSeconds(w.pid), 0), client: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 });
+      const cpuBefore = cpu();
       const wall = await seconds(async () => {
         const runs = await Promise.all(changes.map((c) => runLaneWithGrants(h, keys, c, 'rehearsal', ['AUTHORIZE_REHEARSAL'])));
         const failed = runs.filter((r) => r.result.state !== 'COMPLETED');
         if (failed.length) throw new Error(`${failed.length} rehearsal(s) did not complete: ${failed[0]!.result.state} ${JSON.stringify(failed[0]!.result).slice(0, 400)}`);
         ids = runs.map((r) => r.workflowId);
       });
+      const cpuAfter = cpu();
+      const cpuPerLane = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, (v - cpuBefore[k as keyof typeof cpuBefore]) / opts.lanes])) as ReturnType<typeof cpu>;
       const perWorker = new Map<number, number>(hosts.map((w) => [w.pid, 0]));
       for (const id of ids) {
         for (const e of (await client.workflow.getHandle(id).fetchHistory()).events ?? []) {
@@ -87,8 +93,9 @@ export async function clusterBench(opts: { lanes: number; log: Log }): Promise<B
       hosts.length = 0;
       const total = [...perWorker.values()].reduce((a, b) => a + b, 0);
       const shares = [...perWorker.values()].map((n) => n / Math.max(1, total));
-      log(`C1: ${workers} worker(s) drained ${opts.lanes} rehearsals in ${wall.toFixed(1)} s; activity shares ${shares.map((s) => `${(s * 100).toFixed(0)} %`).join(', ')}`);
-      return { perLane: wall / opts.lanes, shares };
+      const cpuText = Object.entries(cpuPerLane).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+      log(`C1: ${workers} worker(s) drained ${opts.lanes} rehearsals in ${wall.toFixed(1)} s; activity shares ${shares.map((s) => `${(s * 100).toFixed(0)} %`).join(', ')}; CPU s per lane: ${cpuText}`);
+      return { perLane: wall / opts.lanes, shares, cpuPerLane, cpuText };
     };
     const one = await drain(1);
     const three = await drain(3);
@@ -113,6 +120,7 @@ export async function clusterBench(opts: { lanes: number; log: Log }): Promise<B
           `Lanes/s: 1 worker ${(1 / baseline.median).toFixed(2)}, 3 workers ${(1 / subject.median).toFixed(2)}.`,
           `Activity shares with 3 workers: ${three.shares.map((s) => `${(s * 100).toFixed(0)} %`).join(', ')} (lowest ${(minShare * 100).toFixed(0)} %).`,
           'All processes (server, PostgreSQL, workers, this client) share the same cores.',
+          `CPU seconds per lane (1 worker): ${one.cpuText}; (3 workers): ${three.cpuText}.`,
         ],
       },
     ];
