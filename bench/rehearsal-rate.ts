@@ -18,7 +18,7 @@ import type { ChangeSpec } from '../src/domain/change-spec';
 import { specHashOf } from '../src/domain/bindings';
 import type { AuthorizedWork } from '../src/activities/lane-request';
 import { REGISTRY_SEED, REGISTRY_SURFACE } from '../test/support/registry-fixture';
-import { measured, seconds, type BenchResult, type Log } from './measure';
+import { atMost, measured, seconds, type BenchResult, type Log } from './measure';
 
 type Kind = 'empty' | 'shaped' | 'new-prod';
 
@@ -55,16 +55,12 @@ const request = (change: ChangeSpec, shaped: boolean): AuthorizedWork => ({
 
 /** Runs `count` rehearsals, `concurrency` at a time; returns rehearsals per minute. */
 async function batch(home: string, kind: Kind, count: number, concurrency: number): Promise<number> {
-  let next = 0;
-  const one = async () => {
-    const i = next++;
+  const one = async (i: number) => {
     const change = kind === 'shaped' ? SHAPED('rate-shaped') : TWO_STEPS(`rate-${kind}-${i}`, kind === 'new-prod' ? `rate-${randomUUID().slice(0, 8)}` : 'rate-shared');
     const ref = await rehearse(home, request(change, kind === 'shaped'));
     rmSync(ref.dir, { recursive: true, force: true });
   };
-  const secs = await seconds(() => Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await one();
-  })));
+  const secs = await seconds(() => atMost(concurrency, count, one));
   return (count / secs) * 60;
 }
 
