@@ -101,7 +101,7 @@ describe('PGlite clones in one worker process', () => {
     expect(first.before).toBe(fp0);
     // Only read since: the copy production had is its current state, and is used again.
     const again = await shaped();
-    expect(again).toEqual({ before: fp0, method: expect.stringMatching(/reused: production unchanged since/) });
+    expect(again).toEqual({ before: fp0, method: expect.stringMatching(/reused: production unchanged since then/) });
     // A write (one row's cell) through any session: the next clone has it.
     await prod.session((s) => s.exec("UPDATE birth_registry SET weight = 99 WHERE object_id = 'obj-1'"));
     const fp1 = (await fingerprint()).hash;

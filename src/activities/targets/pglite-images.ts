@@ -155,11 +155,12 @@ export async function emptyDatabase(): Promise<PGlite> {
 
 /** A copy of a database, for a clone or a snapshot: an image, or PGlite's tarball with images off. */
 export type Copy = Image | File | Blob;
+export const isImage = (copy: Copy): copy is Image => Array.isArray(copy);
 
 export async function copyOf(db: PGlite): Promise<Copy> {
   return imagesOn() ? captureImage(db) : db.dumpDataDir('none');
 }
 
 export function loadCopy(copy: Copy): Promise<PGlite> {
-  return Array.isArray(copy) ? loadImage(copy as Image) : PGlite.create({ loadDataDir: copy as File | Blob });
+  return isImage(copy) ? loadImage(copy) : PGlite.create({ loadDataDir: copy });
 }

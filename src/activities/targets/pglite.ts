@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CHANGE_ID } from '../../domain/envelope';
-import { copyOf, emptyDatabase, forgetPristineImage, imagesOn, loadCopy, pristineImage, writeImage, type Copy } from './pglite-images';
+import { copyOf, emptyDatabase, forgetPristineImage, imagesOn, isImage, loadCopy, pristineImage, writeImage, type Copy } from './pglite-images';
 import { BOOKKEEPING_SQL, instanceOf, stampInstance, type CloneTarget, type Target, type TargetIdentity, type TargetSession } from './target';
 
 /**
@@ -114,7 +114,7 @@ function evictIdle(): void {
 /**
  * Runs `fn` exclusively on the production database in `dir` (created empty, with its instance id, on first use),
  * keeping it open while `fn` runs. `readOnly`: under `default_transaction_read_only`, so the server refuses
- * `fn`'s writes and the last dump stays current; any other use counts as a write.
+ * `fn`'s writes and the last copy stays current; any other use counts as a write.
  */
 export async function withPgliteDb<T>(dir: string, fn: (db: PGlite) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
   let o = open.get(dir);
@@ -170,9 +170,11 @@ export async function pgliteClone(source?: PgliteProduction): Promise<CloneTarge
   let snapshot: Copy | undefined;
   const provenance = {
     kind: source ? ('production-shaped' as const) : ('empty' as const),
-    method: from
-      ? `PGlite dumpDataDir → loadDataDir (in memory), from production's copy of ${from.at}${from.reused ? ' (reused: production unchanged since)' : ''}`
-      : `new empty PGlite database (in memory${imagesOn() ? ", loaded from this worker's pristine initdb image, checked empty" : ''})`,
+    method: !from
+      ? `new empty PGlite database (in memory${imagesOn() ? ", loaded from this worker's pristine initdb image, checked empty" : ''})`
+      : isImage(from.copy)
+        ? `copy of production's PGlite data directory, loaded into a new in-memory instance; copied ${from.at}${from.reused ? ' (reused: production unchanged since then)' : ''}`
+        : 'PGlite dumpDataDir → loadDataDir (in memory)',
     source: source?.label ?? null,
     sourceIdentity: source ? await source.identity() : null,
     createdAt: new Date().toISOString(),
