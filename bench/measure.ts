@@ -40,3 +40,11 @@ export async function seconds(fn: () => Promise<unknown> | unknown): Promise<num
 }
 
 export type Log = (message: string) => void;
+
+/** Calls `fn` for 0 … count−1, at most `limit` calls at a time. */
+export async function atMost(limit: number, count: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, async () => {
+    while (next < count) await fn(next++);
+  }));
+}

@@ -3,9 +3,10 @@
  * over repeated runs and a ratio to a baseline measured in the same run, on this machine. Never part of
  * `npm test`: speed is reported, not asserted.
  *   --cluster-lanes N  rehearsals per batch for C1 (the real Temporal cluster: 3 worker processes vs 1; default 24)
- *   --only CLI,WORKER,P4,P5     run a subset (CLI: start-up of `lanes --help` and `lanes status`; WORKER: start → polling) (P6: SQL containment per step, P7: point-of-action verification per step)      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
+ *   --only CLI,WORKER,P4,P5     run a subset (CLI: start-up of `lanes --help` and `lanes status`; WORKER: start → polling) (P6: SQL containment per step, P7: point-of-action verification per step; R1: rehearsals per minute on PGlite; C1: the cluster)      --repeat N     repetitions (default 5; 3 for the 1M-row runs)
  *   --rows N         rows for P5 (default 1,000,000)
- *   --lanes N        parked lanes for P3 (default 2,000); --no-drain: measure them parked, do not grant and drain them     --kills N     crash harness kills (default 100)
+ *   --lanes N        parked lanes for P3 (default 2,000); --no-drain: measure them parked, do not grant and drain them
+ *   --rehearsals N   rehearsals per R1 sample (default 12)     --kills N     crash harness kills (default 100)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -17,6 +18,7 @@ import { lanesBench } from './lanes-bench';
 import { sqlParsing } from './sql-parsing';
 import { pointOfAction } from './point-of-action';
 import { clusterBench } from './cluster-bench';
+import { rehearsalRate } from './rehearsal-rate';
 import type { BenchResult } from './measure';
 
 const args = process.argv.slice(2);
@@ -29,6 +31,7 @@ const repeat = Number(opt('repeat') ?? 5);
 const rows = Number(opt('rows') ?? 1_000_000);
 const lanes = Number(opt('lanes') ?? 2_000);
 const kills = Number(opt('kills') ?? 100);
+const rehearsals = Number(opt('rehearsals') ?? 12);
 const wanted = (id: string) => !only || only.some((o) => id.toUpperCase().startsWith(o) || o.startsWith(id.toUpperCase()));
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
   if (wanted('P4')) results.push(await evidenceHashing({ repeat, log }));
   if (wanted('P6')) results.push(await sqlParsing({ repeat, log }));
   if (wanted('P7')) results.push(await pointOfAction({ repeat, log }));
+  if (wanted('R1')) results.push(...(await rehearsalRate({ repeat: Math.min(repeat, 3), count: rehearsals, log })));
   if (wanted('C1')) results.push(...(await clusterBench({ lanes: Number(opt('cluster-lanes') ?? 24), log })));
   if (wanted('P5')) {
     const big = Math.max(3, Math.min(repeat, 3));

@@ -59,7 +59,7 @@ export async function rehearse(place: WorkerPlace, req: AuthorizedWork): Promise
 
     let compatibility: { productionSchema: string; cloneSchema: string; equal: true } | undefined;
     if (req.shaped) {
-      const schemaOf = (t: typeof production) => t.session((s) => surfaceFingerprint(s, surface, { schemaOnly: true }));
+      const schemaOf = (t: typeof production) => t.session((s) => surfaceFingerprint(s, surface, { schemaOnly: true }), { readOnly: true });
       const [prodSchema, cloneSchema] = [await schemaOf(production), await schemaOf(clone)];
       if (prodSchema.schemaHash !== cloneSchema.schemaHash) {
         refuse(`the production-shaped clone's schema differs from production's: ${fingerprintDiff(prodSchema, cloneSchema).join(', ')}`);

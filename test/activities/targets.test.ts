@@ -137,7 +137,7 @@ describe.each(ENGINES)('%s target', (engine) => {
     expect(JSON.parse(files['schema-compatibility.json']!)).toMatchObject({ equal: true, productionSchema: before.schemaHash });
     const provenance = JSON.parse(files['clone-provenance.json']!);
     expect(provenance).toMatchObject({ kind: 'production-shaped', sourceIdentity: await (await openProduction(p.lanesHome, p.change)).identity() });
-    expect(provenance.method).toMatch(engine === 'postgres' ? /pg_dump/ : /dumpDataDir/);
+    expect(provenance.method).toMatch(engine === 'postgres' ? /pg_dump/ : /copy of production's PGlite data directory/);
     const fps = JSON.parse(files['fingerprints.json']!);
     expect(fps.afterApply.tables.birth_registry.rows).toBe(4);
     expect(fps.afterRollback.tables.birth_registry).toEqual(before.tables.birth_registry);

@@ -79,7 +79,7 @@ describe('lanes', () => {
     expect(r.proof.afterRestore).toBe(r.proof.before);
     expect(r.proof.afterApply).not.toBe(r.proof.before);
     const provenance = evidenceJson(result, 'clone-provenance.json');
-    expect(provenance).toMatchObject({ kind: 'production-shaped', method: expect.stringMatching(/dumpDataDir/), sourceIdentity: r.isolation.production });
+    expect(provenance).toMatchObject({ kind: 'production-shaped', method: expect.stringMatching(/copy of production's PGlite data directory/), sourceIdentity: r.isolation.production });
     const compat = evidenceJson(result, 'schema-compatibility.json');
     expect(compat.equal).toBe(true);
     expect(compat.productionSchema).toBe(compat.cloneSchema);

@@ -24,8 +24,12 @@ export interface Target {
   readonly engine: TargetIdentity['engine'];
   /** Where it is, without secrets: safe for evidence, logs and history. */
   readonly label: string;
-  /** Runs `fn` on a session of its own: nothing else interleaves statements with it. */
-  session<T>(fn: (s: TargetSession) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on a session of its own: nothing else interleaves statements with it. `readOnly` declares that `fn`
+   * only reads; an engine may enforce and rely on it (a PGlite production keeps its last copy for the next
+   * production-shaped clone while only read-only sessions used it).
+   */
+  session<T>(fn: (s: TargetSession) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
   identity(): Promise<TargetIdentity>;
 }
 
