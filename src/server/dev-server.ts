@@ -39,6 +39,16 @@ function quietWrapper(cliPath: string): string {
   return path;
 }
 
+/**
+ * The dev server runs one history shard, and a shard reads its transfer queue (every workflow and activity task on
+ * its way to a worker) at most `history.transferProcessorMaxPollRPS` times a second: 20 by default. Once its burst
+ * is spent, under steady work, every dispatch waited ~40 ms (measured: 1–2 ms per dispatch for the first half
+ * second, then 40 ms each until the server idles again; a real cluster with PostgreSQL showed 2–3 ms throughout).
+ * A lane dispatches some 30 tasks, so on `npm start` it paid over a second for nothing. Raised, not removed: the
+ * limit still bounds a runaway.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = ['history.transferProcessorMaxPollRPS=1000', 'history.visibilityProcessorMaxPollRPS=1000'];
+
 export async function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
   const cli = await provisionTemporalCli({ log: opts.log });
   for (const port of [opts.port, opts.uiPort]) if (port !== undefined) await assertPortFree(port);
@@ -55,7 +65,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
       ...(opts.uiPort !== undefined ? { ui: true, uiPort: opts.uiPort } : { ui: false }),
       ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
       // WAL keeps the UI's reads from blocking the server's writes; NORMAL is durable against process crashes.
-      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL'],
+      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL', ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v])],
       log: { format: 'pretty', level: 'error' },
     },
   });
