@@ -190,6 +190,9 @@ export async function runProbes(): Promise<ProbeReport> {
   ];
   const results: ProbeResult[] = [];
   for (const p of probes) {
+    // Each probe is a few milliseconds of CPU on the worker's main thread, which also hands workflow tasks to the
+    // workflow thread: yielding between probes lets the lane's own start go on (on the other core) while they run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     let verdict: string | undefined;
     try {
       verdict = await p.run();

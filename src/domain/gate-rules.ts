@@ -2,8 +2,8 @@
  * The gate's decision (DESIGN.md §The gate), as one pure function of durable state and workflow time.
  *
  * A lane may schedule its gated work only when, at this moment: every required action has valid grants from as
- * many distinct owners as its threshold asks; each of those grants is unexpired, unrevoked, its nonce confirmed
- * as this lane's by the change entity (single use across the change), and — for REAL_RUN and APPLY — it names
+ * many distinct owners as its threshold asks; each of those grants is unexpired, unrevoked, its nonce not claimed
+ * by another lane of the change (as far as the change entity has said), and — for REAL_RUN and APPLY — it names
  * the evidence tree of the latest passed rehearsal of this very change spec; and, for execution, no open blocker
  * stands in the way and a passed precheck of the same spec is still within its validity window.
  * Anything else is "not ready", with one sentence per unmet precondition.
@@ -48,6 +48,14 @@ export interface GateInput {
   change: ChangeView | undefined;
   /** Execution waits for the owners' charter of the change's blockers, or of its having none (false only replaying an older history). */
   charterRequired?: boolean;
+  /**
+   * Wait until the change entity confirms each grant's nonce as this lane's (true only replaying a history from
+   * before it stopped waiting). A grant is bound to its lane's run and START by its signature, so no other lane can
+   * present it, and production's ledger claims every nonce in the step's own transaction: the round trip through the
+   * entity guarded nothing those two do not, and cost two workflow tasks and two signals between a grant and its
+   * activity. Nonces are still reported, and a nonce the entity says another lane used first still stops counting.
+   */
+  awaitNonceConfirmation?: boolean;
 }
 
 export interface GateVerdict {
@@ -85,8 +93,8 @@ export function evaluateGate(input: GateInput): GateVerdict {
       if (p.action !== action || input.revoked.has(g.id)) return false;
       if (Date.parse(p.expiresAt) <= nowMs || Date.parse(p.issuedAt) > nowMs + CLOCK_SKEW_MS) return false;
       const claimant = change?.nonceClaims[p.nonce];
-      if (claimant === undefined) return void pendingNonces.add(p.nonce), false;
-      if (claimant !== input.workflowId) return false;
+      if (claimant === undefined && input.awaitNonceConfirmation) return void pendingNonces.add(p.nonce), false;
+      if (claimant !== undefined && claimant !== input.workflowId) return false;
       if (EVIDENCE_BOUND_ACTIONS.includes(action)) {
         if (!rehearsal || rehearsal.specHash !== input.specHash) {
           notes.add(`${action} needs a passed rehearsal of this change spec first`);

@@ -5,33 +5,66 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
 import type { RecordedSignal } from '../domain/point-of-action';
+
+type IHistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 export type RunSignals = (workflowId: string, runId: string) => Promise<RecordedSignal[]>;
 /** Every signal of every run of a workflow id, in the order and at the time the server recorded them. */
 export type WorkflowSignals = (workflowId: string) => Promise<RecordedSignal[]>;
 
+/** Runs whose signals a worker keeps (a few KiB each): far more than it has steps in flight. */
+const CACHED_RUNS = 2_000;
+
+interface SeenRun {
+  /** The newest event read so far; everything up to it is in `signals`. */
+  lastEventId: number;
+  signals: RecordedSignal[];
+}
+
+function signalOf(e: IHistoryEvent): RecordedSignal | undefined {
+  const s = e.workflowExecutionSignaledEventAttributes;
+  if (!s?.signalName) return undefined;
+  let payload: unknown;
+  try {
+    payload = s.input?.payloads?.[0] ? defaultPayloadConverter.fromPayload(s.input.payloads[0] as never) : undefined;
+  } catch {
+    payload = undefined;
+  }
+  const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  return { name: s.signalName, payload, at };
+}
+
+/**
+ * A run's history only grows: its events never change once recorded (a reset starts a new run). So a run read once is
+ * read again from its newest event backwards, only as far as the newest event already seen: a step's recheck reads
+ * the few events since the last step instead of the whole history (every step's request, every grant) each time.
+ */
 export function runSignalsFrom(connection: NativeConnection, namespace: string): RunSignals {
+  const seen = new Map<string, SeenRun>();
   return async (workflowId, runId) => {
-    const out: RecordedSignal[] = [];
+    const key = `${workflowId}\u0000${runId}`;
+    const known = seen.get(key);
+    const fresh: RecordedSignal[] = [];
+    let newest: number | undefined;
     let nextPageToken: Uint8Array | undefined;
-    do {
-      const page = await connection.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId, runId }, nextPageToken });
+    read: do {
+      const page = await connection.workflowService.getWorkflowExecutionHistoryReverse({ namespace, execution: { workflowId, runId }, maximumPageSize: known ? 50 : 1000, nextPageToken });
       for (const e of page.history?.events ?? []) {
-        const s = e.workflowExecutionSignaledEventAttributes;
-        if (!s?.signalName) continue;
-        let payload: unknown;
-        try {
-          payload = s.input?.payloads?.[0] ? defaultPayloadConverter.fromPayload(s.input.payloads[0] as never) : undefined;
-        } catch {
-          payload = undefined;
-        }
-        const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-        out.push({ name: s.signalName, payload, at });
+        const id = Number(e.eventId ?? 0);
+        newest ??= id;
+        if (known && id <= known.lastEventId) break read;
+        const signal = signalOf(e);
+        if (signal) fresh.push(signal);
       }
       nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
     } while (nextPageToken);
-    return out;
+    const signals = [...(known?.signals ?? []), ...fresh.reverse()];
+    seen.delete(key);
+    seen.set(key, { lastEventId: Math.max(newest ?? 0, known?.lastEventId ?? 0), signals });
+    if (seen.size > CACHED_RUNS) seen.delete(seen.keys().next().value!);
+    return signals;
   };
 }
 

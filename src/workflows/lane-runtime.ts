@@ -64,6 +64,12 @@ export class LaneRuntime {
   private finalEntry?: LedgerEntry;
   /** The search attribute values last upserted (as JSON). */
   private shownAttributes?: string;
+  /** The laneStarted signal, when sent ahead of begin() (register()). */
+  private registration?: Promise<void>;
+  /** Whether this lane's gate waits for the entity's nonce confirmation (only lanes begun before it stopped). */
+  private noncesAwaited?: boolean;
+  /** Why reporting nonces to the change entity failed; the lane fails at its next gate evaluation. */
+  private reportFailure?: string;
   /** Set by every message that may change the gate's verdict; cleared by the wait. */
   private changed = false;
   /** Operator inputs by envelope id: content and signed envelope (status shows only their hashes). */
@@ -149,15 +155,29 @@ export class LaneRuntime {
     this.unreported.push(verdict.envelope.payload.nonce);
     for (const item of this.inbox.splice(0)) this.evaluate(item);
     try {
-      await getExternalWorkflowHandle(changeWorkflowId(s.changeId)).signal(laneStartedSignal, {
-        workflowId: s.workflowId,
-        lane: s.lane,
-        shaped: s.shaped ?? false,
-        specHash: s.specHash!,
-      });
+      await (this.registration ?? this.register());
     } catch (err) {
       this.fail(`cannot register with the change entity ${changeWorkflowId(s.changeId)}: ${(err as Error).message}; start lanes with \`lanes start\`, which creates it`);
     }
+  }
+
+  /**
+   * Tells the change entity this lane runs, which answers with its view (the gate needs it). Sent before the trust
+   * root is loaded and the start verified, so the answer is on its way while they are; begin() awaits it, and a lane
+   * whose start does not verify still reports its outcome (FAILED), as every lane does. Registration is bookkeeping:
+   * a namespace writer can send this signal anyway, and no view opens a gate the point of action would not.
+   */
+  register(): Promise<void> {
+    const s = this.status;
+    this.registration = getExternalWorkflowHandle(changeWorkflowId(s.changeId)).signal(laneStartedSignal, {
+      workflowId: s.workflowId,
+      lane: s.lane,
+      shaped: s.shaped ?? false,
+      specHash: s.specHash!,
+    });
+    // Awaited (and its failure reported) by begin(); this keeps a lane that fails before then from leaving it unhandled.
+    this.registration.catch(() => undefined);
+    return this.registration;
   }
 
   /**
@@ -169,7 +189,12 @@ export class LaneRuntime {
     const deadline = Date.now() + timeoutMs;
     this.status.deadline = new Date(deadline).toISOString();
     for (;;) {
-      await this.reportNonces();
+      // Reported in the same workflow task as whatever the verdict schedules: the gate no longer waits for the
+      // entity's answer (gate-rules.ts). Lanes begun while it did replay as they ran; the patch is asked first so
+      // their histories see the report before the charter's patch marker, as they recorded it.
+      this.noncesAwaited ??= !patched('nonce-claims-reported-not-awaited');
+      if (this.noncesAwaited) await this.reportNonces();
+      else this.reportNoncesInBackground();
       const input = this.gateInput();
       const verdict = this.publish(evaluateGate(input));
       if (this.holdRequested) return this.hold(this.holdRequested);
@@ -332,6 +357,7 @@ export class LaneRuntime {
       change: this.view,
       // Lanes begun before the charter existed replay as they ran; every new gate evaluation requires it.
       charterRequired: patched('blocker-charter'),
+      awaitNonceConfirmation: this.noncesAwaited ?? true,
     };
   }
 
@@ -347,6 +373,23 @@ export class LaneRuntime {
     s.waitingFor = verdict.waitingFor;
     s.revoked = [...(this.book?.revoked ?? [])];
     return verdict;
+  }
+
+  /**
+   * Reports the nonces accepted so far without waiting for the signal to be delivered. A lost change entity fails
+   * the lane at its next gate evaluation (reportFailure), as the awaited report did.
+   */
+  private reportNoncesInBackground(): void {
+    if (this.reportFailure) this.fail(this.reportFailure);
+    if (this.unreported.length === 0) return;
+    const nonces = this.unreported.splice(0);
+    this.reported.push(...nonces);
+    getExternalWorkflowHandle(changeWorkflowId(this.status.changeId))
+      .signal(nonceClaimSignal, { workflowId: this.status.workflowId, nonces })
+      .catch((err: Error) => {
+        this.reportFailure = `the change entity ${changeWorkflowId(this.status.changeId)} cannot be reached: ${err.message}`;
+        this.changed = true;
+      });
   }
 
   private async reportNonces(): Promise<void> {

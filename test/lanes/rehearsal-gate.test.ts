@@ -143,7 +143,8 @@ describe('rehearsal lane gate (real dev server)', () => {
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/lane start refused: START_LANE must be signed by an operator/);
-    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'writeDecisionPacket']);
+    // The probes run alongside the start's verification (they touch no target); nothing gated was scheduled.
+    expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'runProbes', 'writeDecisionPacket']);
   });
 
   it('judges grants sent while no worker runs once one starts; a replayed grant is refused', async () => {
@@ -170,7 +171,7 @@ describe('rehearsal lane gate (real dev server)', () => {
       const err = await suite.h.client.workflow.getHandle(workflowId).result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/cannot load the trust root: cannot read trust root .*missing-trust-root.json/);
-      expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'writeDecisionPacket']);
+      expect(await scheduledActivities(suite.h.client, workflowId)).toEqual(['loadTrustRoot', 'runProbes', 'writeDecisionPacket']);
       expect(existsSync(`${suite.keys.dir}/missing-trust-root.json`)).toBe(false);
     } finally {
       await suite.stopWorker();
