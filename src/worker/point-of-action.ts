@@ -202,7 +202,9 @@ export class PointOfAction {
     }
     // An owner's HOLD or REVOKE is read from the run's history once per step, by recheck() inside the step's
     // transaction right before its SQL: later than here, so nothing a check here would catch escapes it, and a
-    // history read (the costliest part of this check) is not paid twice. Nothing before it writes to production.
+    // history read (the costliest part of this check) is not paid twice. Before it, a held run's step only reads
+    // production and creates the product's own bookkeeping tables if missing; its ledger claim rolls back with the
+    // refusal, and the change's SQL never runs.
     // The blocker map and rules the spec declares — or its declaring none — bind only as the owners chartered them
     // (charter.ts): a spec that drops its map is a change of map like any other.
     const charter = judgeCharter(Array.isArray(req.charter) ? req.charter : [], { changeId: auth.change.id, blockers: auth.change.blockers }, { trustRoot, entityWorkflowId: changeWorkflowId(auth.change.id) }, verifyEd25519Node);

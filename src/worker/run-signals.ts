@@ -7,6 +7,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import type { RecordedSignal } from '../domain/point-of-action';
+import { blockerUpdateSignal, holdSignal, revokeSignal } from '../workflows/messages';
 
 type IHistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -14,16 +15,54 @@ export type RunSignals = (workflowId: string, runId: string) => Promise<Recorded
 /** Every signal of every run of a workflow id, in the order and at the time the server recorded them. */
 export type WorkflowSignals = (workflowId: string) => Promise<RecordedSignal[]>;
 
-/** Runs whose signals a worker keeps (a few KiB each): far more than it has steps in flight. */
+/** How long a read waits for a run's workflow task in flight to end (a worker's own take milliseconds). */
+const IN_FLIGHT_WAIT_MS = 15_000;
+const PENDING_TASK_STARTED = 2; // temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+
+/**
+ * A signal that reaches a run while one of its workflow tasks is in flight is held by the server and written to
+ * history only when that task completes or times out: a history read then misses an owner's HOLD the server has
+ * already accepted. Anyone on the namespace can poll a run's task and sit on it, so a read waits until no task is in
+ * flight (after that, every signal accepted so far is in history), and gives up, fail-closed, if one stays in flight
+ * longer than a task may run.
+ */
+async function untilNoTaskInFlight(connection: NativeConnection, namespace: string, workflowId: string, runId: string): Promise<void> {
+  const until = Date.now() + IN_FLIGHT_WAIT_MS;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
+    const d = await connection.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId, runId } });
+    if (d.pendingWorkflowTask?.state !== PENDING_TASK_STARTED) return;
+    if (Date.now() >= until) {
+      throw new Error(`a workflow task of ${workflowId} (run ${runId}) has been in flight for ${IN_FLIGHT_WAIT_MS / 1000} s: signals it holds back (an owner's HOLD or REVOKE) cannot be read yet, so nothing proceeds`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/** Runs whose signals a worker keeps, and what their payloads may weigh together. */
 const CACHED_RUNS = 2_000;
+const CACHED_BYTES = 64 * 2 ** 20;
+
+/**
+ * The signals the point of action counts: owners' HOLD and REVOKE of a run, blocker moves of a change entity. Only
+ * these are kept, so a namespace writer who floods a run with other signals cannot grow a worker's memory with them.
+ */
+const COUNTED: ReadonlySet<string> = new Set([holdSignal.name, revokeSignal.name, blockerUpdateSignal.name]);
 
 interface SeenRun {
   /** The newest event read so far; everything up to it is in `signals`. */
   lastEventId: number;
-  signals: RecordedSignal[];
+  /** That event's time and version: the same id with another mark means the history was rewritten. */
+  lastMark: string;
+  signals: (RecordedSignal & { payloadBytes?: number })[];
+  /** What the kept payloads weigh, as the server sent them. */
+  bytes?: number;
 }
 
-function signalOf(e: IHistoryEvent): RecordedSignal | undefined {
+function markOf(e: IHistoryEvent): string {
+  return `${String(e.eventTime?.seconds ?? '')}.${e.eventTime?.nanos ?? ''}/${String(e.version ?? '')}/${String(e.eventType ?? '')}`;
+}
+
+function signalOf(e: IHistoryEvent): (RecordedSignal & { payloadBytes: number }) | undefined {
   const s = e.workflowExecutionSignaledEventAttributes;
   if (!s?.signalName) return undefined;
   let payload: unknown;
@@ -33,7 +72,7 @@ function signalOf(e: IHistoryEvent): RecordedSignal | undefined {
     payload = undefined;
   }
   const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-  return { name: s.signalName, payload, at };
+  return { name: s.signalName, payload, at, payloadBytes: s.input?.payloads?.reduce((n, p) => n + (p.data?.length ?? 0), 0) ?? 0 };
 }
 
 /**
@@ -43,28 +82,48 @@ function signalOf(e: IHistoryEvent): RecordedSignal | undefined {
  */
 export function runSignalsFrom(connection: NativeConnection, namespace: string): RunSignals {
   const seen = new Map<string, SeenRun>();
-  return async (workflowId, runId) => {
-    const key = `${workflowId}\u0000${runId}`;
-    const known = seen.get(key);
+  let bytes = 0;
+  const read = async (workflowId: string, runId: string, known: SeenRun | undefined): Promise<SeenRun | 'changed'> => {
     const fresh: RecordedSignal[] = [];
-    let newest: number | undefined;
+    let newest: { id: number; mark: string } | undefined;
     let nextPageToken: Uint8Array | undefined;
-    read: do {
+    do {
       const page = await connection.workflowService.getWorkflowExecutionHistoryReverse({ namespace, execution: { workflowId, runId }, maximumPageSize: known ? 50 : 1000, nextPageToken });
       for (const e of page.history?.events ?? []) {
         const id = Number(e.eventId ?? 0);
-        newest ??= id;
-        if (known && id <= known.lastEventId) break read;
+        newest ??= { id, mark: markOf(e) };
+        if (known && id <= known.lastEventId) {
+          // The newest event already read, unchanged, ends the read; anything else (a history rewritten from an
+          // earlier event, as replication conflict resolution can) is read again from scratch.
+          if (id !== known.lastEventId || markOf(e) !== known.lastMark) return 'changed';
+          return { lastEventId: newest.id, lastMark: newest.mark, signals: [...known.signals, ...fresh.reverse()] };
+        }
         const signal = signalOf(e);
-        if (signal) fresh.push(signal);
+        if (signal && COUNTED.has(signal.name)) fresh.push(signal);
       }
       nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
     } while (nextPageToken);
-    const signals = [...(known?.signals ?? []), ...fresh.reverse()];
+    // Read to the first event: the whole history (a run read for the first time, or one that shrank).
+    return known ? 'changed' : { lastEventId: newest?.id ?? 0, lastMark: newest?.mark ?? '', signals: fresh.reverse() };
+  };
+  return async (workflowId, runId) => {
+    await untilNoTaskInFlight(connection, namespace, workflowId, runId);
+    const key = `${workflowId}\u0000${runId}`;
+    let run = await read(workflowId, runId, seen.get(key));
+    if (run === 'changed') run = (await read(workflowId, runId, undefined)) as SeenRun;
+    const before = seen.get(key);
+    if (before) bytes -= before.bytes ?? 0;
     seen.delete(key);
-    seen.set(key, { lastEventId: Math.max(newest ?? 0, known?.lastEventId ?? 0), signals });
-    if (seen.size > CACHED_RUNS) seen.delete(seen.keys().next().value!);
-    return signals;
+    run.bytes = run.signals.reduce((n, x) => n + (x.payloadBytes ?? 0), 0);
+    seen.set(key, run);
+    bytes += run.bytes;
+    // Oldest first, until both bounds hold: HOLDs and REVOKEs are small, but anyone on the namespace can send big ones.
+    while (seen.size > CACHED_RUNS || (bytes > CACHED_BYTES && seen.size > 1)) {
+      const [oldest, entry] = seen.entries().next().value!;
+      seen.delete(oldest);
+      bytes -= entry.bytes ?? 0;
+    }
+    return run.signals.map(({ payloadBytes: _, ...signal }) => signal);
   };
 }
 
