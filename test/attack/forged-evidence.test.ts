@@ -10,9 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
-import { postgresSession, urlForDatabase } from '../../src/activities/targets/postgres';
 import { closeTargets, openProduction } from '../../src/activities/targets/open';
 import { PostgresEvidenceStore } from '../../src/evidence/postgres-store';
 import { packetOf } from '../../src/evidence/packet';
@@ -26,18 +23,10 @@ import { freshChange, harness, makeKeys, productionQuery, runLaneWithGrants, wai
 import { EvidenceStores } from '../../src/evidence/evidence-stores';
 import { attesterOf } from '../../src/evidence/attestation';
 import type { ChangeSpec } from '../../src/domain/change-spec';
-import { makeProduction, postgresSkipped, type TestProduction } from '../support/targets';
+import { makeProduction, postgresSkipped, scratchDatabases, type TestProduction } from '../support/targets';
 
-const postgres = inject('postgres');
-const admin = (sql: string) => postgresSession((postgres as { url: string }).url, (s) => s.exec(sql));
-const dbs: string[] = [];
+const storeDatabases = scratchDatabases('gl_attack_evidence');
 
-async function storeUrl(): Promise<string> {
-  const db = `gl_attack_evidence_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE ${db}`);
-  dbs.push(db);
-  return urlForDatabase((postgres as { url: string }).url, db);
-}
 
 type Publish = (url: string, keys: Keys, change: ChangeSpec, files: Record<string, string>, runId: string) => Promise<string>;
 
@@ -70,14 +59,14 @@ describe.skipIf(postgresSkipped !== undefined)('forged evidence through the shar
   beforeAll(async () => {
     h = await harness();
     keys = makeKeys({ workers: ['host-a', 'host-b'] });
-    url = await storeUrl();
+    url = await storeDatabases.create();
   });
   afterAll(async () => {
     for (const p of prods) await p.drop();
     await h?.close();
     await closeEvidenceStores();
     await closeTargets();
-    for (const db of dbs) await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await storeDatabases.dropAll();
   });
 
   for (const [how, publish, why] of [

@@ -9,9 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import { postgresSession, urlForDatabase } from '../../src/activities/targets/postgres';
+import { postgresSession } from '../../src/activities/targets/postgres';
 import { closeTargets } from '../../src/activities/targets/open';
 import { EvidenceStores } from '../../src/evidence/evidence-stores';
 import { PostgresEvidenceStore } from '../../src/evidence/postgres-store';
@@ -23,20 +22,11 @@ import { createLaneWorkers } from '../../src/worker/lane-worker';
 import type { LaneStatus } from '../../src/domain/lane-status';
 import { statusQuery } from '../../src/workflows/messages';
 import { freshChange, grantEnvelope, harness, historyEvents, makeKeys, productionQuery, runLaneWithGrants, startLane, type Harness, type Keys } from '../support/lanes';
-import { makeProduction, postgresSkipped, type TestProduction } from '../support/targets';
+import { makeProduction, postgresSkipped, scratchDatabases, type TestProduction } from '../support/targets';
 
-const postgres = inject('postgres');
-const admin = (sql: string) => postgresSession((postgres as { url: string }).url, (s) => s.exec(sql));
-const dbs: string[] = [];
+const storeDatabases = scratchDatabases('gl_test_evidence');
 const stores: PostgresEvidenceStore[] = [];
 
-/** A fresh database for one store, as a deployment would point LANES_EVIDENCE_URL at. */
-async function storeUrl(): Promise<string> {
-  const db = `gl_test_evidence_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE ${db}`);
-  dbs.push(db);
-  return urlForDatabase((postgres as { url: string }).url, db);
-}
 
 function newStore(url: string): PostgresEvidenceStore {
   const s = new PostgresEvidenceStore(url);
@@ -58,12 +48,12 @@ afterAll(async () => {
   await Promise.all(stores.map((s) => s.close()));
   await closeEvidenceStores();
   await closeTargets();
-  for (const db of dbs) await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await storeDatabases.dropAll();
 });
 
 describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on PostgreSQL${postgresSkipped ? ` (SKIPPED: ${postgresSkipped.split('\n')[0]})` : ''}`, () => {
   it('round-trips a packet from host A to host B byte for byte, indexed by workflow id, then cached on B', async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const [a, b] = [host(newStore(url)), host(newStore(url))];
     const k = key();
     const ref = await a.writePacket(k, FILES);
@@ -85,7 +75,7 @@ describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on Pos
   });
 
   it('creates its schema once under concurrent first use by several hosts', async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const hosts = Array.from({ length: 4 }, () => host(newStore(url)));
     const refs = await Promise.all(hosts.map((h, i) => h.writePacket({ ...key(), runId: `r${i}` }, { 'a.json': `{"i":${i}}\n` })));
     expect(await sql(url, 'SELECT count(*)::int AS n FROM gated_lanes_evidence.runs')).toEqual([{ n: 4 }]);
@@ -93,7 +83,7 @@ describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on Pos
   });
 
   it('fails closed on a changed blob, a changed MANIFEST, a deleted blob or a deleted packet, naming the problem; publishing again repairs it', async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const writer = host(newStore(url));
     const ref = await writer.writePacket(key(), FILES);
     const tree = ref.treeHash;
@@ -124,7 +114,7 @@ describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on Pos
   });
 
   it('refuses when the shared store cannot be reached, and a host without it sees only its own disk', async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const ref = await host(newStore(url)).writePacket(key(), FILES);
     const unreachable = new URL(url);
     unreachable.port = '1';
@@ -135,7 +125,7 @@ describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on Pos
   });
 
   it("keeps decision packets where any host's `lanes packet` finds them", async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const k = key();
     await host(newStore(url)).writeDecision(k, { json: { state: 'HOLD' }, markdown: '# HOLD\n' });
     const b = host(newStore(url));
@@ -146,7 +136,7 @@ describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on Pos
   // --- provenance (attack review of issue 15): every worker and CLI user can write to the store.
 
   it('refuses a packet no worker attested, one attested by a worker key not in the trust root, and one whose attestation is for another tree', async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const k = key();
     // Published straight to the store, as anyone with LANES_EVIDENCE_URL can: no attestation.
     const forged = packetOf({ 'rehearsal.json': '{"proof":{"status":"PASSED"}}\n' });
@@ -173,7 +163,7 @@ describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on Pos
   });
 
   it('re-verifies the attestation of a cached copy on every local resolve: a worker dropped from the trust root no longer vouches for it', async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const ref = await host(newStore(url)).writePacket(key(), FILES);
     const b = host(newStore(url));
     expect('problem' in (await b.resolve(ref.treeHash, { trustRoot }))).toBe(false);
@@ -190,7 +180,7 @@ describe.skipIf(postgresSkipped !== undefined)(`the shared evidence store on Pos
   });
 
   it('shows a decision packet from the store only with its worker attestation: a changed or added row is refused', async () => {
-    const url = await storeUrl();
+    const url = await storeDatabases.create();
     const k = key();
     await host(newStore(url)).writeDecision(k, { json: { state: 'HOLD' }, markdown: '# HOLD\n' });
     await sql(url, `UPDATE gated_lanes_evidence.decisions SET markdown = '# GO: apply now\n'`);
@@ -211,7 +201,7 @@ describe.skipIf(postgresSkipped !== undefined)('workers on two hosts sharing the
   beforeAll(async () => {
     h = await harness();
     keys = makeKeys({ workers: ['host-a', 'host-b'] });
-    url = await storeUrl();
+    url = await storeDatabases.create();
   });
   afterAll(async () => {
     await prod?.drop();

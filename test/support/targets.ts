@@ -21,6 +21,25 @@ export const ENGINES: Engine[] = postgresSkipped ? ['pglite'] : ['pglite', 'post
 
 const adminExec = (sql: string) => postgresSession((postgres as { url: string }).url, (s) => s.exec(sql));
 
+/**
+ * Fresh databases on the suite's PostgreSQL server, each reached by its own URL (as LANES_EVIDENCE_URL names a shared
+ * evidence store's); `dropAll` removes every one this made.
+ */
+export function scratchDatabases(prefix: string): { create(): Promise<string>; dropAll(): Promise<void> } {
+  const made: string[] = [];
+  return {
+    async create() {
+      const db = `${prefix}_${randomBytes(5).toString('hex')}`;
+      await adminExec(`CREATE DATABASE ${db}`);
+      made.push(db);
+      return urlForDatabase((postgres as { url: string }).url, db);
+    },
+    async dropAll() {
+      for (const db of made.splice(0)) await adminExec(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    },
+  };
+}
+
 export interface TestProduction {
   lanesHome: string;
   /** A single-host worker's place in that home, for calling lane activities directly. */
