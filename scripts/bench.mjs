@@ -3,12 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { checkNode, ensureDeps } from './ensure-deps.mjs';
+import { checkNode, ensureDeps, runWithOwnTmp } from './ensure-deps.mjs';
 import { ensureBuild } from './build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 checkNode();
 ensureDeps(root);
 await ensureBuild(root);
-const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const r = runWithOwnTmp('lanes-bench-run-', (env) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' }));
 process.exit(r.status ?? 1);

@@ -2,7 +2,8 @@
 // first on a fresh clone, from `npm start` and `npm test`.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function checkNode() {
@@ -40,4 +41,18 @@ export async function readyEnv(root) {
   const env = { ...process.env };
   if (cli.kind === 'existing-path') env.TEMPORAL_CLI = cli.path;
   return env;
+}
+
+/**
+ * Runs a child (vitest, the benchmarks) with a temporary directory of its own as TMPDIR, removed when it exits: what
+ * tests and benchmarks create under os.tmpdir() (lanes homes, PGlite data directories, bench homes of GBs) does not
+ * pile up in /tmp run after run.
+ */
+export function runWithOwnTmp(prefix, run) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return run({ ...process.env, TMPDIR: dir });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

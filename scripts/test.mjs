@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { readyEnv } from './ensure-deps.mjs';
+import { readyEnv, runWithOwnTmp } from './ensure-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = await readyEnv(root);
@@ -12,5 +12,5 @@ if (args[0] === '--record-histories') {
   // Replay reads the histories this run rewrites: run it afterwards (`npm test`), not alongside.
   args.splice(0, 1, 'test/lanes', 'test/security', '--exclude', 'test/lanes/replay.test.ts');
 }
-const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], { cwd: root, env, stdio: 'inherit' });
+const r = runWithOwnTmp('lanes-test-run-', (tmp) => spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], { cwd: root, env: { ...env, TMPDIR: tmp.TMPDIR }, stdio: 'inherit' }));
 process.exit(r.status ?? 1);
