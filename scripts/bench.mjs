@@ -10,5 +10,5 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 checkNode();
 ensureDeps(root);
 await ensureBuild(root);
-const r = runWithOwnTmp('lanes-bench-run-', (env) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' }));
+const r = runWithOwnTmp('lanes-bench-run-', process.env, (env) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' }));
 process.exit(r.status ?? 1);

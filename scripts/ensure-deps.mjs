@@ -48,10 +48,10 @@ export async function readyEnv(root) {
  * tests and benchmarks create under os.tmpdir() (lanes homes, PGlite data directories, bench homes of GBs) does not
  * pile up in /tmp run after run.
  */
-export function runWithOwnTmp(prefix, run) {
+export function runWithOwnTmp(prefix, env, run) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   try {
-    return run({ ...process.env, TMPDIR: dir });
+    return run({ ...env, TMPDIR: dir });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

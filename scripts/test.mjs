@@ -12,5 +12,5 @@ if (args[0] === '--record-histories') {
   // Replay reads the histories this run rewrites: run it afterwards (`npm test`), not alongside.
   args.splice(0, 1, 'test/lanes', 'test/security', '--exclude', 'test/lanes/replay.test.ts');
 }
-const r = runWithOwnTmp('lanes-test-run-', (tmp) => spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], { cwd: root, env: { ...env, TMPDIR: tmp.TMPDIR }, stdio: 'inherit' }));
+const r = runWithOwnTmp('lanes-test-run-', env, (runEnv) => spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], { cwd: root, env: runEnv, stdio: 'inherit' }));
 process.exit(r.status ?? 1);

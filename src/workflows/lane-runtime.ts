@@ -381,24 +381,28 @@ export class LaneRuntime {
    */
   private reportNoncesInBackground(): void {
     if (this.reportFailure) this.fail(this.reportFailure);
-    if (this.unreported.length === 0) return;
-    const nonces = this.unreported.splice(0);
-    this.reported.push(...nonces);
-    getExternalWorkflowHandle(changeWorkflowId(this.status.changeId))
-      .signal(nonceClaimSignal, { workflowId: this.status.workflowId, nonces })
-      .catch((err: Error) => {
-        this.reportFailure = `the change entity ${changeWorkflowId(this.status.changeId)} cannot be reached: ${err.message}`;
-        this.changed = true;
-      });
+    this.sendNonces()?.catch((err: Error) => {
+      this.reportFailure = this.unreachable(err);
+      this.changed = true;
+    });
   }
 
   private async reportNonces(): Promise<void> {
-    if (this.unreported.length === 0) return;
+    const sent = this.sendNonces();
+    if (!sent) return;
+    await sent.catch((err: Error) => this.fail(this.unreachable(err)));
+  }
+
+  /** Signals the nonces not yet reported to the change entity; undefined when there are none. */
+  private sendNonces(): Promise<void> | undefined {
+    if (this.unreported.length === 0) return undefined;
     const nonces = this.unreported.splice(0);
     this.reported.push(...nonces);
-    await getExternalWorkflowHandle(changeWorkflowId(this.status.changeId))
-      .signal(nonceClaimSignal, { workflowId: this.status.workflowId, nonces })
-      .catch((err: Error) => this.fail(`the change entity ${changeWorkflowId(this.status.changeId)} cannot be reached: ${err.message}`));
+    return getExternalWorkflowHandle(changeWorkflowId(this.status.changeId)).signal(nonceClaimSignal, { workflowId: this.status.workflowId, nonces });
+  }
+
+  private unreachable(err: Error): string {
+    return `the change entity ${changeWorkflowId(this.status.changeId)} cannot be reached: ${err.message}`;
   }
 
   private receive(item: Inbound): void {
