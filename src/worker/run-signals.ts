@@ -53,18 +53,19 @@ interface SeenRun {
   lastEventId: number;
   /** That event's time and version: the same id with another mark means the history was rewritten. */
   lastMark: string;
-  signals: (RecordedSignal & { payloadBytes?: number })[];
-  /** What the kept payloads weigh, as the server sent them. */
-  bytes?: number;
+  signals: RecordedSignal[];
+  /** What the kept signals' payloads weigh, as the server sent them. */
+  bytes: number;
 }
 
 function markOf(e: IHistoryEvent): string {
   return `${String(e.eventTime?.seconds ?? '')}.${e.eventTime?.nanos ?? ''}/${String(e.version ?? '')}/${String(e.eventType ?? '')}`;
 }
 
-function signalOf(e: IHistoryEvent): (RecordedSignal & { payloadBytes: number }) | undefined {
+/** A counted signal of the event, with what its payload weighs; undefined for any other event. */
+function signalOf(e: IHistoryEvent): { signal: RecordedSignal; bytes: number } | undefined {
   const s = e.workflowExecutionSignaledEventAttributes;
-  if (!s?.signalName) return undefined;
+  if (!s?.signalName || !COUNTED.has(s.signalName)) return undefined;
   let payload: unknown;
   try {
     payload = s.input?.payloads?.[0] ? defaultPayloadConverter.fromPayload(s.input.payloads[0] as never) : undefined;
@@ -72,7 +73,7 @@ function signalOf(e: IHistoryEvent): (RecordedSignal & { payloadBytes: number })
     payload = undefined;
   }
   const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-  return { name: s.signalName, payload, at, payloadBytes: s.input?.payloads?.reduce((n, p) => n + (p.data?.length ?? 0), 0) ?? 0 };
+  return { signal: { name: s.signalName, payload, at }, bytes: s.input?.payloads?.reduce((n, p) => n + (p.data?.length ?? 0), 0) ?? 0 };
 }
 
 /**
@@ -85,6 +86,7 @@ export function runSignalsFrom(connection: NativeConnection, namespace: string):
   let bytes = 0;
   const read = async (workflowId: string, runId: string, known: SeenRun | undefined): Promise<SeenRun | 'changed'> => {
     const fresh: RecordedSignal[] = [];
+    let freshBytes = 0;
     let newest: { id: number; mark: string } | undefined;
     let nextPageToken: Uint8Array | undefined;
     do {
@@ -96,34 +98,35 @@ export function runSignalsFrom(connection: NativeConnection, namespace: string):
           // The newest event already read, unchanged, ends the read; anything else (a history rewritten from an
           // earlier event, as replication conflict resolution can) is read again from scratch.
           if (id !== known.lastEventId || markOf(e) !== known.lastMark) return 'changed';
-          return { lastEventId: newest.id, lastMark: newest.mark, signals: [...known.signals, ...fresh.reverse()] };
+          return { lastEventId: newest.id, lastMark: newest.mark, signals: [...known.signals, ...fresh.reverse()], bytes: known.bytes + freshBytes };
         }
-        const signal = signalOf(e);
-        if (signal && COUNTED.has(signal.name)) fresh.push(signal);
+        const counted = signalOf(e);
+        if (counted) {
+          fresh.push(counted.signal);
+          freshBytes += counted.bytes;
+        }
       }
       nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
     } while (nextPageToken);
     // Read to the first event: the whole history (a run read for the first time, or one that shrank).
-    return known ? 'changed' : { lastEventId: newest?.id ?? 0, lastMark: newest?.mark ?? '', signals: fresh.reverse() };
+    return known ? 'changed' : { lastEventId: newest?.id ?? 0, lastMark: newest?.mark ?? '', signals: fresh.reverse(), bytes: freshBytes };
   };
   return async (workflowId, runId) => {
     await untilNoTaskInFlight(connection, namespace, workflowId, runId);
     const key = `${workflowId}\u0000${runId}`;
     let run = await read(workflowId, runId, seen.get(key));
     if (run === 'changed') run = (await read(workflowId, runId, undefined)) as SeenRun;
-    const before = seen.get(key);
-    if (before) bytes -= before.bytes ?? 0;
+    bytes -= seen.get(key)?.bytes ?? 0;
     seen.delete(key);
-    run.bytes = run.signals.reduce((n, x) => n + (x.payloadBytes ?? 0), 0);
     seen.set(key, run);
     bytes += run.bytes;
     // Oldest first, until both bounds hold: HOLDs and REVOKEs are small, but anyone on the namespace can send big ones.
     while (seen.size > CACHED_RUNS || (bytes > CACHED_BYTES && seen.size > 1)) {
       const [oldest, entry] = seen.entries().next().value!;
       seen.delete(oldest);
-      bytes -= entry.bytes ?? 0;
+      bytes -= entry.bytes;
     }
-    return run.signals.map(({ payloadBytes: _, ...signal }) => signal);
+    return [...run.signals]; // a copy: the cache stays as the server recorded it, whatever a caller does
   };
 }
 
